@@ -1,0 +1,43 @@
+// The registry of Ampere's own error codes (style.md habit 2). Every error Ampere throws carries
+// one of these codes; where it can reach the operator API it also carries the HTTP status.
+// This file is a leaf that every room may import: it imports nothing.
+// docs/errors.md documents each code; a test checks the two agree.
+
+export const AMPERE_ERRORS = {
+  AMPERE_ERR_BAD_REQUEST: { status: 400, title: 'The request is malformed or fails its schema' },
+  AMPERE_ERR_UNAUTHORIZED: { status: 401, title: 'Missing or wrong credentials' },
+  AMPERE_ERR_FORBIDDEN: { status: 403, title: 'The credentials do not allow this' },
+  AMPERE_ERR_NOT_FOUND: { status: 404, title: 'No such resource' },
+  AMPERE_ERR_CONFLICT: { status: 409, title: 'The resource is in a state that does not allow this' },
+  AMPERE_ERR_CHARGER_OFFLINE: { status: 409, title: 'The charger is not connected' },
+  AMPERE_ERR_SESSION_CLOSED: { status: 409, title: 'The connection closed before the charger answered' },
+  AMPERE_ERR_CALL_TIMEOUT: { status: 504, title: 'The charger did not answer in time' },
+  AMPERE_ERR_CHARGER_CALLERROR: { status: 502, title: 'The charger answered with a CALLERROR' },
+  AMPERE_ERR_CHARGER_BAD_RESPONSE: { status: 502, title: 'The charger answered with a payload that fails its schema' },
+  AMPERE_ERR_INVALID_OUTGOING: { status: 400, title: 'A message to a charger fails its schema' },
+  AMPERE_ERR_CALL_REFUSED: { status: 409, title: 'OCPP manners forbid this call now' },
+  AMPERE_ERR_CONFIG: { status: 500, title: 'Invalid configuration' },
+  AMPERE_ERR_STORE: { status: 500, title: 'The store failed' },
+  AMPERE_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const;
+
+export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;
+
+export class AmpereError extends Error {
+  readonly code: AmpereErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: AmpereErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? AMPERE_ERRORS[code].title);
+    this.name = 'AmpereError';
+    this.code = code;
+    this.status = AMPERE_ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+export function isAmpereError(e: unknown, code?: AmpereErrorCode): e is AmpereError {
+  return e instanceof AmpereError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,123 @@
+// OCPP-J framing (OCPP-J 1.6 §4): a pure function of text. A string goes in; a typed frame or an
+// OcppError comes out. No socket, clock or validation of payloads here.
+import { isOcppErrorCode, OcppError, type OcppErrorCode } from './errors.ts';
+
+export const CALL = 2;
+export const CALLRESULT = 3;
+export const CALLERROR = 4;
+
+/** OCPP-J 1.6 §4.1.4: the uniqueId is a string of at most 36 characters. */
+export const MAX_UNIQUE_ID_LENGTH = 36;
+
+export type CallFrame = [type: 2, uniqueId: string, action: string, payload: Record<string, unknown>];
+export type CallResultFrame = [type: 3, uniqueId: string, payload: Record<string, unknown>];
+export type CallErrorFrame = [
+  type: 4,
+  uniqueId: string,
+  errorCode: OcppErrorCode,
+  errorDescription: string,
+  errorDetails: Record<string, unknown>,
+];
+export type Frame = CallFrame | CallResultFrame | CallErrorFrame;
+
+/** What a frame that is not a well-formed CALL/CALLRESULT/CALLERROR was, so the session can react. */
+export class FrameError extends OcppError {
+  /** The message type id if one could be read (2, 3, 4), else undefined. */
+  readonly messageType: number | undefined;
+
+  constructor(message: string, uniqueId: string | undefined, messageType: number | undefined) {
+    // OCPP-J 1.6 §4.2.3: a frame that is not a valid OCPP-J message is a FormationViolation;
+    // when no uniqueId can be read we answer with "-1", as the OCA test tools expect.
+    super('FormationViolation', message, {}, uniqueId ?? '-1');
+    this.name = 'FrameError';
+    this.messageType = messageType;
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses one WebSocket text message into a frame. Throws FrameError on anything malformed. */
+export function parseFrame(text: string): Frame {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new FrameError('Message is not valid JSON', undefined, undefined);
+  }
+  if (!Array.isArray(data) || data.length === 0) {
+    throw new FrameError('Message is not an OCPP-J array', undefined, undefined);
+  }
+  const type = data[0];
+  const rawId = data[1];
+  const id = typeof rawId === 'string' ? rawId : undefined;
+  const messageType = type === CALL || type === CALLRESULT || type === CALLERROR ? type : undefined;
+  if (messageType === undefined) {
+    throw new FrameError(`Unknown message type id ${JSON.stringify(type)}`, id, undefined);
+  }
+  if (id === undefined) throw new FrameError('uniqueId is not a string', undefined, messageType);
+  if (id.length === 0 || id.length > MAX_UNIQUE_ID_LENGTH) {
+    throw new FrameError(`uniqueId must have 1 to ${MAX_UNIQUE_ID_LENGTH} characters`, id, messageType);
+  }
+  switch (messageType) {
+    case CALL: {
+      if (data.length !== 4) throw new FrameError('A CALL has exactly 4 elements', id, messageType);
+      const action = data[2];
+      if (typeof action !== 'string' || action.length === 0) {
+        throw new FrameError('The action of a CALL must be a non-empty string', id, messageType);
+      }
+      if (!isPlainObject(data[3])) throw new FrameError('The payload of a CALL must be an object', id, messageType);
+      return [CALL, id, action, data[3]];
+    }
+    case CALLRESULT: {
+      if (data.length !== 3) throw new FrameError('A CALLRESULT has exactly 3 elements', id, messageType);
+      if (!isPlainObject(data[2]))
+        throw new FrameError('The payload of a CALLRESULT must be an object', id, messageType);
+      return [CALLRESULT, id, data[2]];
+    }
+    default: {
+      if (data.length < 4 || data.length > 5) throw new FrameError('A CALLERROR has 5 elements', id, messageType);
+      const code = data[2];
+      const description = data[3];
+      const details = data[4] ?? {};
+      if (typeof description !== 'string' || !isPlainObject(details)) {
+        throw new FrameError('A CALLERROR needs a description string and a details object', id, messageType);
+      }
+      // An unknown code from a peer is kept readable rather than rejected: GenericError is the
+      // spec's catch-all (OCPP-J 1.6 §4.2.3).
+      return [CALLERROR, id, isOcppErrorCode(code) ? code : 'GenericError', description, details];
+    }
+  }
+}
+
+/** Drops null members: OCPP-J peers reject `null` where a field is optional, so we never send it. */
+export function withoutNulls<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutNulls) as T;
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) {
+      const v = value[k];
+      if (v !== null && v !== undefined) out[k] = withoutNulls(v);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+export function serializeCall(uniqueId: string, action: string, payload: object): string {
+  return JSON.stringify([CALL, uniqueId, action, withoutNulls(payload)]);
+}
+
+export function serializeCallResult(uniqueId: string, payload: object): string {
+  return JSON.stringify([CALLRESULT, uniqueId, withoutNulls(payload)]);
+}
+
+export function serializeCallError(
+  uniqueId: string,
+  code: OcppErrorCode,
+  description: string,
+  details: Record<string, unknown> = {},
+): string {
+  return JSON.stringify([CALLERROR, uniqueId, code, description, withoutNulls(details)]);
+}

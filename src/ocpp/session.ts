@@ -1,0 +1,336 @@
+// The OCPP-J RPC session: correlation of CALL and CALLRESULT/CALLERROR, validation both ways,
+// one outgoing CALL in flight with a queue behind it, timeouts, and idempotent repeats.
+// Transport-free: text goes in through receive(), text comes out through send().
+import { AmpereError } from '../errors.ts';
+import { OcppError } from './errors.ts';
+import {
+  CALL,
+  CALLERROR,
+  CALLRESULT,
+  type Frame,
+  type FrameError,
+  parseFrame,
+  serializeCall,
+  serializeCallError,
+  serializeCallResult,
+} from './frame.ts';
+import type { Action, ActionMap } from './types.generated.ts';
+import { type Finding, isAction, type ValidationMode, type Validator } from './validate.ts';
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface SessionLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silent: SessionLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface IncomingCall {
+  uniqueId: string;
+  action: Action;
+  payload: Record<string, unknown>;
+  /** Deviations repaired in tolerant mode (empty when the payload was valid as sent). */
+  findings: Finding[];
+  /** The payload exactly as received, when repairs changed it. */
+  original: Record<string, unknown> | undefined;
+}
+
+export type CallHandler = (call: IncomingCall) => Promise<object> | object;
+
+export interface RpcSessionOptions {
+  validator: Validator;
+  /** Validation mode, read per message so a per-charger setting takes effect at once. */
+  mode: () => ValidationMode;
+  send: (text: string) => void;
+  handle: CallHandler;
+  /** Actions this side answers; a known action outside it gets NotSupported. */
+  handles: ReadonlySet<string>;
+  callTimeoutMs: number;
+  timers?: Timers;
+  log?: SessionLogger;
+  /** Central side: send no CALL before the charger's first CALL has been answered. */
+  holdCallsUntilFirstAnswer?: boolean;
+  /** Called for every CALLERROR sent or received (for events and logs). */
+  onCallError?: (e: {
+    direction: 'in' | 'out';
+    uniqueId: string;
+    action?: string;
+    code: string;
+    description: string;
+  }) => void;
+  /** Called when an outgoing CALL is answered (or fails). */
+  onCallDone?: (e: { action: string; ok: boolean; ms: number }) => void;
+  /** How many answered uniqueIds are remembered for idempotent repeats. */
+  repeatWindow?: number;
+  newId?: () => string;
+}
+
+interface PendingCall {
+  id: string;
+  action: Action;
+  text: string;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  sentAt: number;
+  timer?: unknown;
+}
+
+let idCounter = 0;
+const idPrefix = Math.random().toString(36).slice(2, 8);
+function defaultId(): string {
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${idPrefix}-${idCounter.toString(36)}`;
+}
+
+export class RpcSession {
+  private readonly opts: RpcSessionOptions;
+  private readonly timers: Timers;
+  private readonly log: SessionLogger;
+  private readonly queue: PendingCall[] = [];
+  private inFlight: PendingCall | undefined;
+  private incoming: Promise<void> = Promise.resolve();
+  private readonly answered = new Map<string, { action: string; text: string | Promise<string> }>();
+  private firstAnswered: boolean;
+  private closedWith: Error | undefined;
+
+  constructor(opts: RpcSessionOptions) {
+    this.opts = opts;
+    this.timers = opts.timers ?? realTimers;
+    this.log = opts.log ?? silent;
+    this.firstAnswered = !opts.holdCallsUntilFirstAnswer;
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** Feeds one received text message. Never throws: every problem becomes a CALLERROR or a log line. */
+  receive(text: string): void {
+    let frame: Frame;
+    try {
+      frame = parseFrame(text);
+    } catch (e) {
+      const err = e as FrameError;
+      // A broken CALLRESULT/CALLERROR is not answered: answering a response would start a ping-pong.
+      if (err.messageType === CALLRESULT || err.messageType === CALLERROR) {
+        this.log.warn({ err: err.message }, 'malformed response frame ignored');
+        return;
+      }
+      this.sendError(err.uniqueId ?? '-1', err.code, err.message, err.details, undefined);
+      return;
+    }
+    if (frame[0] === CALL) this.onCall(frame[1], frame[2], frame[3]);
+    else if (frame[0] === CALLRESULT) this.onResult(frame[1], frame[2]);
+    else this.onError(frame[1], frame[2], frame[3], frame[4]);
+  }
+
+  private onCall(uniqueId: string, action: string, payload: Record<string, unknown>): void {
+    // OCPP-J 1.6 §4.1.4: a repeated uniqueId is the same message retried; answer it again without
+    // running the handler twice (a retried StartTransaction must not open a second transaction).
+    const seen = this.answered.get(uniqueId);
+    if (seen && seen.action === action) {
+      void Promise.resolve(seen.text).then((t) => this.rawSend(t));
+      return;
+    }
+    const answer = new Promise<string>((resolve) => {
+      this.incoming = this.incoming.then(async () => {
+        resolve(await this.answer(uniqueId, action, payload));
+      });
+    });
+    this.remember(uniqueId, action, answer);
+    void answer.then((t) => {
+      this.rawSend(t);
+      if (!this.firstAnswered) {
+        this.firstAnswered = true;
+        this.pump();
+      }
+    });
+  }
+
+  private remember(uniqueId: string, action: string, text: Promise<string>): void {
+    this.answered.set(uniqueId, { action, text });
+    void text.then((t) => {
+      const entry = this.answered.get(uniqueId);
+      if (entry) entry.text = t;
+    });
+    const max = this.opts.repeatWindow ?? 32;
+    if (this.answered.size > max) {
+      const oldest = this.answered.keys().next().value;
+      if (oldest !== undefined) this.answered.delete(oldest);
+    }
+  }
+
+  private async answer(uniqueId: string, action: string, payload: Record<string, unknown>): Promise<string> {
+    if (!isAction(action)) {
+      return this.errorText(uniqueId, 'NotImplemented', `Unknown action ${action}`, {}, action);
+    }
+    if (!this.opts.handles.has(action)) {
+      return this.errorText(uniqueId, 'NotSupported', `${action} is not supported here`, {}, action);
+    }
+    const v = this.opts.validator.validate(action, 'req', payload, this.opts.mode());
+    if (!v.ok) return this.errorText(uniqueId, v.error.code, v.error.message, v.error.details, action);
+    try {
+      const result = await this.opts.handle({
+        uniqueId,
+        action,
+        payload: v.payload,
+        findings: v.findings,
+        original: v.findings.length > 0 ? payload : undefined,
+      });
+      return serializeCallResult(uniqueId, result);
+    } catch (e) {
+      if (e instanceof OcppError) return this.errorText(uniqueId, e.code, e.message, e.details, action);
+      // A handler's failure is logged with its stack here and answered without it.
+      this.log.error({ err: e, action, uniqueId }, 'handler failed');
+      return this.errorText(uniqueId, 'InternalError', `${action} could not be processed`, {}, action);
+    }
+  }
+
+  private errorText(
+    uniqueId: string,
+    code: OcppError['code'],
+    description: string,
+    details: Record<string, unknown>,
+    action: string | undefined,
+  ): string {
+    this.opts.onCallError?.({ direction: 'out', uniqueId, ...(action ? { action } : {}), code, description });
+    this.log.warn({ uniqueId, action, code, description }, 'CALLERROR sent');
+    return serializeCallError(uniqueId, code, description, details);
+  }
+
+  private sendError(
+    uniqueId: string,
+    code: OcppError['code'],
+    description: string,
+    details: Record<string, unknown>,
+    action: string | undefined,
+  ): void {
+    this.rawSend(this.errorText(uniqueId, code, description, details, action));
+  }
+
+  private rawSend(text: string): void {
+    if (this.closedWith) return;
+    try {
+      this.opts.send(text);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'send failed');
+    }
+  }
+
+  private onResult(uniqueId: string, payload: Record<string, unknown>): void {
+    const call = this.inFlight;
+    if (!call || call.id !== uniqueId) {
+      // OCPP-J 1.6 §4.2: a response to nothing we are waiting for (late, after a timeout, or
+      // unsolicited) is ignored.
+      this.log.warn({ uniqueId }, 'unexpected CALLRESULT ignored');
+      return;
+    }
+    const v = this.opts.validator.validate(call.action, 'conf', payload, this.opts.mode());
+    if (v.ok) {
+      if (v.findings.length > 0) this.log.info({ action: call.action, findings: v.findings }, 'response repaired');
+      this.finish(call, true, v.payload);
+    } else {
+      this.finish(
+        call,
+        false,
+        new AmpereError('AMPERE_ERR_CHARGER_BAD_RESPONSE', v.error.message, {
+          action: call.action,
+          ocppCode: v.error.code,
+        }),
+      );
+    }
+  }
+
+  private onError(uniqueId: string, code: OcppError['code'], description: string, details: Record<string, unknown>) {
+    const call = this.inFlight;
+    if (!call || call.id !== uniqueId) {
+      this.log.warn({ uniqueId, code }, 'unexpected CALLERROR ignored');
+      return;
+    }
+    this.opts.onCallError?.({ direction: 'in', uniqueId, action: call.action, code, description });
+    this.finish(call, false, new OcppError(code, description, details, uniqueId));
+  }
+
+  private finish(call: PendingCall, ok: boolean, value: unknown): void {
+    if (call.timer !== undefined) this.timers.clearTimeout(call.timer);
+    this.inFlight = undefined;
+    this.opts.onCallDone?.({ action: call.action, ok, ms: Date.now() - call.sentAt });
+    if (ok) call.resolve(value);
+    else call.reject(value);
+    this.pump();
+  }
+
+  /** Sends a CALL and resolves with the validated response; rejects with OcppError or AmpereError. */
+  call<A extends Action>(action: A, payload: ActionMap[A]['request']): Promise<ActionMap[A]['response']> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    // Validate both ways (style.md habit 4): nothing leaves that the charger would have to reject.
+    const v = this.opts.validator.validate(action, 'req', payload, 'strict');
+    if (!v.ok) {
+      return Promise.reject(
+        new AmpereError('AMPERE_ERR_INVALID_OUTGOING', v.error.message, { action, ocppCode: v.error.code }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const id = (this.opts.newId ?? defaultId)();
+      this.queue.push({
+        id,
+        action,
+        text: serializeCall(id, action, payload),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        sentAt: 0,
+      });
+      this.pump();
+    });
+  }
+
+  /** How many outgoing CALLs wait behind the one in flight. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private pump(): void {
+    if (this.inFlight || !this.firstAnswered || this.closedWith) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.inFlight = next;
+    next.sentAt = Date.now();
+    next.timer = this.timers.setTimeout(() => {
+      if (this.inFlight !== next) return;
+      this.log.warn({ action: next.action, uniqueId: next.id }, 'CALL timed out');
+      this.finish(
+        next,
+        false,
+        new AmpereError('AMPERE_ERR_CALL_TIMEOUT', `No answer to ${next.action} within ${this.opts.callTimeoutMs} ms`, {
+          action: next.action,
+          timeoutMs: this.opts.callTimeoutMs,
+        }),
+      );
+    }, this.opts.callTimeoutMs);
+    this.rawSend(next.text);
+  }
+
+  /** Ends the session: the CALL in flight and every queued one are rejected with `reason`. */
+  close(reason: Error = new AmpereError('AMPERE_ERR_SESSION_CLOSED')): void {
+    if (this.closedWith) return;
+    this.closedWith = reason;
+    const all = this.inFlight ? [this.inFlight, ...this.queue] : [...this.queue];
+    this.inFlight = undefined;
+    this.queue.length = 0;
+    for (const c of all) {
+      if (c.timer !== undefined) this.timers.clearTimeout(c.timer);
+      c.reject(reason);
+    }
+  }
+}

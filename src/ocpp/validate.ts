@@ -1,0 +1,247 @@
+// Schema validation of OCPP 1.6 payloads against the OCA's JSON schemas (compiled once), and the
+// tolerant repair of known, harmless deviations of real firmware.
+import { createRequire } from 'node:module';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { errorCodeForKeyword, OcppError } from './errors.ts';
+import { type Action, ALL_ACTIONS } from './types.generated.ts';
+
+// ajv-formats is CommonJS with a default export; under NodeNext the callable is one level down.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv,
+  formats: string[],
+) => void;
+
+export type ValidationMode = 'strict' | 'tolerant';
+
+export interface JsonSchema {
+  $id?: string;
+  $ref?: string;
+  $schema?: string;
+  type?: string;
+  enum?: string[];
+  maxLength?: number;
+  format?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean;
+  items?: JsonSchema;
+  definitions?: Record<string, JsonSchema>;
+}
+
+/** One repaired deviation: where, which rule, and what was sent (kept alongside the repair). */
+export interface Finding {
+  path: string;
+  rule: string;
+  original: unknown;
+  repaired: unknown;
+}
+
+export type ValidationResult =
+  | { ok: true; payload: Record<string, unknown>; findings: Finding[] }
+  | { ok: false; error: OcppError };
+
+const require = createRequire(import.meta.url);
+
+/** The 78 OCA schemas (28 core + 11 security-extension messages, .req and .conf each). */
+export function loadSchemas(): JsonSchema[] {
+  return require('ocpp-rpc/lib/schemas/ocpp1_6.json') as JsonSchema[];
+}
+
+const ACTION_SET: ReadonlySet<string> = new Set(ALL_ACTIONS);
+export function isAction(name: string): name is Action {
+  return ACTION_SET.has(name);
+}
+
+function describe(err: ErrorObject): string {
+  const where = err.instancePath || '(payload)';
+  switch (err.keyword) {
+    case 'required':
+      return `${where}: required field "${(err.params as { missingProperty: string }).missingProperty}" is missing`;
+    case 'additionalProperties':
+      return `${where}: field "${(err.params as { additionalProperty: string }).additionalProperty}" is not part of this message`;
+    case 'enum':
+      return `${where}: must be one of ${(err.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+    default:
+      return `${where}: ${err.message ?? err.keyword}`;
+  }
+}
+
+function errorFrom(action: string, kind: 'req' | 'conf', errors: ErrorObject[] | null | undefined): OcppError {
+  const first = errors?.[0];
+  if (!first) return new OcppError('FormationViolation', `${action}.${kind} failed its schema`);
+  return new OcppError(errorCodeForKeyword(first.keyword), `${action}.${kind}: ${describe(first)}`, {
+    path: first.instancePath,
+    keyword: first.keyword,
+  });
+}
+
+export class Validator {
+  private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly schemas = new Map<string, JsonSchema>();
+
+  constructor(schemas: JsonSchema[] = loadSchemas()) {
+    // multipleOf 0.1 on floats (charging limits) needs a tolerance: 7.3 / 0.1 is not an integer in IEEE 754.
+    const ajv = new Ajv({ strict: false, allErrors: false, multipleOfPrecision: 6 });
+    addFormats(ajv, ['date-time', 'uri']);
+    for (const s of schemas) {
+      // The OCA ids ("urn:Authorize.req") are not valid URNs for ajv's resolver; refs are local anyway.
+      const { $schema: _schema, $id: _id, ...rest } = s;
+      const id = s.$id!.replace('urn:', '');
+      this.schemas.set(id, rest);
+      this.compiled.set(id, ajv.compile(rest));
+    }
+  }
+
+  schemaFor(action: Action, kind: 'req' | 'conf'): JsonSchema {
+    return this.schemas.get(`${action}.${kind}`)!;
+  }
+
+  /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
+  validate(action: Action, kind: 'req' | 'conf', payload: unknown, mode: ValidationMode): ValidationResult {
+    const fn = this.compiled.get(`${action}.${kind}`)!;
+    if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: [] };
+    const strictError = errorFrom(action, kind, fn.errors);
+    if (mode === 'strict') return { ok: false, error: strictError };
+    const schema = this.schemaFor(action, kind);
+    const findings: Finding[] = [];
+    const repaired = repair(schema, payload, '', findings, schema.definitions ?? {});
+    if (findings.length > 0 && fn(repaired)) {
+      return { ok: true, payload: repaired as Record<string, unknown>, findings };
+    }
+    // Not repairable: report what is still wrong after the harmless parts were repaired, so a
+    // missing field is named even when an over-long serial number came with it.
+    return { ok: false, error: findings.length > 0 ? errorFrom(action, kind, fn.errors) : strictError };
+  }
+}
+
+// --- Tolerant repair ---------------------------------------------------------------------------
+// Each rule fixes a deviation seen in real firmware that changes no meaning the central system
+// relies on. What cannot be repaired without guessing (a missing field, a non-numeric connectorId,
+// an unknown status) is left alone, so validation still fails with the right CALLERROR code.
+
+/** Descriptive strings that may be cut to their maxLength (never identifiers like idTag or key). */
+const TRUNCATABLE = new Set([
+  'chargePointVendor',
+  'chargePointModel',
+  'chargePointSerialNumber',
+  'chargeBoxSerialNumber',
+  'firmwareVersion',
+  'iccid',
+  'imsi',
+  'meterType',
+  'meterSerialNumber',
+  'info',
+  'vendorErrorCode',
+  'value',
+  'techInfo',
+]);
+
+/** Enum fields whose unknown value has a spec-defined catch-all. */
+const ENUM_FALLBACK: Record<string, string> = { errorCode: 'OtherError' };
+/** Optional enum fields that are dropped when their value is unknown (the sample itself stays). */
+const ENUM_DROP_FIELD = new Set(['unit', 'location', 'phase', 'format', 'context']);
+/** An array item is dropped when this enum field has an unknown value: the item means nothing without it. */
+const ENUM_DROP_ITEM = new Set(['measurand']);
+
+const DROP = Symbol('drop');
+const LOCAL_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function resolveRef(s: JsonSchema, defs: Record<string, JsonSchema>): JsonSchema {
+  return s.$ref ? (defs[s.$ref.replace('#/definitions/', '')] ?? s) : s;
+}
+
+function repair(
+  schemaIn: JsonSchema,
+  value: unknown,
+  path: string,
+  findings: Finding[],
+  defs: Record<string, JsonSchema>,
+  field = '',
+): unknown {
+  const schema = resolveRef(schemaIn, defs);
+  const note = (rule: string, repaired: unknown) => {
+    findings.push({ path: path || '/', rule, original: value, repaired: repaired === DROP ? undefined : repaired });
+    return repaired;
+  };
+  switch (schema.type) {
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+      const out: Record<string, unknown> = {};
+      const props = schema.properties ?? {};
+      for (const key of Object.keys(value)) {
+        const v = (value as Record<string, unknown>)[key];
+        const sub = Object.hasOwn(props, key) ? props[key] : undefined;
+        if (!sub) {
+          if (schema.additionalProperties === false) {
+            findings.push({ path: `${path}/${key}`, rule: 'unknown-field-dropped', original: v, repaired: undefined });
+            continue;
+          }
+          out[key] = v;
+          continue;
+        }
+        const r = repair(sub, v, `${path}/${key}`, findings, defs, key);
+        if (r === DROP) {
+          if (ENUM_DROP_ITEM.has(key)) return DROP;
+          continue;
+        }
+        // Defined property on a fresh object: a "__proto__" key in a payload stays plain data.
+        Object.defineProperty(out, key, { value: r, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+    case 'array': {
+      if (!Array.isArray(value) || !schema.items) return value;
+      const out: unknown[] = [];
+      value.forEach((item, i) => {
+        const r = repair(schema.items!, item, `${path}/${i}`, findings, defs, field);
+        if (r !== DROP) out.push(r);
+      });
+      return out;
+    }
+    case 'string': {
+      let v = value;
+      if (typeof v === 'number' && Number.isFinite(v)) v = note('number-as-string', String(v));
+      if (typeof v !== 'string') return v;
+      if (schema.enum && !schema.enum.includes(v)) {
+        const lower = v.toLowerCase();
+        const match = schema.enum.find((e) => e.toLowerCase() === lower);
+        if (match) return note('enum-case', match);
+        const fallback = ENUM_FALLBACK[field];
+        if (fallback && schema.enum.includes(fallback)) return note('enum-fallback', fallback);
+        if (ENUM_DROP_FIELD.has(field)) return note('unknown-enum-dropped', DROP);
+        if (ENUM_DROP_ITEM.has(field)) return note('unknown-enum-item-dropped', DROP);
+        return v;
+      }
+      if (schema.format === 'date-time' && !ZONED_TIME.test(v)) {
+        const m = LOCAL_TIME.exec(v);
+        if (m) {
+          const time = m[2]!.length === 5 ? `${m[2]}:00` : m[2];
+          // A timestamp without a zone is read as UTC, as OCPP 1.6 §7 requires of every timestamp.
+          return note('timestamp-without-zone', `${m[1]}T${time}Z`);
+        }
+        return v;
+      }
+      if (schema.maxLength !== undefined && v.length > schema.maxLength && TRUNCATABLE.has(field)) {
+        return note('truncated-to-max-length', v.slice(0, schema.maxLength));
+      }
+      return v;
+    }
+    case 'integer': {
+      if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return note('integer-as-string', Number(value));
+      if (typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value)) {
+        return note('integer-rounded', Math.round(value));
+      }
+      return value;
+    }
+    case 'number': {
+      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+        return note('number-as-string', Number(value));
+      }
+      return value;
+    }
+    default:
+      return value;
+  }
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AmpereError } from '../../src/errors.ts';
+import { OcppError } from '../../src/ocpp/errors.ts';
+import { type IncomingCall, RpcSession, type Timers } from '../../src/ocpp/session.ts';
+import { Validator } from '../../src/ocpp/validate.ts';
+
+const validator = new Validator();
+
+class FakeTimers implements Timers {
+  now = 0;
+  private items: Array<{ at: number; fn: () => void; id: number }> = [];
+  private next = 1;
+  setTimeout(fn: () => void, ms: number) {
+    const id = this.next++;
+    this.items.push({ at: this.now + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown) {
+    this.items = this.items.filter((i) => i.id !== h);
+  }
+  advance(ms: number) {
+    this.now += ms;
+    const due = this.items.filter((i) => i.at <= this.now);
+    this.items = this.items.filter((i) => i.at > this.now);
+    for (const d of due) d.fn();
+  }
+}
+
+function setup(handle: (c: IncomingCall) => object | Promise<object> = () => ({}), extra = {}) {
+  const sent: unknown[] = [];
+  const timers = new FakeTimers();
+  let n = 0;
+  const session = new RpcSession({
+    validator,
+    mode: () => 'strict',
+    send: (t) => sent.push(JSON.parse(t)),
+    handle,
+    handles: new Set(['Heartbeat', 'StartTransaction', 'StatusNotification']),
+    callTimeoutMs: 1000,
+    timers,
+    newId: () => `c${++n}`,
+    ...extra,
+  });
+  return { sent, session, timers };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('RpcSession incoming', () => {
+  it('answers a valid CALL with the handler result', async () => {
+    const { sent, session } = setup(() => ({ currentTime: '2026-01-01T00:00:00Z' }));
+    session.receive('[2,"h1","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(sent, [[3, 'h1', { currentTime: '2026-01-01T00:00:00Z' }]]);
+  });
+  it('NotImplemented for an unknown action, NotSupported for a known one not handled', async () => {
+    const { sent, session } = setup();
+    session.receive('[2,"u1","FooBar",{}]');
+    session.receive('[2,"u2","Reset",{"type":"Soft"}]');
+    await tick();
+    assert.deepEqual(
+      sent.map((f) => (f as unknown[]).slice(0, 3)),
+      [
+        [4, 'u1', 'NotImplemented'],
+        [4, 'u2', 'NotSupported'],
+      ],
+    );
+  });
+  it('InternalError without the stack when a handler throws; OcppError passes its code', async () => {
+    let n = 0;
+    const { sent, session } = setup(() => {
+      n++;
+      if (n === 1) throw new Error('secret stack detail');
+      throw new OcppError('GenericError', 'nope');
+    });
+    session.receive('[2,"i1","Heartbeat",{}]');
+    session.receive('[2,"i2","Heartbeat",{}]');
+    await tick();
+    await tick();
+    assert.equal((sent[0] as unknown[])[2], 'InternalError');
+    assert.ok(!JSON.stringify(sent[0]).includes('secret'));
+    assert.deepEqual(sent[1], [4, 'i2', 'GenericError', 'nope', {}]);
+  });
+  it('answers a repeated uniqueId without running the handler twice', async () => {
+    let runs = 0;
+    const { sent, session } = setup(() => ({ transactionId: ++runs, idTagInfo: { status: 'Accepted' } }));
+    const start =
+      '[2,"s1","StartTransaction",{"connectorId":1,"idTag":"A","meterStart":0,"timestamp":"2026-01-01T00:00:00Z"}]';
+    session.receive(start);
+    session.receive(start);
+    await tick();
+    await tick();
+    assert.equal(runs, 1);
+    assert.deepEqual(sent[0], sent[1]);
+  });
+  it('answers FormationViolation with -1 for garbage and ignores broken responses', async () => {
+    const { sent, session } = setup();
+    session.receive('garbage');
+    session.receive('[3,"zz"]');
+    await tick();
+    assert.deepEqual(sent, [[4, '-1', 'FormationViolation', 'Message is not valid JSON', {}]]);
+  });
+});
+
+describe('RpcSession outgoing', () => {
+  it('keeps one CALL in flight and queues the rest', async () => {
+    const { sent, session } = setup();
+    const a = session.call('Reset', { type: 'Soft' });
+    const b = session.call('ClearCache', {});
+    assert.equal(sent.length, 1);
+    session.receive('[3,"c1",{"status":"Accepted"}]');
+    assert.deepEqual(await a, { status: 'Accepted' });
+    assert.deepEqual(sent[1], [2, 'c2', 'ClearCache', {}]);
+    session.receive('[4,"c2","NotSupported","no cache",{}]');
+    await assert.rejects(b, (e: unknown) => e instanceof OcppError && e.code === 'NotSupported');
+  });
+  it('times out with a clear error and ignores the late answer', async () => {
+    const { session, timers } = setup();
+    const a = session.call('Reset', { type: 'Hard' });
+    timers.advance(1000);
+    await assert.rejects(a, (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CALL_TIMEOUT');
+    session.receive('[3,"c1",{"status":"Accepted"}]');
+  });
+  it('rejects an invalid outgoing request before sending it', async () => {
+    const { sent, session } = setup();
+    await assert.rejects(
+      session.call('Reset', { type: 'Medium' } as never),
+      (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_INVALID_OUTGOING',
+    );
+    assert.equal(sent.length, 0);
+  });
+  it('holds CALLs until the first incoming CALL was answered', async () => {
+    const { sent, session } = setup(() => ({ currentTime: '2026-01-01T00:00:00Z' }), {
+      holdCallsUntilFirstAnswer: true,
+    });
+    void session.call('ClearCache', {}).catch(() => {});
+    assert.equal(sent.length, 0);
+    session.receive('[2,"h1","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(
+      sent.map((f) => (f as unknown[])[0]),
+      [3, 2],
+    );
+  });
+  it('rejects everything pending on close', async () => {
+    const { session } = setup();
+    const a = session.call('ClearCache', {});
+    const b = session.call('ClearCache', {});
+    session.close();
+    await assert.rejects(a, (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_SESSION_CLOSED');
+    await assert.rejects(b);
+  });
+});
