@@ -1,0 +1,300 @@
+// The central system: the registry of connected chargers, the dispatch of their CALLs to the
+// handlers of each feature profile, and the commands Ampere sends to them.
+import type { Logger } from 'pino';
+import { AmpereError } from '../errors.ts';
+import {
+  type Action,
+  type ActionMap,
+  type CentralAction,
+  type IncomingCall,
+  OcppError,
+  RpcSession,
+  type Timers,
+  type ValidationMode,
+  type Validator,
+} from '../ocpp/index.ts';
+import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
+import type { EventBus } from './events.ts';
+import { afterCommand } from './handlers/after-command.ts';
+import { HANDLERS, type HandlerContext } from './handlers/index.ts';
+
+export type RegistrationPolicy = 'open' | 'pending' | 'known';
+
+export interface CentralSettings {
+  registration: RegistrationPolicy;
+  validation: ValidationMode;
+  heartbeatInterval: number;
+  bootRetryInterval: number;
+  callTimeoutMs: number;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface CentralDeps {
+  store: Store;
+  validator: Validator;
+  log: Logger;
+  events: EventBus;
+  clock: Clock;
+  settings: CentralSettings;
+  timers?: Timers;
+}
+
+/** What the gateway gives the central system for one accepted WebSocket. */
+export interface Transport {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+export type BootAnswer = 'Accepted' | 'Pending' | 'Rejected';
+
+/** One live connection of a charger. */
+export class ChargerLink {
+  readonly session: RpcSession;
+  bootAnswer: BootAnswer | undefined;
+  closed = false;
+
+  constructor(
+    readonly chargerId: string,
+    readonly transport: Transport,
+    readonly remoteAddress: string | null,
+    readonly connectedAt: number,
+    session: (link: ChargerLink) => RpcSession,
+  ) {
+    this.session = session(this);
+  }
+}
+
+const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
+
+export class CentralSystem {
+  readonly store: Store;
+  readonly events: EventBus;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly settings: CentralSettings;
+  private readonly validator: Validator;
+  private readonly timers: Timers | undefined;
+  private readonly links = new Map<string, ChargerLink>();
+  /** Cached charger records of connected chargers (settings read on every message). */
+  private readonly records = new Map<string, ChargerRecord>();
+  /** The last BootNotification answer per charger id, kept across reconnects. */
+  private readonly bootAnswers = new Map<string, BootAnswer>();
+
+  constructor(deps: CentralDeps) {
+    this.store = deps.store;
+    this.validator = deps.validator;
+    this.log = deps.log;
+    this.events = deps.events;
+    this.clock = deps.clock;
+    this.settings = deps.settings;
+    this.timers = deps.timers;
+  }
+
+  // ------------------------------------------------------------------ connections
+
+  isConnected(chargerId: string): boolean {
+    return this.links.has(chargerId);
+  }
+
+  connectedIds(): string[] {
+    return [...this.links.keys()];
+  }
+
+  link(chargerId: string): ChargerLink | undefined {
+    return this.links.get(chargerId);
+  }
+
+  /** Called by the gateway once a charger's WebSocket is open. A second connection replaces the first. */
+  async attach(chargerId: string, transport: Transport, remoteAddress: string | null): Promise<ChargerLink> {
+    const old = this.links.get(chargerId);
+    if (old) {
+      this.log.info({ chargerId }, 'new connection replaces the old one');
+      this.detach(old, 'replaced');
+      old.transport.close(1000, 'Replaced by a new connection');
+    }
+    const now = this.clock.now();
+    const link = new ChargerLink(chargerId, transport, remoteAddress, now, (l) => this.newSession(l));
+    this.links.set(chargerId, link);
+    const bootAnswer = this.bootAnswers.get(chargerId);
+    if (bootAnswer) link.bootAnswer = bootAnswer;
+    const record = await this.store.getCharger(chargerId);
+    if (record && !link.closed) this.records.set(chargerId, record);
+    await this.store.setConnection(chargerId, true, remoteAddress, now);
+    this.events.emit('charger.connected', chargerId, { remoteAddress });
+    this.log.info({ chargerId, remoteAddress }, 'charger connected');
+    return link;
+  }
+
+  receive(link: ChargerLink, text: string): void {
+    link.session.receive(text);
+  }
+
+  /** Called by the gateway when the socket closed (or by attach when replaced). */
+  detach(link: ChargerLink, reason = 'closed'): void {
+    if (link.closed) return;
+    link.closed = true;
+    link.session.close(
+      new AmpereError('AMPERE_ERR_SESSION_CLOSED', `The connection ${reason} before the charger answered`),
+    );
+    if (this.links.get(link.chargerId) === link) {
+      this.links.delete(link.chargerId);
+      this.records.delete(link.chargerId);
+      this.store
+        .setConnection(link.chargerId, false, link.remoteAddress, this.clock.now())
+        .catch((e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'));
+      this.events.emit('charger.disconnected', link.chargerId, { reason });
+      this.log.info({ chargerId: link.chargerId, reason }, 'charger disconnected');
+    }
+  }
+
+  private newSession(link: ChargerLink): RpcSession {
+    const log = this.log.child({ chargerId: link.chargerId });
+    return new RpcSession({
+      validator: this.validator,
+      mode: () => this.records.get(link.chargerId)?.validationMode ?? this.settings.validation,
+      send: (text) => link.transport.send(text),
+      handle: (call) => this.dispatch(link, call),
+      handles: HANDLED,
+      callTimeoutMs: this.settings.callTimeoutMs,
+      ...(this.timers ? { timers: this.timers } : {}),
+      log,
+      // Field manners: many chargers break if the central system calls before answering their first CALL.
+      holdCallsUntilFirstAnswer: true,
+      onCallError: (e) =>
+        this.events.emit('callerror', link.chargerId, {
+          direction: e.direction,
+          uniqueId: e.uniqueId,
+          action: e.action,
+          code: e.code,
+          description: e.description,
+        }),
+    });
+  }
+
+  private async dispatch(link: ChargerLink, call: IncomingCall): Promise<object> {
+    const handler = HANDLERS[call.action as keyof typeof HANDLERS];
+    if (!handler) throw new OcppError('NotSupported', `${call.action} is not supported`);
+    const now = this.clock.now();
+    this.store.touchCharger(link.chargerId, now).catch((e) => this.log.warn({ err: e }, 'touch failed'));
+    const ctx: HandlerContext = { central: this, link, chargerId: link.chargerId, now, call };
+    const pending: Promise<unknown>[] = [];
+    if (call.findings.length > 0) {
+      pending.push(
+        this.store.recordFindings(
+          link.chargerId,
+          call.action,
+          call.findings.map((f) => ({
+            path: f.path,
+            rule: f.rule,
+            original: (f.original ?? null) as never,
+            repaired: (f.repaired ?? null) as never,
+          })),
+          now,
+        ),
+      );
+      this.events.emit('conformance.finding', link.chargerId, { action: call.action, findings: call.findings });
+    }
+    const result = await (handler as (c: HandlerContext, p: unknown) => Promise<object>)(ctx, call.payload);
+    await Promise.all(pending);
+    return result;
+  }
+
+  // ------------------------------------------------------------------ charger records
+
+  cachedRecord(chargerId: string): ChargerRecord | undefined {
+    return this.records.get(chargerId);
+  }
+
+  rememberRecord(record: ChargerRecord): void {
+    if (this.links.has(record.id)) this.records.set(record.id, record);
+  }
+
+  setBootAnswer(link: ChargerLink, answer: BootAnswer): void {
+    link.bootAnswer = answer;
+    this.bootAnswers.set(link.chargerId, answer);
+  }
+
+  /** Operator changes to a charger (registration, heartbeat interval, validation mode, notes, …). */
+  async updateCharger(id: string, patch: ChargerPatch): Promise<ChargerRecord> {
+    const before = await this.store.getCharger(id);
+    const record = await this.store.upsertCharger(id, patch, this.clock.now());
+    this.rememberRecord(record);
+    if (patch.registration && patch.registration !== before?.registration) {
+      this.events.emit('charger.registration', id, { registration: patch.registration });
+      // A charger held as Pending learns of its approval at once rather than at its next retry:
+      // triggering a BootNotification is allowed while the last answer was not Accepted.
+      const link = this.links.get(id);
+      if (patch.registration === 'accepted' && link && link.bootAnswer !== 'Accepted') {
+        this.call(id, 'TriggerMessage', { requestedMessage: 'BootNotification' }).catch((e) =>
+          this.log.info({ chargerId: id, err: (e as Error).message }, 'boot trigger after approval not accepted'),
+        );
+      }
+    }
+    return record;
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /** Sends one CALL to a connected charger and returns its validated answer. */
+  async call<A extends CentralAction>(
+    chargerId: string,
+    action: A,
+    payload: ActionMap[A]['request'],
+  ): Promise<ActionMap[A]['response']> {
+    const link = this.links.get(chargerId);
+    if (!link)
+      throw new AmpereError('AMPERE_ERR_CHARGER_OFFLINE', `Charger ${chargerId} is not connected`, { chargerId });
+    refuseBootTrigger(link, action as Action, payload);
+    this.events.emit('command.sent', chargerId, { action, payload: payload as Record<string, unknown> });
+    try {
+      const response = await link.session.call(action, payload);
+      this.events.emit('command.answered', chargerId, {
+        action,
+        ok: true,
+        response: response as Record<string, unknown>,
+      });
+      await afterCommand(this, chargerId, action, payload, response);
+      return response;
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      this.events.emit('command.answered', chargerId, { action, ok: false, code: err.code, message: err.message });
+      if (e instanceof OcppError) {
+        throw new AmpereError(
+          'AMPERE_ERR_CHARGER_CALLERROR',
+          `The charger answered ${action} with ${e.code}: ${e.message}`,
+          {
+            ocppCode: e.code,
+            description: e.message,
+            details: e.details,
+          },
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** Closes every connection (shutdown). */
+  closeAll(code = 1001, reason = 'Server shutting down'): void {
+    for (const link of [...this.links.values()]) {
+      this.detach(link, 'server shutdown');
+      link.transport.close(code, reason);
+    }
+  }
+}
+
+/** "Never trigger a BootNotification after one was Accepted": chargers may reboot or re-register. */
+function refuseBootTrigger(link: ChargerLink, action: Action, payload: unknown): void {
+  const p = payload as { requestedMessage?: string };
+  const triggersBoot =
+    (action === 'TriggerMessage' || action === 'ExtendedTriggerMessage') && p.requestedMessage === 'BootNotification';
+  if (triggersBoot && link.bootAnswer === 'Accepted') {
+    throw new AmpereError(
+      'AMPERE_ERR_CALL_REFUSED',
+      'The charger is already Accepted; triggering another BootNotification is not allowed',
+      { action },
+    );
+  }
+}

@@ -1,0 +1,192 @@
+// Core profile, charger → central (OCPP 1.6 §4). Each handler commits what the charger sent
+// before it returns: the session sends the CALLRESULT only after the handler resolved.
+import { AmpereError } from '../../errors.ts';
+import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts';
+import { authorizeIdTag } from '../authorization.ts';
+import { meterRows } from '../meter.ts';
+import type { HandlerContext } from './context.ts';
+
+type Req<A extends keyof ActionMap> = ActionMap[A]['request'];
+type Res<A extends keyof ActionMap> = ActionMap[A]['response'];
+
+/** A charger that is not Accepted may only boot, heartbeat and report status (OCPP 1.6 §4.2.1). */
+function requireAccepted(ctx: HandlerContext): void {
+  const reg = ctx.central.cachedRecord(ctx.chargerId)?.registration;
+  if (reg !== 'accepted') {
+    throw new OcppError(
+      'SecurityError',
+      `Charger ${ctx.chargerId} is not accepted by the central system (${reg ?? 'unknown'})`,
+    );
+  }
+}
+
+export async function bootNotification(
+  ctx: HandlerContext,
+  req: Req<'BootNotification'>,
+): Promise<Res<'BootNotification'>> {
+  const { central, chargerId, now } = ctx;
+  let record = await central.store.getCharger(chargerId);
+  if (!record) {
+    // Registration policy for an id never seen: open accepts it, pending holds it for approval.
+    // (known refuses unknown ids at the handshake, so none reach here.)
+    const registration = central.settings.registration === 'open' ? 'accepted' : 'pending';
+    record = await central.store.upsertCharger(chargerId, { registration }, now);
+  }
+  record = await central.store.recordBoot(chargerId, req, now);
+  central.rememberRecord(record);
+  const status =
+    record.registration === 'accepted' ? 'Accepted' : record.registration === 'pending' ? 'Pending' : 'Rejected';
+  central.setBootAnswer(ctx.link, status);
+  central.events.emit('charger.boot', chargerId, { ...req, status });
+  const interval =
+    status === 'Accepted'
+      ? (record.heartbeatInterval ?? central.settings.heartbeatInterval)
+      : central.settings.bootRetryInterval;
+  return { status, currentTime: formatTimestamp(now), interval };
+}
+
+export async function heartbeat(ctx: HandlerContext): Promise<Res<'Heartbeat'>> {
+  return { currentTime: formatTimestamp(ctx.now) };
+}
+
+export async function statusNotification(
+  ctx: HandlerContext,
+  req: Req<'StatusNotification'>,
+): Promise<Res<'StatusNotification'>> {
+  await ctx.central.store.recordStatus({
+    chargerId: ctx.chargerId,
+    connectorId: req.connectorId,
+    status: req.status,
+    errorCode: req.errorCode,
+    info: req.info ?? null,
+    vendorId: req.vendorId ?? null,
+    vendorErrorCode: req.vendorErrorCode ?? null,
+    timestamp: req.timestamp ?? null,
+    at: ctx.now,
+  });
+  ctx.central.events.emit('connector.status', ctx.chargerId, { ...req });
+  return {};
+}
+
+export async function authorize(ctx: HandlerContext, req: Req<'Authorize'>): Promise<Res<'Authorize'>> {
+  requireAccepted(ctx);
+  const idTagInfo = await authorizeIdTag(ctx.central.store, req.idTag, { now: ctx.now, concurrent: {} });
+  return { idTagInfo };
+}
+
+export async function startTransaction(
+  ctx: HandlerContext,
+  req: Req<'StartTransaction'>,
+): Promise<Res<'StartTransaction'>> {
+  requireAccepted(ctx);
+  const { central, chargerId, now } = ctx;
+  // Stored first, whatever the tag's status: the charger has started metering and will send a
+  // StopTransaction for this id (OCPP 1.6 §5.11: the central system always assigns an id).
+  const started = await central.store.startTransaction({
+    chargerId,
+    connectorId: req.connectorId,
+    idTag: req.idTag,
+    timestamp: req.timestamp,
+    meterStart: req.meterStart,
+    reservationId: req.reservationId ?? null,
+  });
+  const idTagInfo = await authorizeIdTag(central.store, req.idTag, {
+    now,
+    concurrent: { excludeTransactionId: started.transactionId },
+  });
+  if (!started.duplicate) {
+    central.events.emit('transaction.started', chargerId, {
+      transactionId: started.transactionId,
+      connectorId: req.connectorId,
+      idTag: req.idTag,
+      meterStart: req.meterStart,
+      timestamp: req.timestamp,
+      status: idTagInfo.status,
+    });
+  }
+  return { transactionId: started.transactionId, idTagInfo };
+}
+
+export async function stopTransaction(
+  ctx: HandlerContext,
+  req: Req<'StopTransaction'>,
+): Promise<Res<'StopTransaction'>> {
+  // Always a CALLRESULT, whatever the registration or transaction id: a CALLERROR makes the
+  // charger retry the stop forever (OCPP 1.6 §4.10, errata on transaction message retries).
+  const { central, chargerId, now } = ctx;
+  const writes: Promise<unknown>[] = [
+    central.store.stopTransaction({
+      transactionId: req.transactionId,
+      chargerId,
+      idTag: req.idTag ?? null,
+      timestamp: req.timestamp,
+      meterStop: req.meterStop,
+      reason: req.reason ?? null,
+      transactionData: (req.transactionData ?? null) as never,
+    }),
+  ];
+  if (req.transactionData && req.transactionData.length > 0) {
+    const active = await central.store.getTransaction(req.transactionId);
+    const connectorId = active && active.chargerId === chargerId ? active.connectorId : 0;
+    writes.push(
+      central.store.insertMeterValues(
+        meterRows(chargerId, connectorId, req.transactionId, req.transactionData, 'StopTransaction'),
+      ),
+    );
+  }
+  const [stopped] = (await Promise.all(writes)) as [Awaited<ReturnType<typeof central.store.stopTransaction>>];
+  central.events.emit('transaction.stopped', chargerId, {
+    transactionId: req.transactionId,
+    meterStop: req.meterStop,
+    reason: req.reason ?? 'Local',
+    timestamp: req.timestamp,
+    known: stopped.known,
+    alreadyStopped: stopped.alreadyStopped,
+    energyWh: stopped.transaction?.energyWh ?? null,
+    connectorId: stopped.transaction?.connectorId ?? null,
+  });
+  if (!req.idTag) return {};
+  const idTagInfo = await authorizeIdTag(central.store, req.idTag, { now });
+  return { idTagInfo };
+}
+
+export async function meterValues(ctx: HandlerContext, req: Req<'MeterValues'>): Promise<Res<'MeterValues'>> {
+  requireAccepted(ctx);
+  const rows = meterRows(ctx.chargerId, req.connectorId, req.transactionId ?? null, req.meterValue, 'MeterValues');
+  if (rows.length > 0) await ctx.central.store.insertMeterValues(rows);
+  ctx.central.events.emit('meter.values', ctx.chargerId, {
+    connectorId: req.connectorId,
+    transactionId: req.transactionId ?? null,
+    meterValue: req.meterValue,
+  });
+  return {};
+}
+
+export type DataTransferHandler = (
+  ctx: HandlerContext,
+  req: Req<'DataTransfer'>,
+) => Promise<Res<'DataTransfer'>> | Res<'DataTransfer'>;
+
+/** Vendor DataTransfer handlers by vendorId. Eaton's GreenMotion messages are recorded and accepted. */
+export const DATA_TRANSFER_VENDORS = new Map<string, DataTransferHandler>([
+  // chargers.md: EnabledDataTransfer selects which GreenMotion message ids the charger sends.
+  ['GreenMotion', () => ({ status: 'Accepted' })],
+]);
+
+export async function dataTransfer(ctx: HandlerContext, req: Req<'DataTransfer'>): Promise<Res<'DataTransfer'>> {
+  requireAccepted(ctx);
+  const vendor = DATA_TRANSFER_VENDORS.get(req.vendorId);
+  const answer: Res<'DataTransfer'> = vendor ? await vendor(ctx, req) : { status: 'UnknownVendorId' };
+  await ctx.central.store.recordEvent({
+    chargerId: ctx.chargerId,
+    kind: 'DataTransfer',
+    payload: { ...req, answer: answer.status } as never,
+    at: ctx.now,
+  });
+  ctx.central.events.emit('datatransfer', ctx.chargerId, { ...req, status: answer.status });
+  return answer;
+}
+
+export function assertNever(x: never): never {
+  throw new AmpereError('AMPERE_ERR_INTERNAL', `unexpected ${String(x)}`);
+}

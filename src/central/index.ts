@@ -1,0 +1,16 @@
+export { authorizeIdTag, WILDCARD_TAG } from './authorization.ts';
+export {
+  type BootAnswer,
+  type CentralDeps,
+  type CentralSettings,
+  CentralSystem,
+  ChargerLink,
+  type Clock,
+  type RegistrationPolicy,
+  type Transport,
+} from './central-system.ts';
+export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
+export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
+export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';
+export { HANDLERS } from './handlers/index.ts';
+export { meterRows, normalise } from './meter.ts';

@@ -1,0 +1,67 @@
+// The `ampere` command: parse the sub-command, then hand over to app/ or the simulator.
+import { startServer } from '../app/server.ts';
+import { loadServeConfig, serveHelp } from '../config/index.ts';
+import { isAmpereError } from '../errors.ts';
+
+const USAGE = `Usage: ampere <command> [flags]
+
+Commands:
+  serve        run the central system (npm start)
+  simulate     run simulated charge points against a central system
+  help         show this text
+
+ampere serve flags (and environment variables):
+${serveHelp()}
+`;
+
+async function serve(argv: string[]): Promise<void> {
+  const config = loadServeConfig(argv, process.env);
+  const running = await startServer(config);
+  process.stdout.write(`${running.url}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (e) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'simulate': {
+      const { runSimulateCli } = await import('../chargepoint/cli.ts');
+      const code = await runSimulateCli(rest);
+      process.exitCode = code ?? 0;
+      return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  if (isAmpereError(e)) {
+    process.stderr.write(`ampere: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`ampere: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,255 @@
+// Flags + environment → one validated, frozen config object (style.md habit 6). Nothing else in
+// Ampere reads process.env. Unknown or misspelt keys are rejected with a hint.
+import { AmpereError } from '../errors.ts';
+
+export type RegistrationPolicy = 'open' | 'pending' | 'known';
+export type ValidationModeSetting = 'strict' | 'tolerant';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  data: string;
+  /** A `postgres://` URL switches to PostgreSQL; otherwise SQLite at `${data}/ampere.db`. */
+  db: string | undefined;
+  apiToken: string | undefined;
+  registration: RegistrationPolicy;
+  validation: ValidationModeSetting;
+  /** Interval answered in BootNotification.conf when the charger has no own setting (s). */
+  heartbeatInterval: number;
+  /** Retry interval answered with a Pending or Rejected BootNotification (s). */
+  bootRetryInterval: number;
+  /** WebSocket ping period (s); 0 disables. */
+  pingInterval: number;
+  callTimeoutMs: number;
+  maxFrameBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCa: string | undefined;
+}
+
+interface Option {
+  flag: string;
+  env: string;
+  parse: (raw: string) => unknown;
+  key: keyof ServeConfig;
+  help: string;
+}
+
+function int(name: string, min: number, max: number) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new AmpereError('AMPERE_ERR_CONFIG', `${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[]) {
+  return (raw: string): T => {
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new AmpereError('AMPERE_ERR_CONFIG', `${name} must be one of ${values.join(', ')}, got "${raw}"`);
+    }
+    return raw as T;
+  };
+}
+
+const text = (raw: string) => raw;
+
+export const SERVE_OPTIONS: Option[] = [
+  { flag: 'host', env: 'AMPERE_HOST', key: 'host', parse: text, help: 'address to listen on (default 0.0.0.0)' },
+  {
+    flag: 'port',
+    env: 'AMPERE_PORT',
+    key: 'port',
+    parse: int('port', 0, 65535),
+    help: 'port for OCPP, API and UI (default 8180; 0 = any free port)',
+  },
+  { flag: 'data', env: 'AMPERE_DATA', key: 'data', parse: text, help: 'data folder (default ./data)' },
+  {
+    flag: 'db',
+    env: 'AMPERE_DB',
+    key: 'db',
+    parse: text,
+    help: 'database: a postgres:// URL, or a SQLite file (default DATA/ampere.db)',
+  },
+  {
+    flag: 'api-token',
+    env: 'AMPERE_API_TOKEN',
+    key: 'apiToken',
+    parse: text,
+    help: 'operator API token (generated at first start when unset)',
+  },
+  {
+    flag: 'registration',
+    env: 'AMPERE_REGISTRATION',
+    key: 'registration',
+    parse: oneOf('registration', ['open', 'pending', 'known'] as const),
+    help: 'unknown chargers: open (accept), pending (hold until approved; default), known (refuse)',
+  },
+  {
+    flag: 'validation',
+    env: 'AMPERE_VALIDATION',
+    key: 'validation',
+    parse: oneOf('validation', ['tolerant', 'strict'] as const),
+    help: 'tolerant (default: repair known firmware deviations) or strict (reject every schema violation)',
+  },
+  {
+    flag: 'heartbeat-interval',
+    env: 'AMPERE_HEARTBEAT_INTERVAL',
+    key: 'heartbeatInterval',
+    parse: int('heartbeat-interval', 1, 86400),
+    help: 'HeartbeatInterval answered at boot (s, default 300)',
+  },
+  {
+    flag: 'boot-retry-interval',
+    env: 'AMPERE_BOOT_RETRY_INTERVAL',
+    key: 'bootRetryInterval',
+    parse: int('boot-retry-interval', 1, 86400),
+    help: 'retry interval for Pending/Rejected boots (s, default 60)',
+  },
+  {
+    flag: 'ping-interval',
+    env: 'AMPERE_PING_INTERVAL',
+    key: 'pingInterval',
+    parse: int('ping-interval', 0, 86400),
+    help: 'WebSocket ping period (s, default 60; 0 = off)',
+  },
+  {
+    flag: 'call-timeout',
+    env: 'AMPERE_CALL_TIMEOUT',
+    key: 'callTimeoutMs',
+    parse: int('call-timeout', 100, 600000),
+    help: 'how long to wait for a charger to answer (ms, default 30000)',
+  },
+  {
+    flag: 'max-frame',
+    env: 'AMPERE_MAX_FRAME',
+    key: 'maxFrameBytes',
+    parse: int('max-frame', 65536, 64 * 1024 * 1024),
+    help: 'largest WebSocket message (bytes, default 1 MiB, at least 64 KiB)',
+  },
+  {
+    flag: 'log-level',
+    env: 'AMPERE_LOG_LEVEL',
+    key: 'logLevel',
+    parse: oneOf('log-level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    help: 'log level (default info)',
+  },
+  {
+    flag: 'tls-cert',
+    env: 'AMPERE_TLS_CERT',
+    key: 'tlsCert',
+    parse: text,
+    help: 'server certificate (PEM): serve wss/https',
+  },
+  { flag: 'tls-key', env: 'AMPERE_TLS_KEY', key: 'tlsKey', parse: text, help: 'server private key (PEM)' },
+  {
+    flag: 'tls-ca',
+    env: 'AMPERE_TLS_CA',
+    key: 'tlsCa',
+    parse: text,
+    help: 'CA (PEM) for client certificates (security profile 3)',
+  },
+];
+
+export const DEFAULTS: ServeConfig = {
+  host: '0.0.0.0',
+  port: 8180,
+  data: './data',
+  db: undefined,
+  apiToken: undefined,
+  registration: 'pending',
+  validation: 'tolerant',
+  heartbeatInterval: 300,
+  bootRetryInterval: 60,
+  pingInterval: 60,
+  callTimeoutMs: 30_000,
+  maxFrameBytes: 1024 * 1024,
+  logLevel: 'info',
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsCa: undefined,
+};
+
+/** Levenshtein distance, for "did you mean" hints on misspelt keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function hint(name: string, known: string[]): string {
+  let best = '';
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = distance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${best}?)` : '';
+}
+
+/** Environment variables that are read elsewhere by libraries, or by other commands, and so not ours to reject. */
+const FOREIGN_ENV = new Set(['AMPERE_URL']);
+
+/** Parses `--flag value` / `--flag=value` pairs and AMPERE_* variables. Flags win over the environment. */
+export function loadServeConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Readonly<ServeConfig> {
+  const out: ServeConfig = { ...DEFAULTS };
+  const byEnv = new Map(SERVE_OPTIONS.map((o) => [o.env, o]));
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('AMPERE_') || value === undefined || FOREIGN_ENV.has(name)) continue;
+    const opt = byEnv.get(name);
+    if (!opt) {
+      throw new AmpereError(
+        'AMPERE_ERR_CONFIG',
+        `Unknown environment variable ${name}${hint(name, [...byEnv.keys()])}`,
+      );
+    }
+    (out as unknown as Record<string, unknown>)[opt.key] = opt.parse(value);
+  }
+  const byFlag = new Map(SERVE_OPTIONS.map((o) => [o.flag, o]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new AmpereError('AMPERE_ERR_CONFIG', `Unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const opt = byFlag.get(name);
+    if (!opt) {
+      throw new AmpereError(
+        'AMPERE_ERR_CONFIG',
+        `Unknown flag --${name}${hint(name, [...byFlag.keys()]).replace('mean ', 'mean --')}`,
+      );
+    }
+    let value: string | undefined;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined) throw new AmpereError('AMPERE_ERR_CONFIG', `--${name} needs a value`);
+    (out as unknown as Record<string, unknown>)[opt.key] = opt.parse(value);
+  }
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', '--tls-cert and --tls-key go together');
+  }
+  return Object.freeze(out);
+}
+
+export function serveHelp(): string {
+  return SERVE_OPTIONS.map((o) => `  --${o.flag.padEnd(20)} ${o.env.padEnd(28)} ${o.help}`).join('\n');
+}
