@@ -1,0 +1,176 @@
+// The central system in process: real store (SQLite in memory), a fake transport per charger.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { CentralSystem, EventBus } from '../../src/central/index.ts';
+import { AmpereError } from '../../src/errors.ts';
+import { createValidator } from '../../src/ocpp/index.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/types.ts';
+
+const validator = createValidator();
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+const clock = Date.parse('2026-11-23T10:00:00Z');
+async function setup(registration: 'open' | 'pending' = 'open') {
+  const store: Store = await openSqliteStore({ file: ':memory:' });
+  const events = new EventBus({ now: () => clock });
+  const central = new CentralSystem({
+    store,
+    validator,
+    log: pino({ level: 'silent' }),
+    events,
+    clock: { now: () => clock },
+    settings: {
+      registration,
+      validation: 'tolerant',
+      heartbeatInterval: 300,
+      bootRetryInterval: 60,
+      callTimeoutMs: 500,
+    },
+  });
+  return { store, events, central };
+}
+
+async function charger(central: CentralSystem, id: string) {
+  const out: unknown[][] = [];
+  let n = 0;
+  const link = await central.attach(id, { send: (t) => out.push(JSON.parse(t)), close() {} }, '127.0.0.1');
+  const call = async (action: string, payload: object) => {
+    const uid = `m${++n}`;
+    central.receive(link, JSON.stringify([2, uid, action, payload]));
+    for (let i = 0; i < 100; i++) {
+      const f = out.find((x) => x[1] === uid && x[0] !== 2);
+      if (f) return f;
+      await tick();
+    }
+    throw new Error(`no answer to ${action}`);
+  };
+  return { link, out, call };
+}
+
+describe('authorization', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  beforeEach(async () => {
+    ctx = await setup();
+  });
+
+  it('applies expiry, a blocked parent, ConcurrentTx and the * wildcard', async () => {
+    const { store, central } = ctx;
+    await store.upsertIdTag({ idTag: 'OLD', status: 'Accepted', expiryDate: '2020-01-01T00:00:00Z' });
+    await store.upsertIdTag({ idTag: 'FLEET', status: 'Blocked' });
+    await store.upsertIdTag({ idTag: 'CHILD', status: 'Accepted', parentIdTag: 'FLEET' });
+    await store.upsertIdTag({ idTag: 'BUSY', status: 'Accepted' });
+    const cp = await charger(central, 'A1');
+    await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    const auth = async (idTag: string) =>
+      ((await cp.call('Authorize', { idTag }))[2] as { idTagInfo: { status: string } }).idTagInfo.status;
+    assert.equal(await auth('OLD'), 'Expired');
+    assert.equal(await auth('CHILD'), 'Blocked');
+    assert.equal(await auth('STRANGER'), 'Invalid');
+    await cp.call('StartTransaction', {
+      connectorId: 1,
+      idTag: 'BUSY',
+      meterStart: 0,
+      timestamp: '2026-11-23T10:00:00Z',
+    });
+    assert.equal(await auth('busy'), 'ConcurrentTx');
+    await store.upsertIdTag({ idTag: '*', status: 'Accepted' });
+    assert.equal(await auth('STRANGER'), 'Accepted');
+  });
+});
+
+describe('commands', () => {
+  it('rejects a command to an offline charger with a clear error', async () => {
+    const { central } = await setup();
+    await assert.rejects(
+      central.call('NOBODY', 'Reset', { type: 'Soft' }),
+      (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CHARGER_OFFLINE' && e.status === 409,
+    );
+  });
+
+  it('sends no CALL before the first CALL was answered, then delivers it', async () => {
+    const { central } = await setup();
+    const cp = await charger(central, 'B1');
+    const pending = central.call('B1', 'GetConfiguration', {});
+    await tick();
+    assert.equal(cp.out.length, 0);
+    await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    await tick();
+    const callFrame = cp.out.find((f) => f[0] === 2)!;
+    assert.equal(callFrame[2], 'GetConfiguration');
+    central.receive(
+      cp.link,
+      JSON.stringify([
+        3,
+        callFrame[1],
+        { configurationKey: [{ key: 'HeartbeatInterval', value: '600', readonly: false }] },
+      ]),
+    );
+    const res = await pending;
+    assert.equal(res.configurationKey?.[0]?.value, '600');
+    assert.deepEqual(
+      (await central.store.getConfiguration('B1')).map((e) => [e.key, e.value, e.readonly]),
+      [['HeartbeatInterval', '600', false]],
+    );
+  });
+
+  it('maps a CALLERROR answer to AMPERE_ERR_CHARGER_CALLERROR with the OCPP code', async () => {
+    const { central } = await setup();
+    const cp = await charger(central, 'C1');
+    await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    const pending = central.call('C1', 'ClearCache', {});
+    await tick();
+    const f = cp.out.find((x) => x[0] === 2)!;
+    central.receive(cp.link, JSON.stringify([4, f[1], 'NotSupported', 'no cache here', {}]));
+    await assert.rejects(pending, (e: unknown) => {
+      assert.ok(e instanceof AmpereError);
+      assert.equal(e.code, 'AMPERE_ERR_CHARGER_CALLERROR');
+      assert.equal(e.status, 502);
+      assert.equal(e.details?.ocppCode, 'NotSupported');
+      return true;
+    });
+  });
+
+  it('never triggers a BootNotification once one was Accepted', async () => {
+    const { central } = await setup();
+    const cp = await charger(central, 'D1');
+    await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    await assert.rejects(
+      central.call('D1', 'TriggerMessage', { requestedMessage: 'BootNotification' }),
+      (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CALL_REFUSED',
+    );
+  });
+
+  it('approving a Pending charger triggers its BootNotification', async () => {
+    const { central } = await setup('pending');
+    const cp = await charger(central, 'E1');
+    const boot = await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    assert.equal((boot[2] as { status: string }).status, 'Pending');
+    await central.updateCharger('E1', { registration: 'accepted' });
+    await tick();
+    const trigger = cp.out.find((f) => f[0] === 2);
+    assert.deepEqual(trigger?.slice(2), ['TriggerMessage', { requestedMessage: 'BootNotification' }]);
+  });
+});
+
+describe('events', () => {
+  it('emits connection, boot, status and transaction events in order', async () => {
+    const { central, events } = await setup();
+    const seen: string[] = [];
+    events.subscribe((e) => seen.push(e.type));
+    const cp = await charger(central, 'F1');
+    await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
+    await cp.call('StartTransaction', { connectorId: 1, idTag: 'X', meterStart: 0, timestamp: '2026-11-23T10:00:00Z' });
+    central.detach(cp.link);
+    assert.deepEqual(seen, [
+      'charger.connected',
+      'charger.boot',
+      'connector.status',
+      'transaction.started',
+      'charger.disconnected',
+    ]);
+    assert.equal(events.since(2).events.length, 3);
+  });
+});
