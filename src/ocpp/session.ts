@@ -13,6 +13,7 @@ import {
   serializeCall,
   serializeCallError,
   serializeCallResult,
+  withoutNulls,
 } from './frame.ts';
 import type { Action, ActionMap } from './types.generated.ts';
 import { type Finding, isAction, type ValidationMode, type Validator } from './validate.ts';
@@ -188,6 +189,13 @@ export class RpcSession {
         findings: v.findings,
         original: v.findings.length > 0 ? payload : undefined,
       });
+      // Validate both ways (style.md habit 4): an answer that fails its own schema is our bug, and
+      // the charger gets an InternalError rather than a payload it would have to reject.
+      const check = this.opts.validator.validate(action, 'conf', withoutNulls(result), 'strict');
+      if (!check.ok) {
+        this.log.error({ action, uniqueId, err: check.error.message }, 'handler answer fails its schema');
+        return this.errorText(uniqueId, 'InternalError', `${action} could not be answered`, {}, action);
+      }
       return serializeCallResult(uniqueId, result);
     } catch (e) {
       if (e instanceof OcppError) return this.errorText(uniqueId, e.code, e.message, e.details, action);

@@ -152,3 +152,12 @@ describe('RpcSession outgoing', () => {
     await assert.rejects(b);
   });
 });
+
+describe('RpcSession answers', () => {
+  it('sends InternalError instead of an answer that fails its own schema', async () => {
+    const { sent, session } = setup(() => ({ currentTime: 'not a time' }));
+    session.receive('[2,"h9","Heartbeat",{}]');
+    await tick();
+    assert.equal((sent[0] as unknown[])[2], 'InternalError');
+  });
+});
