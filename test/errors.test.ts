@@ -12,7 +12,10 @@ it('documents every AMPERE_ERR_* code with its HTTP status, and no code that doe
     assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `${code} documented with ${status}`);
   }
   const documented = [...doc.matchAll(/`(AMPERE_ERR_[A-Z_]+)`/g)].map((m) => m[1]!);
-  assert.deepEqual(documented.filter((c) => !(c in AMPERE_ERRORS)), []);
+  assert.deepEqual(
+    documented.filter((c) => !(c in AMPERE_ERRORS)),
+    [],
+  );
 });
 
 it('documents every OCPP-J error code', () => {

@@ -4,7 +4,10 @@ import { DEFAULTS, loadServeConfig } from '../../src/config/index.ts';
 import { AmpereError } from '../../src/errors.ts';
 
 const fails = (argv: string[], env: Record<string, string>, re: RegExp) =>
-  assert.throws(() => loadServeConfig(argv, env), (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CONFIG' && re.test(e.message));
+  assert.throws(
+    () => loadServeConfig(argv, env),
+    (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CONFIG' && re.test(e.message),
+  );
 
 describe('serve config', () => {
   it('has the defaults of design.md and is frozen', () => {
@@ -18,7 +21,10 @@ describe('serve config', () => {
     assert.deepEqual({ ...c }, DEFAULTS);
   });
   it('reads flags over environment', () => {
-    const c = loadServeConfig(['--port', '9000', '--registration=open'], { AMPERE_PORT: '7000', AMPERE_VALIDATION: 'strict' });
+    const c = loadServeConfig(['--port', '9000', '--registration=open'], {
+      AMPERE_PORT: '7000',
+      AMPERE_VALIDATION: 'strict',
+    });
     assert.equal(c.port, 9000);
     assert.equal(c.registration, 'open');
     assert.equal(c.validation, 'strict');
