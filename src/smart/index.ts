@@ -1,0 +1,10 @@
+// The public surface of smart/: pure functions of data and time (design.md, Layout).
+
+export * from './actuation.ts';
+export * from './balancer.ts';
+export * from './composite.ts';
+export * from './planner.ts';
+export * from './profiles.ts';
+export type * from './types.ts';
+export { convertLimit, DEFAULT_PHASES, DEFAULT_VOLTAGE, floorLimit, roundLimit } from './units.ts';
+export * from './vendor-capabilities.ts';
