@@ -1,15 +1,17 @@
 // The composition root (design.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
 import { mkdirSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
 import { CentralSystem, EventBus, Gateway } from '../central/index.ts';
+import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
-import { AmpereError } from '../errors.ts';
 import { createValidator } from '../ocpp/index.ts';
+import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
+import { secureServing } from './tls.ts';
 
 export interface RunningServer {
   url: string;
@@ -17,6 +19,14 @@ export interface RunningServer {
   central: CentralSystem;
   store: Store;
   log: Logger;
+  /** The operator API's bearer token (configured, stored or generated at this start). */
+  apiToken: string;
+  /** Every route the API registered (tests compare them with the OpenAPI document). */
+  apiRoutes: readonly ApiRoute[];
+  /** The plain second port for profile 0/1 chargers (--plain-port), when open. */
+  plainPort?: number;
+  /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -46,19 +56,10 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
 
 async function openStore(config: ServeConfig): Promise<Store> {
   if (config.db?.startsWith('postgres://') || config.db?.startsWith('postgresql://')) {
-    throw new AmpereError(
-      'AMPERE_ERR_CONFIG',
-      'PostgreSQL storage is not available in this build yet; use the embedded SQLite store',
-    );
+    return openPostgresStore({ url: config.db });
   }
   mkdirSync(config.data, { recursive: true });
   return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db') });
-}
-
-function notFound(_req: IncomingMessage, res: ServerResponse): void {
-  const body = JSON.stringify({ error: { code: 'AMPERE_ERR_NOT_FOUND', message: 'Not found' } });
-  res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 export async function startServer(
@@ -69,9 +70,11 @@ export async function startServer(
   const store = await openStore(config);
   await store.markAllDisconnected(clock.now());
   const events = new EventBus({ now: clock.now });
+  const validator = createValidator();
+  const secure = secureServing(config, log);
   const central = new CentralSystem({
     store,
-    validator: createValidator(),
+    validator,
     log,
     events,
     clock,
@@ -82,31 +85,67 @@ export async function startServer(
       bootRetryInterval: config.bootRetryInterval,
       callTimeoutMs: config.callTimeoutMs,
     },
+    security: secure.security,
   });
-  const gateway = new Gateway({ central, maxFrameBytes: config.maxFrameBytes, pingInterval: config.pingInterval });
-  const server: Server = createHttpServer(notFound);
-  server.on('upgrade', gateway.handleUpgrade);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
+  const gateway = new Gateway({
+    central,
+    maxFrameBytes: config.maxFrameBytes,
+    pingInterval: config.pingInterval,
+    authorizeUpgrade: central.security.authorizeUpgrade,
+    ...secure.gateway,
   });
-  const address = server.address();
+  mkdirSync(config.data, { recursive: true });
+  const smart = new SmartController({ central });
+  central.smart = smart;
+  await smart.start();
+  const token = resolveApiToken(config.data, config.apiToken);
+  if (token.source === 'generated') {
+    // Printed once, to the terminal only: never through the logger.
+    process.stderr.write(
+      `ampere: generated the operator API token (kept in ${token.file}, shown only now):\n  ${token.token}\n`,
+    );
+  }
+  // One port for everything: the API answers HTTP requests, the gateway takes WebSocket upgrades.
+  const { app: api, routes: apiRoutes } = await createApi({
+    central,
+    validator,
+    token: token.token,
+    log,
+    // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
+    serverFactory: (handler) => secure.createServer(handler, gateway),
+  });
+  await api.listen({ port: config.port, host: config.host });
+  const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const plainPort = await secure.listenPlain(gateway, config.host);
+  const url = `${secure.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   log.info({ url, registration: config.registration, validation: config.validation }, 'ampere listening');
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      await smart.stop();
       central.closeAll();
       gateway.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await secure.close();
+      await api.close();
       await store.close();
       log.info('ampere stopped');
       log.flush();
     })();
     return closing;
   };
-  return { url, port, central, store, log, close };
+  return {
+    url,
+    port,
+    central,
+    store,
+    log,
+    apiToken: token.token,
+    apiRoutes,
+    ...(plainPort !== undefined ? { plainPort } : {}),
+    reloadTls: secure.reload,
+    close,
+  };
 }

@@ -17,6 +17,8 @@ import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
 import type { EventBus } from './events.ts';
 import { afterCommand } from './handlers/after-command.ts';
 import { HANDLERS, type HandlerContext } from './handlers/index.ts';
+import { ChargerSecurity, redactPayload, type SecuritySettings } from './security/charger-security.ts';
+import type { SmartController } from './smart/controller.ts';
 
 export type RegistrationPolicy = 'open' | 'pending' | 'known';
 
@@ -40,6 +42,8 @@ export interface CentralDeps {
   clock: Clock;
   settings: CentralSettings;
   timers?: Timers;
+  /** Security profiles, CPO name, the built-in CA (src/central/security). */
+  security?: Partial<SecuritySettings>;
 }
 
 /** What the gateway gives the central system for one accepted WebSocket. */
@@ -75,6 +79,10 @@ export class CentralSystem {
   readonly log: Logger;
   readonly clock: Clock;
   readonly settings: CentralSettings;
+  /** Security profiles, AuthorizationKey rotation, profile raises, CSR signing. */
+  readonly security: ChargerSecurity;
+  /** Smart charging (sites, balancing, planner); attached by the composition root. */
+  smart: SmartController | undefined;
   private readonly validator: Validator;
   private readonly timers: Timers | undefined;
   private readonly links = new Map<string, ChargerLink>();
@@ -91,6 +99,7 @@ export class CentralSystem {
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.timers = deps.timers;
+    this.security = new ChargerSecurity(this, deps.security);
   }
 
   // ------------------------------------------------------------------ connections
@@ -248,7 +257,8 @@ export class CentralSystem {
     if (!link)
       throw new AmpereError('AMPERE_ERR_CHARGER_OFFLINE', `Charger ${chargerId} is not connected`, { chargerId });
     refuseBootTrigger(link, action as Action, payload);
-    this.events.emit('command.sent', chargerId, { action, payload: payload as Record<string, unknown> });
+    // A secret (AuthorizationKey) never reaches an event, a log or the bridge.
+    this.events.emit('command.sent', chargerId, { action, payload: redactPayload(action, payload) });
     try {
       const response = await link.session.call(action, payload);
       this.events.emit('command.answered', chargerId, {

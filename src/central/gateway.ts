@@ -5,6 +5,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { OCPP16_SUBPROTOCOL } from '../ocpp/index.ts';
 import type { CentralSystem } from './central-system.ts';
+import type { ConnectionGuard } from './security/connection-guard.ts';
+import { MessageThrottle, type RateLimitOptions } from './security/rate-limit.ts';
 
 /** Longest charge point id accepted (CiString48, as the id in a URL of OCPP-J 1.6 §3.1.1). */
 export const MAX_CHARGER_ID_LENGTH = 48;
@@ -19,6 +21,10 @@ export interface GatewayOptions {
    * Returning a status refuses the upgrade with it.
    */
   authorizeUpgrade?: (req: IncomingMessage, chargerId: string) => Promise<{ status: number; message: string } | null>;
+  /** Per-charger message-rate limit (throttle, then disconnect); absent or perSecond 0 = none. */
+  rateLimit?: RateLimitOptions;
+  /** Told when a connection has become a charger's WebSocket (it no longer counts as unauthenticated). */
+  connectionGuard?: ConnectionGuard;
 }
 
 export type UpgradeRefusal = { status: number; message: string };
@@ -39,9 +45,11 @@ export function chargerIdFromUrl(url: string | undefined): string | UpgradeRefus
   if (id.length > MAX_CHARGER_ID_LENGTH) {
     return { status: 400, message: `The charge point id is longer than ${MAX_CHARGER_ID_LENGTH} characters` };
   }
-  // Printable characters only: ids end up in logs, file names and the dashboard.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(id)) return { status: 400, message: 'The charge point id has control characters' };
+  // Printable characters only: ids end up in logs, file names and the dashboard. \p{C} covers
+  // control, format (bidi overrides, zero-width), private-use, unassigned and lone surrogates.
+  if (/[\p{C}\p{Zl}\p{Zp}]/u.test(id)) {
+    return { status: 400, message: 'The charge point id has non-printable characters' };
+  }
   return id;
 }
 
@@ -59,8 +67,10 @@ function refuse(socket: Duplex, status: number, message: string): void {
     { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ??
     'Error';
   const body = JSON.stringify({ error: { code: status, message } });
+  // RFC 7235 §3.1: a 401 names the scheme (security profiles 1 and 2: Basic).
+  const challenge = status === 401 ? 'WWW-Authenticate: Basic realm="ampere", charset="UTF-8"\r\n' : '';
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${challenge}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -124,6 +134,7 @@ export class Gateway {
       central.log.warn({ chargerId: id }, 'no Sec-WebSocket-Protocol offered; treating the connection as ocpp1.6');
     }
     if (socket.destroyed) return;
+    this.opts.connectionGuard?.settle(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.onOpen(ws, id, remoteAddress));
   }
 
@@ -134,13 +145,39 @@ export class Gateway {
     // Messages that arrive while the connection is being registered are kept in order.
     const early: string[] = [];
     let link: Awaited<ReturnType<CentralSystem['attach']>> | undefined;
-    ws.on('message', (data, isBinary) => {
-      const text = isBinary || Array.isArray(data) ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+    const take = (text: string) => {
       if (link) central.receive(link, text);
       else early.push(text);
+    };
+    const limit = this.opts.rateLimit;
+    const throttle =
+      limit && limit.perSecond > 0
+        ? new MessageThrottle(
+            limit,
+            {
+              now: () => Date.now(),
+              setTimeout: (fn, ms) => setTimeout(fn, ms),
+              clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+            },
+            take,
+            () => {
+              // Throttling did not slow it down: the flood ends here; other chargers never noticed.
+              central.log.warn({ chargerId, remoteAddress }, 'message rate limit exceeded: disconnected');
+              void central.security.recordEvent(chargerId, 'MessageFlood', { remoteAddress, ...limit });
+              ws.close(1008, 'Message rate limit exceeded');
+              // A peer that ignores the close frame does not keep the socket.
+              setTimeout(() => ws.terminate(), 1000).unref();
+            },
+          )
+        : undefined;
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary || Array.isArray(data) ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
+      if (throttle) throttle.push(text);
+      else take(text);
     });
     ws.on('error', (e) => central.log.warn({ chargerId, err: e.message }, 'socket error'));
     ws.on('close', (code) => {
+      throttle?.stop();
       if (code === 1009) central.log.warn({ chargerId }, 'frame over the size limit: connection closed');
       if (link) central.detach(link);
     });

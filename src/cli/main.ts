@@ -2,13 +2,17 @@
 import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
+import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 
 const USAGE = `Usage: ampere <command> [flags]
 
 Commands:
   serve        run the central system (npm start)
   simulate     run simulated charge points against a central system
+  certs        built-in CA: \`certs init\` (CA + server certificate), \`certs client ID\`
   help         show this text
+
+${OPERATOR_USAGE}
 
 ampere serve flags (and environment variables):
 ${serveHelp()}
@@ -33,6 +37,8 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // New certificate files take effect for new handshakes; connected chargers stay connected.
+  process.on('SIGHUP', () => running.reloadTls());
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -46,12 +52,21 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = code ?? 0;
       return;
     }
+    case 'certs': {
+      const { runCertsCli } = await import('./certs.ts');
+      process.exitCode = await runCertsCli(rest, (t) => process.stdout.write(t));
+      return;
+    }
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(USAGE);
       return;
     default:
+      if (OPERATOR_COMMANDS.includes(command)) {
+        process.exitCode = await runOperatorCommand(command, rest, process.env);
+        return;
+      }
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       process.exitCode = 2;
   }

@@ -26,6 +26,24 @@ export interface ServeConfig {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   tlsCa: string | undefined;
+  /** OpenSSL cipher list for TLS 1.2; default: docs/security.md (whitepaper ∩ ELB 2018-06). */
+  tlsCiphers: string | undefined;
+  /** CA private key (PEM) that signs chargers' CSRs with --tls-ca; default DATA/certs/ca.key if present. */
+  caKey: string | undefined;
+  /** A second, plain ws port for profile 0/1 chargers on a LAN next to TLS; off by default. */
+  plainPort: number | undefined;
+  /** The CPO name: O of charger certificates (security profile 3, CpoName). */
+  cpoName: string | undefined;
+  /** Profile 3: the client certificate's CN is the charge point id or its serial number. */
+  cnCheck: 'id' | 'serial';
+  /** Seconds from TCP accept to a complete HTTP request or WebSocket upgrade; 0 = no limit. */
+  handshakeTimeout: number;
+  /** Connections per remote address still in their handshake; 0 = no cap. */
+  maxPendingConnections: number;
+  /** Messages per second per charger; 0 = no limit. */
+  rateLimit: number;
+  /** Messages a charger may send at once before it is throttled. */
+  rateBurst: number;
 }
 
 interface Option {
@@ -152,6 +170,69 @@ export const SERVE_OPTIONS: Option[] = [
     parse: text,
     help: 'CA (PEM) for client certificates (security profile 3)',
   },
+  {
+    flag: 'tls-ciphers',
+    env: 'AMPERE_TLS_CIPHERS',
+    key: 'tlsCiphers',
+    parse: text,
+    help: 'TLS 1.2 cipher list (default: ECDHE-ECDSA/RSA with AES-GCM, see docs/security.md)',
+  },
+  {
+    flag: 'ca-key',
+    env: 'AMPERE_CA_KEY',
+    key: 'caKey',
+    parse: text,
+    help: "CA private key (PEM) to sign chargers' CSRs (default DATA/certs/ca.key if present)",
+  },
+  {
+    flag: 'plain-port',
+    env: 'AMPERE_PLAIN_PORT',
+    key: 'plainPort',
+    parse: int('plain-port', 0, 65535),
+    help: 'second, plain ws port for profile 0/1 chargers next to TLS (default off)',
+  },
+  {
+    flag: 'cpo-name',
+    env: 'AMPERE_CPO_NAME',
+    key: 'cpoName',
+    parse: text,
+    help: 'CPO name: O of charger certificates (security profile 3)',
+  },
+  {
+    flag: 'cn-check',
+    env: 'AMPERE_CN_CHECK',
+    key: 'cnCheck',
+    parse: oneOf('cn-check', ['id', 'serial'] as const),
+    help: 'profile 3: client certificate CN is the charge point id (default) or its serial number',
+  },
+  {
+    flag: 'handshake-timeout',
+    env: 'AMPERE_HANDSHAKE_TIMEOUT',
+    key: 'handshakeTimeout',
+    parse: int('handshake-timeout', 0, 600),
+    help: 'seconds to complete TLS + HTTP upgrade (default 10; 0 = off)',
+  },
+  {
+    flag: 'max-pending-connections',
+    env: 'AMPERE_MAX_PENDING_CONNECTIONS',
+    key: 'maxPendingConnections',
+    parse: int('max-pending-connections', 0, 1_000_000),
+    help: 'unauthenticated connections per remote address (default 500; 0 = no cap)',
+  },
+  {
+    flag: 'rate-limit',
+    env: 'AMPERE_RATE_LIMIT',
+    key: 'rateLimit',
+    parse: int('rate-limit', 0, 1_000_000),
+    help: 'messages per second per charger before throttling (default 20; 0 = off)',
+  },
+  {
+    flag: 'rate-burst',
+    env: 'AMPERE_RATE_BURST',
+    key: 'rateBurst',
+    parse: int('rate-burst', 1, 1_000_000),
+    help: 'messages a charger may send at once (default 200)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -171,6 +252,15 @@ export const DEFAULTS: ServeConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   tlsCa: undefined,
+  tlsCiphers: undefined,
+  caKey: undefined,
+  plainPort: undefined,
+  cpoName: undefined,
+  cnCheck: 'id',
+  handshakeTimeout: 10,
+  maxPendingConnections: 500,
+  rateLimit: 20,
+  rateBurst: 200,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */
@@ -246,6 +336,15 @@ export function loadServeConfig(
   }
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
     throw new AmpereError('AMPERE_ERR_CONFIG', '--tls-cert and --tls-key go together');
+  }
+  if (out.plainPort !== undefined && out.tlsCert === undefined) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', '--plain-port is a second, plain port next to TLS: it needs --tls-cert');
+  }
+  if (out.tlsCa !== undefined && out.tlsCert === undefined) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      '--tls-ca checks client certificates: it needs --tls-cert and --tls-key',
+    );
   }
   return Object.freeze(out);
 }

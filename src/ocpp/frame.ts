@@ -9,6 +9,32 @@ export const CALLERROR = 4;
 /** OCPP-J 1.6 §4.1.4: the uniqueId is a string of at most 36 characters. */
 export const MAX_UNIQUE_ID_LENGTH = 36;
 
+/**
+ * Deepest nesting of arrays and objects accepted in a frame. The deepest 1.6 message
+ * (StopTransaction.transactionData) nests 5 levels under the frame; anything far deeper is an
+ * attack on recursive code further on (validation, logging, storage), not a charger.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** Nesting depth of a parsed JSON value, without recursion (a hostile value cannot blow the stack). */
+export function jsonDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    const depth = d + 1;
+    if (depth > max) {
+      max = depth;
+      if (max > limit) return max;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth]);
+    }
+  }
+  return max;
+}
+
 export type CallFrame = [type: 2, uniqueId: string, action: string, payload: Record<string, unknown>];
 export type CallResultFrame = [type: 3, uniqueId: string, payload: Record<string, unknown>];
 export type CallErrorFrame = [
@@ -59,6 +85,9 @@ export function parseFrame(text: string): Frame {
   if (id === undefined) throw new FrameError('uniqueId is not a string', undefined, messageType);
   if (id.length === 0 || id.length > MAX_UNIQUE_ID_LENGTH) {
     throw new FrameError(`uniqueId must have 1 to ${MAX_UNIQUE_ID_LENGTH} characters`, id, messageType);
+  }
+  if (jsonDepth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new FrameError(`The message nests deeper than ${MAX_JSON_DEPTH} levels`, id, messageType);
   }
   switch (messageType) {
     case CALL: {

@@ -11,6 +11,8 @@ export {
   type CallResultFrame,
   type Frame,
   FrameError,
+  jsonDepth,
+  MAX_JSON_DEPTH,
   MAX_UNIQUE_ID_LENGTH,
   parseFrame,
   serializeCall,

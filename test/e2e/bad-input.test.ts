@@ -185,8 +185,9 @@ export const BAD_INPUT: Array<[string, string, string, Outcome, Outcome]> = [
     'deeply nested junk',
     `[2,"b29","DataTransfer",{"vendorId":"x","data":${'['.repeat(200)}${']'.repeat(200)}}]`,
     'b29',
-    'TypeConstraintViolation',
-    'TypeConstraintViolation',
+    // Deeper than MAX_JSON_DEPTH (32): refused by the frame parser before validation.
+    'FormationViolation',
+    'FormationViolation',
   ],
 ];
 

@@ -1,6 +1,8 @@
 // Keeping Ampere's copy of a charger's state in step with the commands it accepted.
 import type { ActionMap, CentralAction } from '../../ocpp/index.ts';
 import type { CentralSystem } from '../central-system.ts';
+import { REDACTED, SECRET_CONFIGURATION_KEYS } from '../security/charger-security.ts';
+import { afterSecurityCommand } from './security.ts';
 
 export async function afterCommand<A extends CentralAction>(
   central: CentralSystem,
@@ -11,13 +13,15 @@ export async function afterCommand<A extends CentralAction>(
 ): Promise<void> {
   const now = central.clock.now();
   const store = central.store;
+  await afterSecurityCommand(central, chargerId, action, request, response);
   switch (action) {
     case 'GetConfiguration': {
       const req = request as ActionMap['GetConfiguration']['request'];
       const res = response as ActionMap['GetConfiguration']['response'];
       const entries = (res.configurationKey ?? []).map((k) => ({
         key: k.key,
-        value: k.value ?? null,
+        // A charger that reads back its AuthorizationKey: the copy never keeps it.
+        value: SECRET_CONFIGURATION_KEYS.has(k.key) && k.value ? REDACTED : (k.value ?? null),
         readonly: k.readonly,
       }));
       // A request without keys returns the whole configuration: the copy is replaced, not merged.
@@ -31,7 +35,13 @@ export async function afterCommand<A extends CentralAction>(
         const known = (await store.getConfiguration(chargerId)).find((e) => e.key === req.key);
         await store.saveConfiguration(
           chargerId,
-          [{ key: req.key, value: req.value, readonly: known?.readonly ?? false }],
+          [
+            {
+              key: req.key,
+              value: SECRET_CONFIGURATION_KEYS.has(req.key) ? REDACTED : req.value,
+              readonly: known?.readonly ?? false,
+            },
+          ],
           now,
         );
       }

@@ -2,6 +2,7 @@
 // NotSupported by the session (a known action this server does not handle).
 import * as core from './core.ts';
 import * as firmware from './firmware.ts';
+import * as security from './security.ts';
 
 export type { HandlerContext } from './context.ts';
 
@@ -16,4 +17,9 @@ export const HANDLERS = {
   DataTransfer: core.dataTransfer,
   DiagnosticsStatusNotification: firmware.diagnosticsStatusNotification,
   FirmwareStatusNotification: firmware.firmwareStatusNotification,
+  // Security extension (whitepaper §4-§6)
+  SecurityEventNotification: security.securityEventNotification,
+  SignCertificate: security.signCertificate,
+  LogStatusNotification: security.logStatusNotification,
+  SignedFirmwareStatusNotification: security.signedFirmwareStatusNotification,
 } as const;

@@ -1,0 +1,112 @@
+// The operator HTTP API: a fastify instance on the server that also carries the chargers'
+// WebSockets. Routes validate with JSON schemas; the same schemas make the OpenAPI document.
+import type { RequestListener, Server } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { CentralSystem } from '../central/index.ts';
+import type { Validator } from '../ocpp/index.ts';
+import { bearerAuth } from './auth.ts';
+import { handleError, sendError } from './errors.ts';
+import { chargerRoutes } from './routes/chargers.ts';
+import { commandRoutes } from './routes/commands.ts';
+import { eventRoutes } from './routes/events.ts';
+import { idTagRoutes } from './routes/id-tags.ts';
+import { smartRoutes } from './routes/smart.ts';
+import { transactionRoutes } from './routes/transactions.ts';
+import { createValidatorCompiler } from './validation.ts';
+
+export { resolveApiToken, TOKEN_FILE } from './auth.ts';
+
+export interface ApiOptions {
+  central: CentralSystem;
+  validator: Validator;
+  token: string;
+  log: Logger;
+  /** Builds the HTTP server fastify answers on (the composition root adds the WebSocket upgrade). */
+  serverFactory: (handler: RequestListener) => Server;
+  version?: string;
+}
+
+/** A registered route, as the OpenAPI document should list it. */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  /** Left out of the OpenAPI document (the document itself, the docs page, fallbacks). */
+  hidden: boolean;
+}
+
+export interface Api {
+  app: FastifyInstance;
+  routes: readonly ApiRoute[];
+}
+
+export async function createApi(opts: ApiOptions): Promise<Api> {
+  const app = Fastify({
+    loggerInstance: opts.log.child({ component: 'api' }) as never,
+    logController: new LogController({ disableRequestLogging: true }),
+    serverFactory: opts.serverFactory as never,
+    // SSE streams are long-lived; closing the server must not wait for them (they end in preClose).
+    forceCloseConnections: true,
+    ajv: { customOptions: { strict: false } },
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+  const routes: ApiRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    const hidden = Boolean((r.schema as { hide?: boolean } | undefined)?.hide) || !r.url.startsWith('/api/');
+    for (const method of [r.method].flat()) {
+      routes.push({ method, url: r.url, hidden: hidden || method === 'HEAD' || r.url.startsWith('/api/docs') });
+    }
+  });
+  app.setValidatorCompiler(createValidatorCompiler());
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Ampere operator API',
+        version: opts.version ?? '0.1.0',
+        description:
+          'Operate an OCPP 1.6J fleet: chargers, approvals, id tags, transactions, meter values, commands, configuration, live events. ' +
+          'Every route needs `Authorization: Bearer <token>` (AMPERE_API_TOKEN, or the token generated at first start in DATA/api-token). ' +
+          'Errors are `{ "error": { "code", "message", "details" } }`.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'chargers' },
+        { name: 'commands', description: 'every central→charger OCPP 1.6 message' },
+        { name: 'configuration' },
+        { name: 'id tags' },
+        { name: 'transactions' },
+        { name: 'tariff' },
+        { name: 'smart charging', description: 'sites, load balancing, price/CO2 planning, composite schedules' },
+        { name: 'events' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: true } });
+
+  app.addHook('onRequest', bearerAuth(opts.token));
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
+  });
+
+  const ctx = { central: opts.central };
+  chargerRoutes(app, ctx);
+  idTagRoutes(app, ctx);
+  transactionRoutes(app, ctx);
+  commandRoutes(app, ctx, opts.validator);
+  smartRoutes(app, ctx);
+  const streams = eventRoutes(app, ctx);
+  app.addHook('preClose', async () => streams.closeAll());
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return { app, routes };
+}

@@ -1,0 +1,343 @@
+// JSON schemas of the API's resources: they validate requests, shape responses and are the
+// OpenAPI document's schemas, so the three cannot drift apart.
+
+export type Schema = Record<string, unknown>;
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const num = { type: 'number' } as const;
+const bool = { type: 'boolean' } as const;
+const time = { type: 'string', format: 'date-time' } as const;
+const nullable = (s: Schema): Schema => ({ ...s, type: [s.type as string, 'null'] });
+
+function object(properties: Record<string, Schema>, required: string[] = Object.keys(properties)): Schema {
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+export const ERROR = {
+  type: 'object',
+  description: 'Every failure has this shape; `code` is one of the AMPERE_ERR_* codes.',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string', example: 'AMPERE_ERR_BAD_REQUEST' },
+        message: str,
+        details: { type: ['object', 'null'], additionalProperties: true },
+      },
+      required: ['code', 'message', 'details'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+export function page(item: Schema): Schema {
+  return object({ items: { type: 'array', items: item }, total: int, limit: int, offset: int });
+}
+
+export const PAGE_QUERY: Record<string, Schema> = {
+  limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100, description: 'page size' },
+  offset: { type: 'integer', minimum: 0, default: 0, description: 'rows to skip' },
+};
+
+export const TIME_RANGE_QUERY: Record<string, Schema> = {
+  from: { ...time, description: 'inclusive start (ISO 8601)' },
+  to: { ...time, description: 'exclusive end (ISO 8601)' },
+};
+
+export function query(properties: Record<string, Schema>): Schema {
+  return { type: 'object', properties, additionalProperties: false };
+}
+
+export const CHARGER_ID_PARAMS = object({ id: { type: 'string', minLength: 1, maxLength: 48 } });
+
+export const REGISTRATION = { type: 'string', enum: ['accepted', 'pending', 'rejected'] } as const;
+export const VALIDATION_MODE = { type: ['string', 'null'], enum: ['strict', 'tolerant', null] } as const;
+
+export const CONNECTOR = object({
+  connectorId: int,
+  status: str,
+  errorCode: str,
+  info: nullable(str),
+  vendorId: nullable(str),
+  vendorErrorCode: nullable(str),
+  timestamp: nullable(time),
+  updatedAt: time,
+});
+
+const CHARGER_FIELDS: Record<string, Schema> = {
+  id: str,
+  registration: REGISTRATION,
+  connected: { ...bool, description: 'a WebSocket of this charger is open now' },
+  vendor: nullable(str),
+  model: nullable(str),
+  chargePointSerialNumber: nullable(str),
+  chargeBoxSerialNumber: nullable(str),
+  firmwareVersion: nullable(str),
+  iccid: nullable(str),
+  imsi: nullable(str),
+  meterType: nullable(str),
+  meterSerialNumber: nullable(str),
+  lastBootAt: nullable(time),
+  lastSeenAt: nullable(time),
+  remoteAddress: nullable(str),
+  heartbeatInterval: { type: ['integer', 'null'], description: 'answered at boot; null = server default' },
+  validationMode: VALIDATION_MODE,
+  notes: nullable(str),
+  securityProfile: { type: 'integer', enum: [0, 1, 2, 3] },
+  createdAt: time,
+  updatedAt: time,
+};
+
+export const CHARGER = object(CHARGER_FIELDS);
+export const CHARGER_DETAIL = object({ ...CHARGER_FIELDS, connectors: { type: 'array', items: CONNECTOR } });
+
+export const CHARGER_SETTINGS = {
+  type: 'object',
+  properties: {
+    registration: REGISTRATION,
+    heartbeatInterval: { type: ['integer', 'null'], minimum: 1, maximum: 86400 },
+    validationMode: VALIDATION_MODE,
+    notes: { type: ['string', 'null'], maxLength: 2000 },
+  },
+  additionalProperties: false,
+} as const;
+
+export const CHARGER_CREATE = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 48, pattern: '^[^\\u0000-\\u001f\\u007f]+$' },
+    ...CHARGER_SETTINGS.properties,
+  },
+  required: ['id'],
+  additionalProperties: false,
+} as const;
+
+export const APPROVAL = object({
+  id: str,
+  source: { type: 'string', enum: ['attempt', 'pending'], description: 'refused at the handshake, or held as Pending' },
+  connected: bool,
+  attempts: { ...int, description: 'connection attempts seen (0 for a Pending charger that got in)' },
+  firstAt: nullable(time),
+  lastAt: nullable(time),
+  remoteAddress: nullable(str),
+  vendor: nullable(str),
+  model: nullable(str),
+});
+
+export const STATUS_HISTORY = object({
+  id: int,
+  connectorId: int,
+  status: str,
+  errorCode: str,
+  info: nullable(str),
+  vendorId: nullable(str),
+  vendorErrorCode: nullable(str),
+  timestamp: nullable(time),
+  updatedAt: time,
+});
+
+export const ID_TAG_STATUS = {
+  type: 'string',
+  enum: ['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx'],
+} as const;
+const ID_TAG_TEXT = { type: 'string', minLength: 1, maxLength: 20 } as const;
+
+export const ID_TAG = object({
+  idTag: { ...str, description: '`*` accepts any tag not listed' },
+  status: ID_TAG_STATUS,
+  expiryDate: nullable(time),
+  parentIdTag: nullable(str),
+  note: nullable(str),
+  createdAt: time,
+  updatedAt: time,
+});
+
+const ID_TAG_INPUT_FIELDS = {
+  status: ID_TAG_STATUS,
+  expiryDate: { type: ['string', 'null'], format: 'date-time' },
+  parentIdTag: { type: ['string', 'null'], minLength: 1, maxLength: 20 },
+  note: { type: ['string', 'null'], maxLength: 2000 },
+};
+
+export const ID_TAG_CREATE = {
+  type: 'object',
+  properties: { idTag: ID_TAG_TEXT, ...ID_TAG_INPUT_FIELDS },
+  required: ['idTag'],
+  additionalProperties: false,
+} as const;
+
+export const ID_TAG_PATCH = { type: 'object', properties: ID_TAG_INPUT_FIELDS, additionalProperties: false } as const;
+export const ID_TAG_PARAMS = object({ idTag: ID_TAG_TEXT });
+
+export const COST = object({
+  currency: str,
+  amount: { ...num, description: 'rounded to 4 decimals' },
+  energyWh: num,
+  tariff: { type: 'string', enum: ['flat', 'time-of-use'] },
+});
+
+export const LIVE = object({
+  state: {
+    type: 'string',
+    enum: ['charging', 'plugged-in', 'unknown'],
+    description: 'charging = status Charging with power flowing; plugged-in = connected car drawing no power',
+  },
+  connectorStatus: nullable(str),
+  energyWh: { ...num, description: 'energy so far: latest Energy.Active.Import.Register − meterStart' },
+  powerW: { type: ['number', 'null'], description: 'current power' },
+  powerSource: {
+    type: ['string', 'null'],
+    enum: ['Power.Active.Import', 'Current.Import×Voltage', 'Current.Import×230V', null],
+  },
+  sampledAt: nullable(time),
+  targetWh: { type: ['number', 'null'], description: 'target energy of the session, when known' },
+  secondsToTarget: { type: ['number', 'null'], description: 'estimate at the current power' },
+});
+
+const TRANSACTION_FIELDS: Record<string, Schema> = {
+  id: int,
+  chargerId: str,
+  connectorId: int,
+  idTag: str,
+  active: bool,
+  startedAt: time,
+  stoppedAt: nullable(time),
+  meterStart: { ...int, description: 'Wh' },
+  meterStop: { type: ['integer', 'null'], description: 'Wh' },
+  stopReason: nullable(str),
+  stopIdTag: nullable(str),
+  reservationId: nullable(int),
+  energyWh: { type: ['number', 'null'], description: 'delivered so far (active) or in total (stopped)' },
+  durationSeconds: num,
+  averagePowerW: nullable(num),
+  peakPowerW: nullable(num),
+  cost: { oneOf: [COST, { type: 'null' }] },
+};
+
+export const TRANSACTION = object(TRANSACTION_FIELDS);
+export const TRANSACTION_DETAIL = object({
+  ...TRANSACTION_FIELDS,
+  meterSamples: int,
+  live: { oneOf: [LIVE, { type: 'null' }] },
+});
+
+export const METER_QUERY: Record<string, Schema> = {
+  measurand: { ...str, description: 'e.g. Power.Active.Import; a missing measurand is Energy.Active.Import.Register' },
+  phase: { ...str, description: 'L1, L2, L3, N, L1-N, …' },
+  connectorId: { type: 'integer', minimum: 0 },
+  step: {
+    type: 'string',
+    pattern: '^[0-9]+(ms|s|m|h|d)?$',
+    description:
+      'downsample into buckets of this width (e.g. 60s, 15m, 1h); registers keep the last sample, others average',
+  },
+  ...TIME_RANGE_QUERY,
+  limit: { type: 'integer', minimum: 1, maximum: 100000, default: 1000 },
+  offset: { type: 'integer', minimum: 0, default: 0 },
+};
+
+export const METER_POINT = object({
+  timestamp: time,
+  connectorId: int,
+  transactionId: nullable(int),
+  measurand: str,
+  phase: nullable(str),
+  location: nullable(str),
+  unit: nullable(str),
+  context: nullable(str),
+  value: { type: ['number', 'string', 'null'], description: 'numeric when it parses, else as sent' },
+  wh: nullable(num),
+  w: nullable(num),
+  samples: { ...int, description: '1 for raw samples; samples in the bucket when downsampled' },
+});
+
+export const METER_SERIES = object({
+  step: { type: ['integer', 'null'], description: 'bucket width in seconds; null = raw samples' },
+  items: { type: 'array', items: METER_POINT },
+});
+
+export const CONFIGURATION_KEY = object({ key: str, value: nullable(str), readonly: bool, updatedAt: time }, [
+  'key',
+  'value',
+  'readonly',
+]);
+
+export const CONFIGURATION = object({
+  configurationKey: { type: 'array', items: CONFIGURATION_KEY },
+  unknownKey: { type: 'array', items: str },
+  requests: { ...int, description: 'GetConfiguration calls made (paged by GetConfigurationMaxKeys)' },
+});
+
+const TOU_PERIOD = {
+  type: 'object',
+  properties: {
+    from: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'local time HH:MM, inclusive' },
+    to: {
+      type: 'string',
+      pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$',
+      description: 'local time HH:MM, exclusive; may wrap past midnight',
+    },
+    days: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1, maximum: 7 },
+      description: 'ISO weekdays (1 = Monday); all days when omitted',
+    },
+    pricePerKwh: { type: 'number', minimum: 0 },
+  },
+  required: ['from', 'to', 'pricePerKwh'],
+  additionalProperties: false,
+} as const;
+
+export const TARIFF = {
+  oneOf: [
+    {
+      type: 'object',
+      title: 'flat',
+      properties: {
+        type: { const: 'flat' },
+        currency: { type: 'string', minLength: 1, maxLength: 8 },
+        pricePerKwh: { type: 'number', minimum: 0 },
+      },
+      required: ['type', 'currency', 'pricePerKwh'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      title: 'time-of-use',
+      properties: {
+        type: { const: 'time-of-use' },
+        currency: { type: 'string', minLength: 1, maxLength: 8 },
+        timeZone: { type: 'string', description: 'IANA zone the periods are in (default UTC)' },
+        defaultPricePerKwh: { type: 'number', minimum: 0, description: 'price outside every period' },
+        periods: { type: 'array', items: TOU_PERIOD, maxItems: 100 },
+      },
+      required: ['type', 'currency', 'defaultPricePerKwh', 'periods'],
+      additionalProperties: false,
+    },
+  ],
+} as const;
+
+export const EVENT = object({
+  id: int,
+  type: str,
+  chargerId: nullable(str),
+  at: time,
+  data: { type: 'object', additionalProperties: true },
+});
+
+/** The standard error answers of a route, for the OpenAPI document. */
+export function errors(...statuses: number[]): Record<number, unknown> {
+  const out: Record<number, unknown> = {};
+  for (const s of [400, 401, ...statuses]) out[s] = { ...ERROR, description: ERROR_DESCRIPTIONS[s] ?? 'Error' };
+  return out;
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request fails its schema; details.field names the failing field',
+  401: 'Missing or wrong bearer token',
+  404: 'No such resource',
+  409: 'Conflict (already exists, or the charger is offline)',
+  502: 'The charger answered with a CALLERROR (details.ocppCode) or a malformed answer',
+  504: 'The charger did not answer in time',
+};

@@ -1,0 +1,747 @@
+// The smart-charging loop of the central system: follows the event bus, re-runs the pure balancer
+// and planner of src/smart for the site concerned, and makes each charger follow its share with
+// the mechanism it really supports (profile, vendor current key, or on/off), learning from answers.
+import { AmpereError, isAmpereError } from '../../errors.ts';
+import {
+  type Allocation,
+  type BalanceResult,
+  type BalancerCharger,
+  type BalancerSession,
+  balance,
+  balancerHints,
+  type Capabilities,
+  compositeSchedule,
+  compositeSegments,
+  DEFAULT_CHARGER_MAX_A,
+  DEFAULT_VOLTAGE,
+  deriveCapabilities,
+  type InstalledProfile,
+  type LearnedAnswer,
+  type Objective,
+  type OcppCommand,
+  type Plan,
+  type PlanSession,
+  planActuation,
+  planCharging,
+} from '../../smart/index.ts';
+import type { CentralSystem } from '../central-system.ts';
+import type { CentralEvent } from '../events.ts';
+import {
+  checkSite,
+  nextLocalTime,
+  type SessionPlanInput,
+  type SiteCharger,
+  type SiteConfig,
+  type SiteLoad,
+  SmartRepository,
+  type TagPlan,
+  type TariffSeries,
+} from './model.ts';
+
+export interface SmartTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(h: unknown): void;
+}
+
+export interface SmartControllerOptions {
+  central: CentralSystem;
+  timers?: SmartTimers;
+  /** Events arriving within this window are balanced once (ms). */
+  debounceMs?: number;
+  /** Re-plan period, so slot boundaries of the price series take effect (ms). */
+  tickMs?: number;
+}
+
+/** What Ampere last told a connector, and how. */
+export interface Offer {
+  sessionId: string;
+  currentA: number;
+  phases: number;
+  mechanism: string;
+  at: number;
+}
+
+export interface ActuationRecord {
+  chargerId: string;
+  connectorId: number;
+  sessionId: string;
+  currentA: number;
+  phases: number;
+  mechanism: string;
+  commands: Array<{ action: string; status: string }>;
+  ok: boolean;
+  note?: string;
+}
+
+interface SessionInfo {
+  id: string;
+  chargerId: string;
+  connectorId: number;
+  transactionId?: number;
+  idTag?: string;
+  startedAt: number;
+  kind: 'transaction' | 'paused' | 'prospective';
+}
+
+const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
+const MISSING_CODES = new Set(['NotSupported', 'NotImplemented']);
+/** A change smaller than this is not worth a command (A). */
+const DEADBAND_A = 0.5;
+
+const realTimers: SmartTimers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export class SmartController {
+  readonly repo: SmartRepository;
+  private readonly central: CentralSystem;
+  private readonly timers: SmartTimers;
+  private readonly debounceMs: number;
+  private readonly tickMs: number;
+  private sitesById = new Map<string, SiteConfig>();
+  private siteOfCharger = new Map<string, string>();
+  private readonly offers = new Map<string, Offer>();
+  private readonly measured = new Map<string, number>();
+  private readonly answers = new Map<string, LearnedAnswer[]>();
+  private readonly configAsked = new Set<string>();
+  private readonly paused = new Map<string, { idTag: string; since: number; transactionId: number }>();
+  private readonly scheduled = new Map<string, unknown>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly lastResult = new Map<string, { result: BalanceResult; plan: Plan | null; at: number }>();
+  private unsubscribe: (() => void) | undefined;
+  private tickTimer: unknown;
+  private stopped = false;
+
+  constructor(opts: SmartControllerOptions) {
+    this.central = opts.central;
+    this.repo = new SmartRepository(opts.central.store);
+    this.timers = opts.timers ?? realTimers;
+    this.debounceMs = opts.debounceMs ?? 150;
+    this.tickMs = opts.tickMs ?? 60_000;
+  }
+
+  async start(): Promise<void> {
+    await this.reloadSites();
+    this.unsubscribe = this.central.events.subscribe((e) => this.onEvent(e));
+    const tick = () => {
+      if (this.stopped) return;
+      for (const id of this.sitesById.keys()) this.schedule(id);
+      this.tickTimer = this.timers.setTimeout(tick, this.tickMs);
+    };
+    this.tickTimer = this.timers.setTimeout(tick, this.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer);
+    for (const t of this.scheduled.values()) this.timers.clearTimeout(t);
+    this.scheduled.clear();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  private async reloadSites(): Promise<void> {
+    const sites = await this.repo.sites();
+    this.sitesById = new Map(sites.map((s) => [s.id, s]));
+    this.siteOfCharger = new Map();
+    for (const s of sites) for (const c of s.chargers) this.siteOfCharger.set(c.chargerId, s.id);
+  }
+
+  listSites(): SiteConfig[] {
+    return [...this.sitesById.values()];
+  }
+
+  getSite(id: string): SiteConfig {
+    const site = this.sitesById.get(id);
+    if (!site) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No site ${id}`);
+    return site;
+  }
+
+  async putSite(site: SiteConfig): Promise<SiteConfig> {
+    checkSite(site);
+    for (const c of site.chargers) {
+      const other = this.siteOfCharger.get(c.chargerId);
+      if (other && other !== site.id) {
+        throw new AmpereError('AMPERE_ERR_CONFLICT', `Charger ${c.chargerId} already belongs to site ${other}`, {
+          field: 'chargers',
+        });
+      }
+    }
+    const sites = [...this.sitesById.values()].filter((s) => s.id !== site.id);
+    sites.push(site);
+    await this.repo.saveSites(sites);
+    await this.reloadSites();
+    this.schedule(site.id);
+    return site;
+  }
+
+  async deleteSite(id: string): Promise<void> {
+    this.getSite(id);
+    await this.repo.saveSites([...this.sitesById.values()].filter((s) => s.id !== id));
+    await this.repo.saveSeries(id, null);
+    await this.repo.saveLoad(id, null);
+    await this.reloadSites();
+  }
+
+  async setBuildingLoad(siteId: string, buildingLoadA: [number, number, number]): Promise<SiteLoad> {
+    this.getSite(siteId);
+    const load = { buildingLoadA, at: new Date(this.central.clock.now()).toISOString() };
+    await this.repo.saveLoad(siteId, load);
+    this.schedule(siteId);
+    return load;
+  }
+
+  async setSeries(siteId: string, series: TariffSeries): Promise<TariffSeries> {
+    this.getSite(siteId);
+    if (!(series.slotMinutes > 0))
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'slotMinutes must be positive', { field: 'slotMinutes' });
+    if (Number.isNaN(Date.parse(series.start)))
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'start is not a date-time', { field: 'start' });
+    if (series.co2 && series.co2.length !== series.price.length) {
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'co2 needs one value per price slot', { field: 'co2' });
+    }
+    await this.repo.saveSeries(siteId, series);
+    this.schedule(siteId);
+    return series;
+  }
+
+  async setSessionPlan(transactionId: number, plan: SessionPlanInput): Promise<SessionPlanInput> {
+    const tx = await this.central.store.getTransaction(transactionId);
+    if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
+    if (plan.departure !== undefined && Number.isNaN(Date.parse(plan.departure))) {
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'departure is not a date-time', { field: 'departure' });
+    }
+    const plans = await this.repo.plans();
+    plans[String(transactionId)] = plan;
+    await this.repo.savePlans(plans);
+    const site = this.siteOfCharger.get(tx.chargerId);
+    if (site) this.schedule(site);
+    return plan;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onEvent(e: CentralEvent): void {
+    const chargerId = e.chargerId;
+    if (!chargerId) return;
+    const siteId = this.siteOfCharger.get(chargerId);
+    if (!siteId) return;
+    switch (e.type) {
+      case 'charger.connected':
+        // A new connection: the charger may have lost what it was told; tell it again.
+        for (const k of [...this.offers.keys()]) if (k.startsWith(`${chargerId}/`)) this.offers.delete(k);
+        this.configAsked.delete(chargerId);
+        this.schedule(siteId);
+        return;
+      case 'charger.disconnected':
+      case 'charger.boot':
+      case 'connector.status':
+      case 'transaction.started':
+      case 'transaction.stopped':
+        if (e.type === 'connector.status' && e.data.status === 'Available') {
+          this.paused.delete(`${chargerId}/${e.data.connectorId}`);
+        }
+        if (e.type === 'transaction.started') this.paused.delete(`${chargerId}/${e.data.connectorId}`);
+        this.schedule(siteId);
+        return;
+      case 'meter.values': {
+        const key = `${chargerId}/${e.data.connectorId}`;
+        const site = this.sitesById.get(siteId);
+        const charger = site?.chargers.find((c) => c.chargerId === chargerId);
+        const amps = measuredCurrent(
+          e.data.meterValue as MeterValue[],
+          site?.voltage ?? DEFAULT_VOLTAGE,
+          charger?.phases ?? 3,
+        );
+        if (amps === undefined) return;
+        const before = this.measured.get(key);
+        this.measured.set(key, amps);
+        const offer = this.offers.get(key);
+        // Re-plan when the draw moved noticeably, or when a car takes much less than offered.
+        if (before === undefined || Math.abs(before - amps) > 2 || (offer && amps < offer.currentA * 0.8 - 2)) {
+          this.schedule(siteId);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Balances a site soon (debounced), once at a time per site. */
+  schedule(siteId: string): void {
+    if (this.stopped || this.scheduled.has(siteId)) return;
+    this.scheduled.set(
+      siteId,
+      this.timers.setTimeout(() => {
+        this.scheduled.delete(siteId);
+        const prev = this.running.get(siteId) ?? Promise.resolve();
+        const next = prev
+          .then(() => this.rebalance(siteId))
+          .then(
+            () => undefined,
+            (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
+          );
+        this.running.set(siteId, next);
+      }, this.debounceMs),
+    );
+  }
+
+  /** Waits for scheduled and running balancing runs (tests, shutdown). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 50 && (this.scheduled.size > 0 || this.running.size > 0); i++) {
+      await new Promise((r) => setTimeout(r, this.debounceMs + 5));
+      await Promise.allSettled([...this.running.values()]);
+      if (this.scheduled.size === 0) break;
+    }
+  }
+
+  // ---------------------------------------------------------------- balancing
+
+  private async sessionsOf(site: SiteConfig): Promise<SessionInfo[]> {
+    const store = this.central.store;
+    const out: SessionInfo[] = [];
+    for (const c of site.chargers) {
+      const [txs, connectors] = await Promise.all([
+        store.listTransactions({ chargerId: c.chargerId, active: true, limit: 100 }),
+        store.listConnectors(c.chargerId),
+      ]);
+      const withTx = new Set<number>();
+      for (const t of txs.items) {
+        withTx.add(t.connectorId);
+        out.push({
+          id: `tx:${t.id}`,
+          chargerId: c.chargerId,
+          connectorId: t.connectorId,
+          transactionId: t.id,
+          idTag: t.idTag,
+          startedAt: Date.parse(t.startedAt),
+          kind: 'transaction',
+        });
+      }
+      for (const conn of connectors) {
+        if (conn.connectorId === 0 || withTx.has(conn.connectorId)) continue;
+        const key = `${c.chargerId}/${conn.connectorId}`;
+        const paused = this.paused.get(key);
+        if (paused) {
+          out.push({
+            id: `paused:${key}`,
+            chargerId: c.chargerId,
+            connectorId: conn.connectorId,
+            idTag: paused.idTag,
+            startedAt: paused.since,
+            kind: 'paused',
+          });
+        } else if (OCCUPIED.has(conn.status) && conn.status !== 'Finishing') {
+          // A car plugged in but not started: reserve its share before it draws current.
+          out.push({
+            id: `plug:${key}`,
+            chargerId: c.chargerId,
+            connectorId: conn.connectorId,
+            startedAt: Date.parse(conn.updatedAt),
+            kind: 'prospective',
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  private async planFor(site: SiteConfig, sessions: SessionInfo[], now: number): Promise<Plan | null> {
+    const series = await this.repo.series(site.id);
+    if (!series || series.price.length === 0) return null;
+    const slotMs = series.slotMinutes * 60_000;
+    const first = Math.floor((now - Date.parse(series.start)) / slotMs);
+    if (first >= series.price.length) return null;
+    const from = Math.max(0, first);
+    const plans = await this.repo.plans();
+    const voltage = site.voltage ?? DEFAULT_VOLTAGE;
+    const planSessions: PlanSession[] = [];
+    let objective: Objective = site.objective ?? 'cheapest';
+    for (const s of sessions) {
+      if (s.kind === 'prospective') continue;
+      let input: SessionPlanInput | undefined =
+        s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
+      if (!input && s.idTag) input = await this.tagPlan(s.idTag, now, site);
+      if (!input || input.fast || input.departure === undefined) continue;
+      if (input.objective) objective = input.objective;
+      const charger = site.chargers.find((c) => c.chargerId === s.chargerId)!;
+      const maxA = charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A;
+      planSessions.push({
+        id: s.id,
+        arrival: Math.max(now, Date.parse(series.start) + from * slotMs),
+        departure: Date.parse(input.departure),
+        ...(input.energyKWh !== undefined ? { energyKWh: input.energyKWh - (await this.deliveredKWh(s)) } : {}),
+        maxPowerKw: (maxA * charger.phases * voltage) / 1000,
+        phases: charger.phases,
+        voltage,
+      });
+    }
+    if (planSessions.length === 0) return null;
+    const siteLimitKw = site.gridLimitKw ?? ((site.gridLimitA ?? 0) * 3 * voltage) / 1000;
+    return planCharging(
+      {
+        start: Date.parse(series.start) + from * slotMs,
+        slotMinutes: series.slotMinutes,
+        price: series.price.slice(from),
+        ...(series.co2 ? { co2: series.co2.slice(from) } : {}),
+        siteLimitKw,
+      },
+      planSessions.map((p) => ({ ...p, energyKWh: Math.max(0, p.energyKWh ?? 0) })),
+      objective,
+    );
+  }
+
+  private async tagPlan(idTag: string, now: number, site: SiteConfig): Promise<SessionPlanInput | undefined> {
+    const tag = await this.central.store.getIdTag(idTag);
+    const p = tag?.smartPlan as TagPlan | null | undefined;
+    if (!p || typeof p !== 'object' || !p.departureTime) return undefined;
+    return {
+      departure: new Date(nextLocalTime(p.departureTime, now, site.timeZone)).toISOString(),
+      ...(p.energyKWh !== undefined ? { energyKWh: p.energyKWh } : {}),
+      ...(p.objective !== undefined ? { objective: p.objective } : {}),
+    };
+  }
+
+  private async deliveredKWh(s: SessionInfo): Promise<number> {
+    if (s.transactionId === undefined) return 0;
+    const [tx, summary] = await Promise.all([
+      this.central.store.getTransaction(s.transactionId),
+      this.central.store.transactionMeterSummary(s.transactionId),
+    ]);
+    if (!tx || summary.lastWh === null) return 0;
+    return Math.max(0, (summary.lastWh - tx.meterStart) / 1000);
+  }
+
+  /** One balancing run for a site: compute, then actuate what changed. */
+  async rebalance(siteId: string): Promise<BalanceResult | undefined> {
+    const site = this.sitesById.get(siteId);
+    if (!site) return undefined;
+    const now = this.central.clock.now();
+    const sessions = await this.sessionsOf(site);
+    const plan = await this.planFor(site, sessions, now);
+    const load = await this.repo.load(siteId);
+    const chargers: BalancerCharger[] = [];
+    const capsByCharger = new Map<string, Capabilities>();
+    for (const c of site.chargers) {
+      const connected = this.central.isConnected(c.chargerId);
+      const caps = await this.capabilities(c.chargerId, connected);
+      capsByCharger.set(c.chargerId, caps);
+      const hints = balancerHints(caps);
+      const connectorIds = new Set<number>(
+        sessions.filter((s) => s.chargerId === c.chargerId).map((s) => s.connectorId),
+      );
+      if (connectorIds.size === 0) connectorIds.add(1);
+      for (const connectorId of connectorIds) {
+        chargers.push(balancerCharger(c, connectorId, connected, hints, site));
+      }
+    }
+    const bSessions: BalancerSession[] = sessions.map((s) => {
+      const c = site.chargers.find((x) => x.chargerId === s.chargerId)!;
+      const key = `${s.chargerId}/${s.connectorId}`;
+      const slot = plan?.sessions.find((p) => p.sessionId === s.id)?.slots[0];
+      const cap = slot ? slot.currentA : undefined;
+      const measured = this.measured.get(key);
+      const offer = this.offers.get(key);
+      return {
+        id: s.id,
+        chargerId: key,
+        ...(c.priority !== undefined ? { priority: c.priority } : {}),
+        ...(c.minCurrentA !== undefined ? { minCurrentA: c.minCurrentA } : {}),
+        ...(cap !== undefined ? { maxCurrentA: cap } : {}),
+        ...(measured !== undefined && s.kind === 'transaction' ? { measuredCurrentA: measured } : {}),
+        ...(offer ? { offeredCurrentA: offer.currentA } : {}),
+        startedAt: s.startedAt,
+      };
+    });
+    const result = balance(
+      {
+        ...(site.gridLimitA !== undefined ? { gridLimitA: site.gridLimitA } : {}),
+        ...(site.gridLimitKw !== undefined ? { gridLimitKw: site.gridLimitKw } : {}),
+        ...(site.voltage !== undefined ? { voltage: site.voltage } : {}),
+        ...(site.algorithm ? { algorithm: site.algorithm } : {}),
+        ...(site.fallbackCurrentA !== undefined ? { fallbackCurrentA: site.fallbackCurrentA } : {}),
+        ...(site.minCurrentA !== undefined ? { minCurrentA: site.minCurrentA } : {}),
+        ...(site.phaseSwitching !== undefined ? { phaseSwitching: site.phaseSwitching } : {}),
+        ...(load ? { buildingLoadA: load.buildingLoadA } : {}),
+      },
+      chargers,
+      bSessions,
+    );
+    this.lastResult.set(siteId, { result, plan, at: now });
+    for (const a of result.allocations) {
+      const s = sessions.find((x) => x.id === a.sessionId)!;
+      if (a.state === 'fallback' || !this.central.isConnected(s.chargerId)) continue;
+      await this.actuate(s, a, capsByCharger.get(s.chargerId)!, site);
+    }
+    return result;
+  }
+
+  /** The last balancing result and plan of a site (for the API). */
+  status(siteId: string) {
+    this.getSite(siteId);
+    const last = this.lastResult.get(siteId);
+    return {
+      at: last ? new Date(last.at).toISOString() : null,
+      allocations: last?.result.allocations ?? [],
+      phaseLoadA: last?.result.phaseLoadA ?? [0, 0, 0],
+      availableA: last?.result.availableA ?? null,
+      powerKw: last?.result.powerKw ?? 0,
+      plan: last?.plan ?? null,
+      offers: Object.fromEntries([...this.offers].filter(([k]) => this.siteOfCharger.get(k.split('/')[0]!) === siteId)),
+    };
+  }
+
+  // ---------------------------------------------------------------- capabilities and actuation
+
+  /** What Ampere believes a charger supports, for the operator. */
+  async capabilitiesOf(chargerId: string): Promise<Capabilities> {
+    return this.capabilities(chargerId, false);
+  }
+
+  private async capabilities(chargerId: string, connected: boolean): Promise<Capabilities> {
+    const store = this.central.store;
+    let config = await store.getConfiguration(chargerId);
+    if (config.length === 0 && connected && !this.configAsked.has(chargerId)) {
+      // Learn the keys once per connection: which current key exists, what is read-only.
+      this.configAsked.add(chargerId);
+      try {
+        await this.central.call(chargerId, 'GetConfiguration', {});
+        config = await store.getConfiguration(chargerId);
+      } catch (err) {
+        this.central.log.info({ chargerId, err: (err as Error).message }, 'GetConfiguration for capabilities failed');
+      }
+    }
+    const record = await store.getCharger(chargerId);
+    return deriveCapabilities({
+      ...(record?.vendor ? { vendor: record.vendor } : {}),
+      ...(record?.model ? { model: record.model } : {}),
+      ...(config.length > 0 ? { configuration: Object.fromEntries(config.map((e) => [e.key, e.value ?? ''])) } : {}),
+      answers: this.answers.get(chargerId) ?? [],
+    });
+  }
+
+  private learn(chargerId: string, answer: LearnedAnswer): void {
+    const list = this.answers.get(chargerId) ?? [];
+    list.push(answer);
+    if (list.length > 50) list.splice(0, list.length - 50);
+    this.answers.set(chargerId, list);
+  }
+
+  private async actuate(s: SessionInfo, a: Allocation, capsIn: Capabilities, site: SiteConfig): Promise<void> {
+    const key = `${s.chargerId}/${s.connectorId}`;
+    const offer = this.offers.get(key);
+    if (
+      offer &&
+      offer.sessionId === s.id &&
+      Math.abs(offer.currentA - a.currentA) < DEADBAND_A &&
+      offer.phases === a.phases
+    ) {
+      return;
+    }
+    let caps = capsIn;
+    const record: ActuationRecord = {
+      chargerId: s.chargerId,
+      connectorId: s.connectorId,
+      sessionId: s.id,
+      currentA: a.currentA,
+      phases: a.phases,
+      mechanism: 'none',
+      commands: [],
+      ok: false,
+    };
+    // A failed mechanism is learned and the next one tried, at most once per mechanism.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const plan = planActuation(caps, {
+        connectorId: s.connectorId,
+        ...(s.transactionId !== undefined ? { transactionId: s.transactionId } : {}),
+        currentA: a.currentA,
+        phases: a.phases,
+        ...(s.kind === 'paused' && s.idTag ? { resume: { idTag: s.idTag } } : {}),
+        voltage: site.voltage ?? DEFAULT_VOLTAGE,
+      });
+      record.mechanism = plan.mechanism;
+      if (plan.note) record.note = plan.note;
+      const failed = await this.send(s, plan.commands, record);
+      if (!failed) {
+        record.ok = true;
+        break;
+      }
+      caps = await this.capabilities(s.chargerId, true);
+      if (!caps.mechanisms.length) break;
+    }
+    if (record.ok) {
+      this.offers.set(key, {
+        sessionId: s.id,
+        currentA: a.currentA,
+        phases: a.phases,
+        mechanism: record.mechanism,
+        at: this.central.clock.now(),
+      });
+    }
+    if (record.commands.length === 0 && record.ok) return;
+    const payload = { ...record } as unknown as Record<string, unknown>;
+    await this.central.store.recordEvent({
+      chargerId: s.chargerId,
+      kind: 'smart.actuation',
+      payload: payload as never,
+      at: this.central.clock.now(),
+    });
+    this.central.events.emit('smart.actuation', s.chargerId, payload);
+  }
+
+  /** Sends the commands in order; returns true when one failed in a way that rules its mechanism out. */
+  private async send(s: SessionInfo, commands: OcppCommand[], record: ActuationRecord): Promise<boolean> {
+    for (const cmd of commands) {
+      let status: string;
+      try {
+        const res = (await this.central.call(s.chargerId, cmd.action, cmd.payload as never)) as { status?: string };
+        status = res.status ?? 'Accepted';
+      } catch (err) {
+        if (isAmpereError(err, 'AMPERE_ERR_CHARGER_CALLERROR'))
+          status = String(err.details?.ocppCode ?? 'GenericError');
+        else {
+          record.commands.push({ action: cmd.action, status: (err as Error & { code?: string }).code ?? 'error' });
+          return false;
+        }
+      }
+      record.commands.push({ action: cmd.action, status });
+      const learned: LearnedAnswer = { action: cmd.action, status };
+      if (cmd.action === 'ChangeConfiguration') learned.key = cmd.payload.key;
+      if (cmd.action === 'SetChargingProfile') learned.purpose = cmd.payload.csChargingProfiles.chargingProfilePurpose;
+      this.learn(s.chargerId, learned);
+      if (cmd.action === 'RemoteStopTransaction' && status === 'Accepted' && s.transactionId !== undefined && s.idTag) {
+        // On/off: remember the car so it can be started again when current frees up.
+        this.paused.set(`${s.chargerId}/${s.connectorId}`, {
+          idTag: s.idTag,
+          since: s.startedAt,
+          transactionId: s.transactionId,
+        });
+      }
+      if (
+        status !== 'Accepted' &&
+        (MISSING_CODES.has(status) || status === 'Rejected' || status === 'NotSupported' || status === 'RebootRequired')
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- composite schedules
+
+  /** The composite schedule of a connector as Ampere computes it from the profiles the charger accepted. */
+  async computedComposite(chargerId: string, connectorId: number, duration: number, unit: 'A' | 'W' = 'A') {
+    const installed = await this.installed(chargerId);
+    const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
+    return compositeSchedule(installed, {
+      connectorId,
+      start: this.central.clock.now(),
+      duration,
+      chargingRateUnit: unit,
+      ...(tx ? { transaction: { transactionId: tx.id, startedAt: Date.parse(tx.startedAt) } } : {}),
+    });
+  }
+
+  private async installed(chargerId: string): Promise<InstalledProfile[]> {
+    const rows = await this.central.store.listChargingProfiles(chargerId);
+    return rows.map((r) => ({
+      connectorId: r.connectorId,
+      profile: r.profile as unknown as InstalledProfile['profile'],
+      installedAt: Date.parse(r.updatedAt),
+    }));
+  }
+
+  /**
+   * Asks the charger for its composite schedule and compares it with Ampere's own; a mismatch is
+   * an event (the charger ignores or misreads a profile).
+   */
+  async compareComposite(chargerId: string, connectorId: number, duration: number, unit: 'A' | 'W' = 'A') {
+    const reported = await this.central.call(chargerId, 'GetCompositeSchedule', {
+      connectorId,
+      duration,
+      chargingRateUnit: unit,
+    });
+    const installed = await this.installed(chargerId);
+    const start = reported.scheduleStart ? Date.parse(reported.scheduleStart) : this.central.clock.now();
+    const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
+    const computed = compositeSegments(installed, {
+      connectorId,
+      start,
+      duration,
+      chargingRateUnit: unit,
+      ...(tx ? { transaction: { transactionId: tx.id, startedAt: Date.parse(tx.startedAt) } } : {}),
+    });
+    const mismatches: Array<{ at: number; computed: number | null; reported: number | null }> = [];
+    const periods = reported.chargingSchedule?.chargingSchedulePeriod ?? [];
+    const reportedAt = (offset: number) => {
+      let v: number | null = null;
+      for (const p of periods) if (p.startPeriod <= offset) v = p.limit;
+      return v;
+    };
+    for (const seg of computed) {
+      const offset = Math.round((seg.start - start) / 1000);
+      const r = reportedAt(offset);
+      const c = seg.limit;
+      if (c === null && r === null) continue;
+      if (c === null || r === null || Math.abs(c - r) > 0.1) mismatches.push({ at: offset, computed: c, reported: r });
+    }
+    if (reported.status === 'Accepted' && mismatches.length > 0) {
+      this.central.events.emit('smart.mismatch', chargerId, { connectorId, mismatches });
+    }
+    return { reported, computed, mismatches };
+  }
+}
+
+type MeterValue = { sampledValue: Array<{ value: string; measurand?: string; phase?: string; unit?: string }> };
+
+/** Highest per-phase current of the latest sample: Current.Import, else power / (voltage × phases). */
+export function measuredCurrent(
+  meterValue: MeterValue[] | undefined,
+  voltage: number,
+  phases: number,
+): number | undefined {
+  const latest = meterValue?.[meterValue.length - 1];
+  if (!latest) return undefined;
+  let current: number | undefined;
+  let powerW: number | undefined;
+  for (const sv of latest.sampledValue) {
+    const n = Number(sv.value);
+    if (!Number.isFinite(n)) continue;
+    if (sv.measurand === 'Current.Import') current = Math.max(current ?? 0, n);
+    else if (sv.measurand === 'Power.Active.Import' && (sv.phase === undefined || !sv.phase.startsWith('L'))) {
+      powerW = sv.unit === 'kW' ? n * 1000 : n;
+    }
+  }
+  if (current !== undefined) return current;
+  if (powerW !== undefined) return powerW / (voltage * phases);
+  return undefined;
+}
+
+function balancerCharger(
+  c: SiteCharger,
+  connectorId: number,
+  connected: boolean,
+  hints: { onOffOnly: boolean; supportsPhaseSwitching: boolean },
+  site: SiteConfig,
+): BalancerCharger {
+  return {
+    id: `${c.chargerId}/${connectorId}`,
+    phases: c.phases,
+    ...(c.phaseMapping ? { phaseMapping: c.phaseMapping } : {}),
+    ...(c.rotation ? { rotation: c.rotation } : {}),
+    ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
+    ...(c.priority !== undefined ? { priority: c.priority } : {}),
+    connected,
+    fallbackCurrentA: c.fallbackCurrentA ?? site.fallbackCurrentA ?? 6,
+    supportsPhaseSwitching: hints.supportsPhaseSwitching,
+    onOffOnly: hints.onOffOnly,
+  };
+}

@@ -1,0 +1,1207 @@
+// The PostgreSQL implementation of the Store port (node-postgres). Reads go through a pool;
+// writes go through ONE dedicated connection, group-committed (postgres-write-queue.ts), so
+// what a charger sends is committed before its CALLRESULT at one COMMIT per batch, not per
+// message. Same logical schema, same rules and the same contract suite as sqlite.ts.
+import pg from 'pg';
+import { StoreError } from './errors.ts';
+import { migratePostgres } from './postgres-migrations.ts';
+import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
+import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
+import type {
+  BootFields,
+  ChargerPatch,
+  ChargerQuery,
+  ChargerRecord,
+  ChargingProfileFilter,
+  ChargingProfileInput,
+  ChargingProfileRecord,
+  ConfigurationEntry,
+  ConfigurationInput,
+  ConnectionAttemptRecord,
+  ConnectorRecord,
+  EventInput,
+  EventQuery,
+  EventRecord,
+  FindingInput,
+  FindingQuery,
+  FindingRecord,
+  IdTagInput,
+  IdTagQuery,
+  IdTagRecord,
+  IdTagStatus,
+  JsonValue,
+  MeterBucket,
+  MeterBucketQuery,
+  MeterQuery,
+  MeterValueInput,
+  MeterValueRecord,
+  Page,
+  PageQuery,
+  StartTransactionInput,
+  StartTransactionResult,
+  StatusHistoryQuery,
+  StatusHistoryRecord,
+  StatusInput,
+  StopRecord,
+  StopTransactionInput,
+  StopTransactionResult,
+  Store,
+  TimeInput,
+  TransactionMeterSummary,
+  TransactionQuery,
+  TransactionRecord,
+} from './types.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` (libpq URL syntax, as node-postgres reads it). */
+  url: string;
+  /** Schema holding the tables (created if missing); default: the role's search_path (`public`). */
+  schema?: string;
+  /** Read connections; the writer has its own. Default 8. */
+  poolSize?: number;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+// Epoch ms and ids are BIGINT; node-postgres returns those (and numeric) as strings by default
+// because they may exceed 2^53. Ours never do, so they come back as numbers.
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  if (opts.schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.schema))
+    throw new StoreError('AMPERE_ERR_STORE_INVALID', 'schema: letters, digits and underscores only');
+  const config: pg.ClientConfig = {
+    connectionString: opts.url,
+    types,
+    application_name: 'ampere',
+    ...(opts.schema === undefined ? {} : { options: `-c search_path=${opts.schema}` }),
+  };
+  const writer = new pg.Client(config);
+  // A dropped connection surfaces as a failed batch (and a fresh connection for the next one);
+  // without a listener the 'error' event would crash the process.
+  writer.on('error', () => {});
+  await writer.connect();
+  const pool = new pg.Pool({ ...config, max: opts.poolSize ?? 8 });
+  // The pool drops a broken idle connection by itself.
+  pool.on('error', () => {});
+  try {
+    if (opts.schema !== undefined) {
+      // IF NOT EXISTS alone still races (a unique violation) when processes start together.
+      await writer.query('BEGIN');
+      await writer.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ampere.schema.${opts.schema}`]);
+      await writer.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(opts.schema)}`);
+      await writer.query('COMMIT');
+    }
+    await migratePostgres(writer);
+    // One warm read connection, so the first read does not wait for a TCP + auth handshake.
+    (await pool.connect()).release();
+  } catch (err) {
+    await writer.end().catch(() => {});
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  return new PostgresStore(config, writer, pool);
+}
+
+const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the default measurand
+const REGISTRATIONS = new Set(['accepted', 'pending', 'rejected']);
+const VALIDATION_MODES = new Set(['strict', 'tolerant']);
+const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
+// A plain decimal number: what CAST(value AS REAL) of SQLite reads; anything else is not averaged.
+// (Written without `?`: that character is the placeholder of this file's SQL.)
+const NUMERIC_TEXT = String.raw`^\s*[-+]{0,1}([0-9]+\.{0,1}[0-9]*|\.[0-9]+)([eE][-+]{0,1}[0-9]+){0,1}\s*$`;
+
+function invalid(message: string): StoreError {
+  return new StoreError('AMPERE_ERR_STORE_INVALID', message);
+}
+
+function requireText(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid(`${field}: a non-empty string is required`);
+  return v;
+}
+
+function requireInt(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`${field}: an integer is required`);
+  return v;
+}
+
+function optionalText(v: unknown, field: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw invalid(`${field}: a string is required`);
+  return v;
+}
+
+function jsonText(v: JsonValue | undefined | null): string | null {
+  return v === undefined || v === null ? null : JSON.stringify(v);
+}
+
+function pageBounds(q: PageQuery | undefined, def = 100, max = 10_000): { limit: number; offset: number } {
+  const limit = q?.limit ?? def;
+  const offset = q?.offset ?? 0;
+  if (!Number.isInteger(limit) || limit < 0) throw invalid('limit: a non-negative integer is required');
+  if (!Number.isInteger(offset) || offset < 0) throw invalid('offset: a non-negative integer is required');
+  return { limit: Math.min(limit, max), offset };
+}
+
+/** `?` placeholders (as in sqlite.ts) to PostgreSQL's `$n`. No SQL here uses a literal `?`. */
+function numbered(sql: string, from = 1): string {
+  let n = from - 1;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+class Where {
+  parts: string[] = [];
+  params: unknown[] = [];
+  add(sql: string, ...params: unknown[]): this {
+    this.parts.push(sql);
+    this.params.push(...params);
+    return this;
+  }
+  toString(): string {
+    return this.parts.length === 0 ? '' : ` WHERE ${this.parts.join(' AND ')}`;
+  }
+}
+
+// ---------------------------------------------------------------- rows
+
+function chargerRecord(r: any): ChargerRecord {
+  return {
+    id: r.id,
+    registration: r.registration,
+    vendor: r.vendor,
+    model: r.model,
+    chargePointSerialNumber: r.charge_point_serial_number,
+    chargeBoxSerialNumber: r.charge_box_serial_number,
+    firmwareVersion: r.firmware_version,
+    iccid: r.iccid,
+    imsi: r.imsi,
+    meterType: r.meter_type,
+    meterSerialNumber: r.meter_serial_number,
+    lastBootAt: toIsoOrNull(r.last_boot_at),
+    lastSeenAt: toIsoOrNull(r.last_seen_at),
+    connected: r.connected,
+    remoteAddress: r.remote_address,
+    heartbeatInterval: r.heartbeat_interval,
+    validationMode: r.validation_mode,
+    notes: r.notes,
+    securityProfile: r.security_profile,
+    authKeyHash: r.auth_key_hash,
+    createdAt: toIso(r.created_at),
+    updatedAt: toIso(r.updated_at),
+  };
+}
+
+function connectorRecord(r: any): ConnectorRecord {
+  return {
+    chargerId: r.charger_id,
+    connectorId: r.connector_id,
+    status: r.status,
+    errorCode: r.error_code,
+    info: r.info,
+    vendorId: r.vendor_id,
+    vendorErrorCode: r.vendor_error_code,
+    timestamp: toIsoOrNull(r.timestamp),
+    updatedAt: toIso(r.updated_at ?? r.received_at),
+  };
+}
+
+function idTagRecord(r: any): IdTagRecord {
+  return {
+    idTag: r.id_tag,
+    status: r.status as IdTagStatus,
+    expiryDate: toIsoOrNull(r.expiry_date),
+    parentIdTag: r.parent_id_tag,
+    note: r.note,
+    smartPlan: r.smart_plan ?? null,
+    createdAt: toIso(r.created_at),
+    updatedAt: toIso(r.updated_at),
+  };
+}
+
+function transactionRecord(r: any): TransactionRecord {
+  return {
+    id: r.id,
+    chargerId: r.charger_id,
+    connectorId: r.connector_id,
+    idTag: r.id_tag,
+    startedAt: toIso(r.started_at),
+    meterStart: r.meter_start,
+    reservationId: r.reservation_id,
+    stoppedAt: toIsoOrNull(r.stopped_at),
+    meterStop: r.meter_stop,
+    stopReason: r.stop_reason,
+    stopIdTag: r.stop_id_tag,
+    energyWh: r.stopped_at !== null && r.meter_stop !== null ? r.meter_stop - r.meter_start : null,
+    createdAt: toIso(r.created_at),
+  };
+}
+
+/** One meterValue row ready to insert: charger, connector, transaction, ts, source, samples JSON. */
+type MeterParams = [string, number, number | null, number, string, string];
+
+const SAMPLE_COLUMNS = `j.v ->> 0 AS value, j.v ->> 1 AS context, j.v ->> 2 AS format, j.v ->> 3 AS measurand,
+  j.v ->> 4 AS phase, j.v ->> 5 AS location, j.v ->> 6 AS unit, (j.v ->> 7)::float8 AS wh, (j.v ->> 8)::float8 AS w`;
+const SAMPLES = 'meter_values m CROSS JOIN LATERAL json_array_elements(m.samples) WITH ORDINALITY AS j(v, k)';
+
+// ---------------------------------------------------------------- the store
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly #config: pg.ClientConfig;
+  readonly #pool: pg.Pool;
+  #writer: pg.Client | null;
+  readonly #queue: PgWriteQueue;
+  readonly #names = new Map<string, string>();
+  #closed = false;
+  #touches: Map<string, number> | null = null;
+  #touchGeneration = -1;
+  #touchPromise: Promise<void> | null = null;
+  readonly #meterGroup: MergeGroup<MeterParams[]>;
+
+  constructor(config: pg.ClientConfig, writer: pg.Client, pool: pg.Pool) {
+    this.#config = config;
+    this.#writer = writer;
+    this.#pool = pool;
+    this.#queue = new PgWriteQueue(() => this.#writeConnection());
+    this.#meterGroup = {
+      key: 'meter_values',
+      runMany: async (exec, items) => {
+        // One statement for every meterValue of the batch: arrays in, unnest, one round trip.
+        const cols: unknown[][] = [[], [], [], [], [], []];
+        for (const rows of items)
+          for (const r of rows) for (let c = 0; c < 6; c++) (cols[c] as unknown[]).push(r[c as 0]);
+        await exec(
+          `INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples)
+            SELECT * FROM unnest(?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::json[])`,
+          cols,
+        );
+      },
+    };
+  }
+
+  /** Group-commit counters (batches, writes, isolated retries). */
+  get writeStats(): Readonly<PgWriteQueue['stats']> {
+    return this.#queue.stats;
+  }
+
+  /** Same SQL text, same prepared statement name: parsed once per connection. */
+  #query(sql: string, params: readonly unknown[]): pg.QueryConfig {
+    let name = this.#names.get(sql);
+    if (name === undefined) {
+      name = `ampere_${this.#names.size}`;
+      this.#names.set(sql, name);
+    }
+    return { name, text: numbered(sql), values: params as unknown[] };
+  }
+
+  #exec: Exec = async (sql, params = []) => {
+    const w = this.#writer;
+    if (w === null) throw new StoreError('AMPERE_ERR_STORE_CLOSED', 'no writer connection');
+    // Transaction verbs are sent as simple queries: nothing to prepare.
+    return params.length === 0 && !sql.includes('?') ? w.query(sql) : w.query(this.#query(sql, params));
+  };
+
+  async #writeConnection(): Promise<WriteConnection> {
+    if (this.#writer === null) {
+      const w = new pg.Client(this.#config);
+      w.on('error', () => {});
+      await w.connect();
+      this.#writer = w;
+    }
+    const w = this.#writer;
+    return {
+      exec: this.#exec,
+      release: (broken) => {
+        if (broken && this.#writer === w) {
+          // The next batch opens a fresh connection; this one may be dead or mid-transaction.
+          this.#writer = null;
+          void w.end().catch(() => {});
+        }
+      },
+    };
+  }
+
+  #read(): void {
+    if (this.#closed) throw new StoreError('AMPERE_ERR_STORE_CLOSED', 'store is closed');
+  }
+
+  async #rows(sql: string, params: readonly unknown[] = []): Promise<any[]> {
+    this.#read();
+    return (await this.#pool.query(this.#query(sql, params))).rows;
+  }
+
+  async #one(sql: string, params: readonly unknown[] = []): Promise<any | undefined> {
+    return (await this.#rows(sql, params))[0];
+  }
+
+  /** Queues a write; input is validated before queueing so a bad call rejects at once. */
+  #write<T>(prepare: () => (exec: Exec) => Promise<T>): Promise<T> {
+    let run: (exec: Exec) => Promise<T>;
+    try {
+      run = prepare();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#queue.push(run);
+  }
+
+  async #page<T>(
+    table: string,
+    where: Where,
+    order: string,
+    q: PageQuery | undefined,
+    map: (r: any) => T,
+  ): Promise<Page<T>> {
+    this.#read();
+    const { limit, offset } = pageBounds(q);
+    const w = where.toString();
+    const [count, rows] = await Promise.all([
+      this.#one(`SELECT count(*) AS n FROM ${table}${w}`, where.params),
+      this.#rows(`SELECT * FROM ${table}${w} ORDER BY ${order} LIMIT ? OFFSET ?`, [...where.params, limit, offset]),
+    ]);
+    return { items: rows.map(map), total: count.n };
+  }
+
+  // ---------------------------------------------------------------- chargers
+
+  async getCharger(id: string): Promise<ChargerRecord | null> {
+    const r = await this.#one('SELECT * FROM chargers WHERE id = ?', [id]);
+    return r ? chargerRecord(r) : null;
+  }
+
+  async listChargers(q: ChargerQuery = {}): Promise<Page<ChargerRecord>> {
+    const w = new Where();
+    if (q.connected !== undefined) w.add('connected = ?', q.connected);
+    if (q.registration !== undefined) w.add('registration = ?', q.registration);
+    if (q.vendor !== undefined) w.add('lower(vendor) = lower(?)', q.vendor);
+    if (q.model !== undefined) w.add('lower(model) = lower(?)', q.model);
+    return this.#page('chargers', w, 'id', q, chargerRecord);
+  }
+
+  upsertCharger(id: string, patch: ChargerPatch = {}, at?: TimeInput): Promise<ChargerRecord> {
+    return this.#write(() => {
+      requireText(id, 'id');
+      const now = at === undefined ? Date.now() : toMs(at);
+      if (patch.registration !== undefined && !REGISTRATIONS.has(patch.registration))
+        throw invalid(`registration: one of accepted, pending, rejected`);
+      if (patch.validationMode != null && !VALIDATION_MODES.has(patch.validationMode))
+        throw invalid('validationMode: strict, tolerant or null');
+      if (patch.securityProfile !== undefined && ![0, 1, 2, 3].includes(patch.securityProfile))
+        throw invalid('securityProfile: 0, 1, 2 or 3');
+      if (
+        patch.heartbeatInterval != null &&
+        (!Number.isInteger(patch.heartbeatInterval) || patch.heartbeatInterval < 0)
+      )
+        throw invalid('heartbeatInterval: a non-negative integer or null');
+      const has = (k: keyof ChargerPatch) => patch[k] !== undefined;
+      const params = [
+        id,
+        patch.registration ?? null,
+        patch.heartbeatInterval ?? null,
+        patch.validationMode ?? null,
+        optionalText(patch.notes, 'notes'),
+        patch.securityProfile ?? null,
+        optionalText(patch.authKeyHash, 'authKeyHash'),
+        now,
+        has('registration'),
+        has('heartbeatInterval'),
+        has('validationMode'),
+        has('notes'),
+        has('securityProfile'),
+        has('authKeyHash'),
+      ];
+      return async (exec) => {
+        const r = await exec(
+          `INSERT INTO chargers AS c (id, registration, heartbeat_interval, validation_mode, notes,
+            security_profile, auth_key_hash, created_at, updated_at)
+          VALUES ($1, coalesce($2::text, 'pending'), $3::int, $4::text, $5::text, coalesce($6::int, 0), $7::text,
+            $8::bigint, $8::bigint)
+          ON CONFLICT (id) DO UPDATE SET
+            registration = CASE WHEN $9::boolean THEN excluded.registration ELSE c.registration END,
+            heartbeat_interval = CASE WHEN $10::boolean THEN excluded.heartbeat_interval ELSE c.heartbeat_interval END,
+            validation_mode = CASE WHEN $11::boolean THEN excluded.validation_mode ELSE c.validation_mode END,
+            notes = CASE WHEN $12::boolean THEN excluded.notes ELSE c.notes END,
+            security_profile = CASE WHEN $13::boolean THEN excluded.security_profile ELSE c.security_profile END,
+            auth_key_hash = CASE WHEN $14::boolean THEN excluded.auth_key_hash ELSE c.auth_key_hash END,
+            updated_at = excluded.updated_at
+          RETURNING *`,
+          params,
+        );
+        return chargerRecord(r.rows[0]);
+      };
+    });
+  }
+
+  deleteCharger(id: string): Promise<boolean> {
+    return this.#write(() => async (exec) => {
+      // History (transactions, meter values, status, events, findings) is kept: it is evidence.
+      const r = await exec(
+        `WITH a AS (DELETE FROM connectors WHERE charger_id = $1),
+          b AS (DELETE FROM configuration WHERE charger_id = $1),
+          c AS (DELETE FROM charging_profiles WHERE charger_id = $1),
+          d AS (DELETE FROM connection_attempts WHERE id = $1)
+        DELETE FROM chargers WHERE id = $1`,
+        [id],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
+    return this.#write(() => {
+      requireText(id, 'id');
+      const p = [
+        id,
+        optionalText(boot.chargePointVendor, 'chargePointVendor'),
+        optionalText(boot.chargePointModel, 'chargePointModel'),
+        optionalText(boot.chargePointSerialNumber, 'chargePointSerialNumber'),
+        optionalText(boot.chargeBoxSerialNumber, 'chargeBoxSerialNumber'),
+        optionalText(boot.firmwareVersion, 'firmwareVersion'),
+        optionalText(boot.iccid, 'iccid'),
+        optionalText(boot.imsi, 'imsi'),
+        optionalText(boot.meterType, 'meterType'),
+        optionalText(boot.meterSerialNumber, 'meterSerialNumber'),
+        toMs(at, 'at'),
+      ];
+      return async (exec) => {
+        // Every boot replaces the whole identity: a field the charger stopped sending is gone.
+        const r = await exec(
+          `INSERT INTO chargers AS c (id, vendor, model, charge_point_serial_number, charge_box_serial_number,
+            firmware_version, iccid, imsi, meter_type, meter_serial_number, last_boot_at, last_seen_at,
+            created_at, updated_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11)
+          ON CONFLICT (id) DO UPDATE SET
+            vendor = excluded.vendor, model = excluded.model,
+            charge_point_serial_number = excluded.charge_point_serial_number,
+            charge_box_serial_number = excluded.charge_box_serial_number,
+            firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
+            meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
+            last_boot_at = excluded.last_boot_at,
+            last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
+            updated_at = excluded.updated_at
+          RETURNING *`,
+          p,
+        );
+        return chargerRecord(r.rows[0]);
+      };
+    });
+  }
+
+  touchCharger(id: string, at: TimeInput): Promise<void> {
+    let ms: number;
+    try {
+      ms = toMs(at, 'at');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Join the batch's touch write while that batch has not been taken off the queue.
+    if (this.#touches !== null && this.#touchGeneration === this.#queue.generation && this.#touchPromise !== null) {
+      const prev = this.#touches.get(id);
+      if (prev === undefined || prev < ms) this.#touches.set(id, ms);
+      return this.#touchPromise;
+    }
+    const touches = new Map<string, number>([[id, ms]]);
+    this.#touches = touches;
+    this.#touchGeneration = this.#queue.generation;
+    this.#touchPromise = this.#queue.push(async (exec) => {
+      // One statement for every charger touched in the batch.
+      await exec(
+        `UPDATE chargers c SET last_seen_at = greatest(c.last_seen_at, t.at)
+          FROM unnest(?::text[], ?::bigint[]) AS t(id, at) WHERE c.id = t.id`,
+        [[...touches.keys()], [...touches.values()]],
+      );
+    });
+    return this.#touchPromise;
+  }
+
+  setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void> {
+    return this.#write(() => {
+      const ms = toMs(at, 'at');
+      const addr = optionalText(remoteAddress, 'remoteAddress');
+      return async (exec) => {
+        await exec(
+          `UPDATE chargers SET connected = ?, remote_address = coalesce(?, remote_address),
+            last_seen_at = greatest(last_seen_at, ?::bigint) WHERE id = ?`,
+          [connected, addr, ms, id],
+        );
+      };
+    });
+  }
+
+  markAllDisconnected(at: TimeInput): Promise<number> {
+    return this.#write(() => {
+      toMs(at, 'at');
+      return async (exec) => (await exec('UPDATE chargers SET connected = false WHERE connected')).rowCount ?? 0;
+    });
+  }
+
+  recordConnectionAttempt(id: string, remoteAddress: string | null, at: TimeInput): Promise<void> {
+    return this.#write(() => {
+      requireText(id, 'id');
+      const ms = toMs(at, 'at');
+      const addr = optionalText(remoteAddress, 'remoteAddress');
+      return async (exec) => {
+        await exec(
+          `INSERT INTO connection_attempts AS a (id, count, first_at, last_at, remote_address) VALUES ($1, 1, $2, $2, $3)
+          ON CONFLICT (id) DO UPDATE SET count = a.count + 1, first_at = least(a.first_at, excluded.first_at),
+            last_at = greatest(a.last_at, excluded.last_at), remote_address = excluded.remote_address`,
+          [id, ms, addr],
+        );
+      };
+    });
+  }
+
+  async listConnectionAttempts(q?: PageQuery): Promise<Page<ConnectionAttemptRecord>> {
+    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, (r) => ({
+      id: r.id,
+      count: r.count,
+      firstAt: toIso(r.first_at),
+      lastAt: toIso(r.last_at),
+      remoteAddress: r.remote_address,
+    }));
+  }
+
+  deleteConnectionAttempt(id: string): Promise<boolean> {
+    return this.#write(
+      () => async (exec) => ((await exec('DELETE FROM connection_attempts WHERE id = ?', [id])).rowCount ?? 0) > 0,
+    );
+  }
+
+  // ---------------------------------------------------------------- connectors
+
+  recordStatus(s: StatusInput): Promise<void> {
+    return this.#write(() => {
+      const p = [
+        requireText(s.chargerId, 'chargerId'),
+        requireInt(s.connectorId, 'connectorId'),
+        requireText(s.status, 'status'),
+        requireText(s.errorCode, 'errorCode'),
+        optionalText(s.info, 'info'),
+        optionalText(s.vendorId, 'vendorId'),
+        optionalText(s.vendorErrorCode, 'vendorErrorCode'),
+        toMsOrNull(s.timestamp, 'timestamp'),
+        toMs(s.at, 'at'),
+      ];
+      return async (exec) => {
+        // Last status and history in one statement (one round trip).
+        await exec(
+          `WITH h AS (INSERT INTO status_history (charger_id, connector_id, status, error_code, info, vendor_id,
+              vendor_error_code, timestamp, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))
+          INSERT INTO connectors (charger_id, connector_id, status, error_code, info, vendor_id,
+            vendor_error_code, timestamp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+          ON CONFLICT (charger_id, connector_id) DO UPDATE SET status = excluded.status,
+            error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
+            vendor_error_code = excluded.vendor_error_code, timestamp = excluded.timestamp,
+            updated_at = excluded.updated_at`,
+          p,
+        );
+      };
+    });
+  }
+
+  async listConnectors(chargerId: string): Promise<ConnectorRecord[]> {
+    const rows = await this.#rows('SELECT * FROM connectors WHERE charger_id = ? ORDER BY connector_id', [chargerId]);
+    return rows.map(connectorRecord);
+  }
+
+  async listStatusHistory(chargerId: string, q: StatusHistoryQuery = {}): Promise<Page<StatusHistoryRecord>> {
+    const w = new Where().add('charger_id = ?', chargerId);
+    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
+    if (q.from !== undefined) w.add('received_at >= ?', toMs(q.from, 'from'));
+    if (q.to !== undefined) w.add('received_at < ?', toMs(q.to, 'to'));
+    return this.#page('status_history', w, 'received_at DESC, id DESC', q, (r) => ({
+      id: r.id,
+      ...connectorRecord(r),
+    }));
+  }
+
+  // ---------------------------------------------------------------- id tags
+
+  async getIdTag(idTag: string): Promise<IdTagRecord | null> {
+    const r = await this.#one('SELECT * FROM id_tags WHERE id_tag_key = ?', [idTag.toLowerCase()]);
+    return r ? idTagRecord(r) : null;
+  }
+
+  async listIdTags(q: IdTagQuery = {}): Promise<Page<IdTagRecord>> {
+    const w = new Where();
+    if (q.status !== undefined) w.add('status = ?', q.status);
+    if (q.search !== undefined && q.search !== '') w.add('strpos(id_tag_key, ?) > 0', q.search.toLowerCase());
+    return this.#page('id_tags', w, 'id_tag_key', q, idTagRecord);
+  }
+
+  #tagParams(t: IdTagInput, now: number): unknown[] {
+    requireText(t.idTag, 'idTag');
+    if (t.status !== undefined && !TAG_STATUSES.has(t.status))
+      throw invalid(`status: not an id tag status: ${t.status}`);
+    const has = (k: keyof IdTagInput) => t[k] !== undefined;
+    return [
+      t.idTag.toLowerCase(),
+      t.idTag,
+      t.status ?? null,
+      toMsOrNull(t.expiryDate, 'expiryDate'),
+      optionalText(t.parentIdTag, 'parentIdTag'),
+      optionalText(t.note, 'note'),
+      jsonText(t.smartPlan),
+      now,
+      has('status'),
+      has('expiryDate'),
+      has('parentIdTag'),
+      has('note'),
+      has('smartPlan'),
+    ];
+  }
+
+  static readonly #UPSERT_TAG = `INSERT INTO id_tags AS t (id_tag_key, id_tag, status, expiry_date, parent_id_tag, note,
+      smart_plan, created_at, updated_at)
+    VALUES ($1, $2, coalesce($3::text, 'Accepted'), $4::bigint, $5::text, $6::text, $7::json, $8::bigint, $8::bigint)
+    ON CONFLICT (id_tag_key) DO UPDATE SET
+      id_tag = excluded.id_tag,
+      status = CASE WHEN $9::boolean THEN excluded.status ELSE t.status END,
+      expiry_date = CASE WHEN $10::boolean THEN excluded.expiry_date ELSE t.expiry_date END,
+      parent_id_tag = CASE WHEN $11::boolean THEN excluded.parent_id_tag ELSE t.parent_id_tag END,
+      note = CASE WHEN $12::boolean THEN excluded.note ELSE t.note END,
+      smart_plan = CASE WHEN $13::boolean THEN excluded.smart_plan ELSE t.smart_plan END,
+      updated_at = excluded.updated_at
+    RETURNING *`;
+
+  upsertIdTag(tag: IdTagInput, at?: TimeInput): Promise<IdTagRecord> {
+    return this.#write(() => {
+      const p = this.#tagParams(tag, at === undefined ? Date.now() : toMs(at));
+      return async (exec) => idTagRecord((await exec(PostgresStore.#UPSERT_TAG, p)).rows[0]);
+    });
+  }
+
+  upsertIdTags(tags: IdTagInput[], at?: TimeInput): Promise<number> {
+    return this.#write(() => {
+      const now = at === undefined ? Date.now() : toMs(at);
+      const all = tags.map((t, i) => {
+        try {
+          return this.#tagParams(t, now);
+        } catch (err) {
+          throw invalid(`tags[${i}]: ${(err as Error).message}`);
+        }
+      });
+      return async (exec) => {
+        // Row by row (not one multi-row upsert): a list may name one tag twice in different cases.
+        for (const p of all) await exec(PostgresStore.#UPSERT_TAG, p);
+        return all.length;
+      };
+    });
+  }
+
+  deleteIdTag(idTag: string): Promise<boolean> {
+    return this.#write(() => {
+      const key = requireText(idTag, 'idTag').toLowerCase();
+      return async (exec) => ((await exec('DELETE FROM id_tags WHERE id_tag_key = ?', [key])).rowCount ?? 0) > 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  startTransaction(t: StartTransactionInput): Promise<StartTransactionResult> {
+    return this.#write(() => {
+      const p = [
+        requireText(t.chargerId, 'chargerId'),
+        requireInt(t.connectorId, 'connectorId'),
+        requireText(t.idTag, 'idTag'),
+        t.idTag.toLowerCase(),
+        toMs(t.timestamp, 'timestamp'),
+        requireInt(t.meterStart, 'meterStart'),
+        t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
+        Date.now(),
+      ];
+      return async (exec): Promise<StartTransactionResult> => {
+        // ON CONFLICT also waits for another process inserting the same start, then yields to it.
+        const r = await exec(
+          `INSERT INTO transactions (charger_id, connector_id, id_tag, id_tag_key, started_at,
+            meter_start, reservation_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (charger_id, connector_id, id_tag_key, started_at, meter_start) DO NOTHING RETURNING id`,
+          p,
+        );
+        if (r.rows.length > 0) return { transactionId: r.rows[0].id, duplicate: false };
+        // design.md: a retried StartTransaction gets the transactionId it was given the first time.
+        const row = await exec(
+          `SELECT id FROM transactions WHERE charger_id = ? AND connector_id = ?
+            AND id_tag_key = ? AND started_at = ? AND meter_start = ?`,
+          [p[0], p[1], p[3], p[4], p[5]],
+        );
+        return { transactionId: row.rows[0].id, duplicate: true };
+      };
+    });
+  }
+
+  stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult> {
+    return this.#write(() => {
+      // Negative or odd ids (some firmware sends -1) must still be stored: an integer is enough.
+      const txId = requireInt(t.transactionId, 'transactionId');
+      const chargerId = requireText(t.chargerId, 'chargerId');
+      const idTag = optionalText(t.idTag, 'idTag');
+      const ts = toMs(t.timestamp, 'timestamp');
+      const meterStop = requireInt(t.meterStop, 'meterStop');
+      const reason = optionalText(t.reason, 'reason');
+      const data = jsonText(t.transactionData);
+      const now = Date.now();
+      return async (exec): Promise<StopTransactionResult> => {
+        // FOR UPDATE: another process stopping the same transaction waits, then sees it stopped.
+        const row = (await exec('SELECT * FROM transactions WHERE id = ? FOR UPDATE', [txId])).rows[0];
+        const known = row !== undefined && row.charger_id === chargerId;
+        const alreadyStopped = known && row.stopped_at !== null;
+        await exec(
+          `INSERT INTO transaction_stops (transaction_id, charger_id, id_tag, timestamp, meter_stop, reason,
+            transaction_data, known, duplicate, received_at) VALUES (?, ?, ?, ?, ?, ?, ?::json, ?, ?, ?)`,
+          [txId, chargerId, idTag, ts, meterStop, reason, data, known, alreadyStopped, now],
+        );
+        if (!known) return { known: false, alreadyStopped: false, transaction: null };
+        if (alreadyStopped) return { known: true, alreadyStopped, transaction: transactionRecord(row) };
+        const after = await exec(
+          `UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?, stop_id_tag = ?
+            WHERE id = ? RETURNING *`,
+          [ts, meterStop, reason, idTag, txId],
+        );
+        return { known: true, alreadyStopped, transaction: transactionRecord(after.rows[0]) };
+      };
+    });
+  }
+
+  async getTransaction(id: number): Promise<TransactionRecord | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const r = await this.#one('SELECT * FROM transactions WHERE id = ?', [id]);
+    return r ? transactionRecord(r) : null;
+  }
+
+  async listTransactions(q: TransactionQuery = {}): Promise<Page<TransactionRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
+    if (q.idTag !== undefined) w.add('id_tag_key = ?', q.idTag.toLowerCase());
+    if (q.active !== undefined) w.add(q.active ? 'stopped_at IS NULL' : 'stopped_at IS NOT NULL');
+    // Overlap with [from, to): a session running across `from` counts.
+    if (q.from !== undefined) w.add('(stopped_at IS NULL OR stopped_at >= ?)', toMs(q.from, 'from'));
+    if (q.to !== undefined) w.add('started_at < ?', toMs(q.to, 'to'));
+    return this.#page('transactions', w, 'started_at DESC, id DESC', q, transactionRecord);
+  }
+
+  async activeTransactionFor(chargerId: string, connectorId: number): Promise<TransactionRecord | null> {
+    const r = await this.#one(
+      `SELECT * FROM transactions WHERE charger_id = ? AND connector_id = ? AND stopped_at IS NULL
+        ORDER BY started_at DESC, id DESC LIMIT 1`,
+      [chargerId, connectorId],
+    );
+    return r ? transactionRecord(r) : null;
+  }
+
+  async activeTransactionsByIdTag(idTag: string): Promise<TransactionRecord[]> {
+    const rows = await this.#rows(
+      'SELECT * FROM transactions WHERE id_tag_key = ? AND stopped_at IS NULL ORDER BY started_at, id',
+      [idTag.toLowerCase()],
+    );
+    return rows.map(transactionRecord);
+  }
+
+  async listStops(q: PageQuery & { chargerId?: string; transactionId?: number } = {}): Promise<Page<StopRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.transactionId !== undefined) w.add('transaction_id = ?', q.transactionId);
+    return this.#page('transaction_stops', w, 'id DESC', q, (r) => ({
+      id: r.id,
+      transactionId: r.transaction_id,
+      chargerId: r.charger_id,
+      idTag: r.id_tag,
+      timestamp: toIso(r.timestamp),
+      meterStop: r.meter_stop,
+      reason: r.reason,
+      transactionData: r.transaction_data ?? null,
+      known: r.known,
+      duplicate: r.duplicate,
+      receivedAt: toIso(r.received_at),
+    }));
+  }
+
+  async transactionMeterSummary(transactionId: number): Promise<TransactionMeterSummary> {
+    this.#read();
+    const [a, e, p] = await Promise.all([
+      this.#one(
+        `SELECT count(*) AS n, min(m.ts) AS first, max(m.ts) AS last FROM ${SAMPLES} WHERE m.transaction_id = ?`,
+        [transactionId],
+      ),
+      this.#one(
+        `SELECT (j.v ->> 7)::float8 AS wh FROM ${SAMPLES} WHERE m.transaction_id = ? AND j.v ->> 7 IS NOT NULL
+          ORDER BY m.ts DESC, m.id DESC, j.k DESC LIMIT 1`,
+        [transactionId],
+      ),
+      // Power per instant: the phase-less total when the charger sent one, else the sum of phases.
+      this.#one(
+        `SELECT max(total) AS peak, avg(total) AS mean FROM (
+          SELECT CASE WHEN count(*) FILTER (WHERE phase IS NULL) > 0 THEN sum(w) FILTER (WHERE phase IS NULL)
+            ELSE sum(w) END AS total
+          FROM (SELECT m.ts AS ts, j.v ->> 4 AS phase, (j.v ->> 8)::float8 AS w FROM ${SAMPLES}
+            WHERE m.transaction_id = ? AND j.v ->> 3 = 'Power.Active.Import') s
+          WHERE w IS NOT NULL GROUP BY ts) t`,
+        [transactionId],
+      ),
+    ]);
+    return {
+      transactionId,
+      samples: a.n,
+      lastWh: e?.wh ?? null,
+      peakW: p.peak,
+      avgW: p.mean,
+      firstAt: toIsoOrNull(a.first),
+      lastAt: toIsoOrNull(a.last),
+    };
+  }
+
+  // ---------------------------------------------------------------- meter values
+
+  insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
+    const n = rows.length;
+    if (n === 0) return Promise.resolve();
+    // Everything is encoded now, in the caller's turn: a bad row rejects the call before it is
+    // queued, and the batch only sends ready values.
+    const params: MeterParams[] = [];
+    try {
+      let samples: unknown[] = [];
+      let head: MeterValueInput | null = null;
+      let headTs = 0;
+      const flush = () => {
+        params.push([
+          head!.chargerId,
+          head!.connectorId,
+          head!.transactionId,
+          headTs,
+          head!.source,
+          JSON.stringify(samples),
+        ]);
+      };
+      for (let i = 0; i < n; i++) {
+        const r = rows[i]!;
+        const ts = toMs(r.timestamp, `rows[${i}].timestamp`);
+        if (
+          head === null ||
+          ts !== headTs ||
+          r.chargerId !== head.chargerId ||
+          r.connectorId !== head.connectorId ||
+          r.transactionId !== head.transactionId ||
+          r.source !== head.source
+        ) {
+          if (head !== null) flush();
+          head = r;
+          headTs = ts;
+          samples = [];
+        }
+        if (typeof r.value !== 'string') throw invalid(`rows[${i}].value: a string is required`);
+        samples.push([r.value, r.context, r.format, r.measurand, r.phase, r.location, r.unit, r.wh, r.w]);
+      }
+      flush();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#queue.pushMerged(this.#meterGroup, params);
+  }
+
+  /** Filters over meter_values `m` joined with its samples `j` (one row per sampledValue). */
+  #meterWhere(q: MeterQuery): Where {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('m.charger_id = ?', q.chargerId);
+    if (q.connectorId !== undefined) w.add('m.connector_id = ?', q.connectorId);
+    if (q.transactionId !== undefined) w.add('m.transaction_id = ?', q.transactionId);
+    if (q.from !== undefined) w.add('m.ts >= ?', toMs(q.from, 'from'));
+    if (q.to !== undefined) w.add('m.ts < ?', toMs(q.to, 'to'));
+    if (q.measurand !== undefined) w.add(`coalesce(j.v ->> 3, '${ENERGY_DEFAULT}') = ?`, q.measurand);
+    if (q.phase !== undefined) w.add('j.v ->> 4 = ?', q.phase);
+    return w;
+  }
+
+  async queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]> {
+    this.#read();
+    const { limit, offset } = pageBounds(q, 1000, 100_000);
+    const w = this.#meterWhere(q);
+    const rows = await this.#rows(
+      `SELECT m.id, m.charger_id, m.connector_id, m.transaction_id, m.ts, m.source, j.k - 1 AS k, ${SAMPLE_COLUMNS}
+        FROM ${SAMPLES}${w} ORDER BY m.ts, m.id, j.k LIMIT ? OFFSET ?`,
+      [...w.params, limit, offset],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      index: r.k,
+      chargerId: r.charger_id,
+      connectorId: r.connector_id,
+      transactionId: r.transaction_id,
+      timestamp: toIso(r.ts),
+      value: r.value,
+      context: r.context,
+      format: r.format,
+      measurand: r.measurand,
+      phase: r.phase,
+      location: r.location,
+      unit: r.unit,
+      wh: r.wh,
+      w: r.w,
+      source: r.source,
+    }));
+  }
+
+  async queryMeterBuckets(q: MeterBucketQuery): Promise<MeterBucket[]> {
+    this.#read();
+    if (typeof q.stepSeconds !== 'number' || !(q.stepSeconds > 0)) throw invalid('stepSeconds: a positive number');
+    const step = Math.max(1, Math.round(q.stepSeconds * 1000));
+    const { limit, offset } = pageBounds(q, 10_000, 100_000);
+    const w = this.#meterWhere(q);
+    // Registers keep the bucket's last sample (latest ts, then latest row and position);
+    // everything else is averaged. Non-numeric values (SignedData format) are left out of averages.
+    const rows = await this.#rows(
+      `SELECT ts - ts % ?::bigint AS bucket, connector_id, m, phase, location, unit,
+          (array_agg(value ORDER BY ts DESC, id DESC, k DESC))[1] AS last_value,
+          (array_agg(wh ORDER BY ts DESC, id DESC, k DESC))[1] AS last_wh,
+          (array_agg(w ORDER BY ts DESC, id DESC, k DESC))[1] AS last_w,
+          count(*) AS n,
+          avg(CASE WHEN (format IS NULL OR format = 'Raw') AND value ~ '${NUMERIC_TEXT}' THEN value::float8 END) AS avg_value,
+          avg(wh) AS avg_wh, avg(w) AS avg_w
+        FROM (SELECT m.id, j.k, m.ts, m.connector_id, coalesce(j.v ->> 3, '${ENERGY_DEFAULT}') AS m,
+            ${SAMPLE_COLUMNS} FROM ${SAMPLES}${w}) s
+        GROUP BY bucket, connector_id, m, phase, location, unit
+        ORDER BY bucket, connector_id, m, phase NULLS FIRST, location NULLS FIRST, unit NULLS FIRST
+        LIMIT ? OFFSET ?`,
+      [step, ...w.params, limit, offset],
+    );
+    return rows.map((r) => {
+      const register = (r.m as string).endsWith('.Register');
+      let value: number | null;
+      if (register) {
+        const v = Number(r.last_value);
+        value = typeof r.last_value === 'string' && r.last_value.trim() !== '' && Number.isFinite(v) ? v : null;
+      } else value = r.avg_value;
+      return {
+        timestamp: toIso(r.bucket),
+        connectorId: r.connector_id,
+        measurand: r.m,
+        phase: r.phase,
+        location: r.location,
+        unit: r.unit,
+        value,
+        wh: register ? r.last_wh : r.avg_wh,
+        w: register ? r.last_w : r.avg_w,
+        samples: r.n,
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- events and findings
+
+  recordEvent(e: EventInput): Promise<number> {
+    return this.#write(() => {
+      const chargerId = optionalText(e.chargerId, 'chargerId');
+      const kind = requireText(e.kind, 'kind');
+      const payload = JSON.stringify(e.payload ?? null);
+      const at = toMs(e.at, 'at');
+      return async (exec) =>
+        (
+          await exec('INSERT INTO events (charger_id, kind, payload, at) VALUES (?, ?, ?::json, ?) RETURNING id', [
+            chargerId,
+            kind,
+            payload,
+            at,
+          ])
+        ).rows[0].id as number;
+    });
+  }
+
+  async listEvents(q: EventQuery = {}): Promise<Page<EventRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.kind !== undefined) w.add('kind = ?', q.kind);
+    if (q.from !== undefined) w.add('at >= ?', toMs(q.from, 'from'));
+    if (q.to !== undefined) w.add('at < ?', toMs(q.to, 'to'));
+    return this.#page('events', w, 'at DESC, id DESC', q, (r) => ({
+      id: r.id,
+      chargerId: r.charger_id,
+      kind: r.kind,
+      payload: r.payload,
+      at: toIso(r.at),
+    }));
+  }
+
+  recordFindings(chargerId: string, action: string, findings: readonly FindingInput[], at: TimeInput): Promise<void> {
+    return this.#write(() => {
+      requireText(chargerId, 'chargerId');
+      requireText(action, 'action');
+      const ms = toMs(at, 'at');
+      const paths: string[] = [];
+      const rules: string[] = [];
+      const originals: string[] = [];
+      const repaired: string[] = [];
+      findings.forEach((f, i) => {
+        paths.push(requireText(f.path ?? '', `findings[${i}].path`));
+        rules.push(requireText(f.rule, `findings[${i}].rule`));
+        originals.push(JSON.stringify(f.original ?? null));
+        repaired.push(JSON.stringify(f.repaired ?? null));
+      });
+      return async (exec) => {
+        if (paths.length === 0) return;
+        await exec(
+          `INSERT INTO findings (charger_id, action, path, rule, original, repaired, at)
+            SELECT ?, ?, f.path, f.rule, f.original, f.repaired, ? FROM unnest(?::text[], ?::text[], ?::json[], ?::json[])
+            WITH ORDINALITY AS f(path, rule, original, repaired, n) ORDER BY f.n`,
+          [chargerId, action, ms, paths, rules, originals, repaired],
+        );
+      };
+    });
+  }
+
+  async listFindings(chargerId: string, q: FindingQuery = {}): Promise<Page<FindingRecord>> {
+    const w = new Where().add('charger_id = ?', chargerId);
+    if (q.action !== undefined) w.add('action = ?', q.action);
+    if (q.rule !== undefined) w.add('rule = ?', q.rule);
+    return this.#page('findings', w, 'at DESC, id DESC', q, (r) => ({
+      id: r.id,
+      chargerId: r.charger_id,
+      action: r.action,
+      path: r.path,
+      rule: r.rule,
+      original: r.original ?? null,
+      repaired: r.repaired ?? null,
+      at: toIso(r.at),
+    }));
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  saveConfiguration(
+    chargerId: string,
+    entries: readonly ConfigurationInput[],
+    at: TimeInput,
+    opts: { replace?: boolean } = {},
+  ): Promise<void> {
+    return this.#write(() => {
+      requireText(chargerId, 'chargerId');
+      const ms = toMs(at, 'at');
+      const rows = entries.map(
+        (e, i) =>
+          [
+            requireText(e.key, `entries[${i}].key`),
+            optionalText(e.value, `entries[${i}].value`),
+            e.readonly === true,
+          ] as const,
+      );
+      return async (exec) => {
+        if (opts.replace) await exec('DELETE FROM configuration WHERE charger_id = ?', [chargerId]);
+        for (const r of rows)
+          await exec(
+            `INSERT INTO configuration (charger_id, key, value, readonly, updated_at) VALUES (?, ?, ?, ?, ?)
+              ON CONFLICT (charger_id, key) DO UPDATE SET value = excluded.value, readonly = excluded.readonly,
+                updated_at = excluded.updated_at`,
+            [chargerId, r[0], r[1], r[2], ms],
+          );
+      };
+    });
+  }
+
+  async getConfiguration(chargerId: string): Promise<ConfigurationEntry[]> {
+    const rows = await this.#rows('SELECT * FROM configuration WHERE charger_id = ? ORDER BY key', [chargerId]);
+    return rows.map((r) => ({ key: r.key, value: r.value, readonly: r.readonly, updatedAt: toIso(r.updated_at) }));
+  }
+
+  // ---------------------------------------------------------------- charging profiles
+
+  saveChargingProfile(p: ChargingProfileInput): Promise<void> {
+    return this.#write(() => {
+      const v = [
+        requireText(p.chargerId, 'chargerId'),
+        requireInt(p.chargingProfileId, 'chargingProfileId'),
+        requireInt(p.connectorId, 'connectorId'),
+        requireInt(p.stackLevel, 'stackLevel'),
+        requireText(p.purpose, 'purpose'),
+        JSON.stringify(p.profile),
+        toMs(p.at, 'at'),
+      ];
+      return async (exec) => {
+        // OCPP 1.6 §5.16.2: a profile with the same stackLevel and purpose replaces the old one.
+        await exec(
+          `WITH d AS (DELETE FROM charging_profiles WHERE charger_id = $1 AND connector_id = $3 AND stack_level = $4
+              AND purpose = $5 AND charging_profile_id <> $2)
+          INSERT INTO charging_profiles (charger_id, charging_profile_id, connector_id, stack_level, purpose,
+            profile, updated_at) VALUES ($1, $2, $3, $4, $5, $6::json, $7)
+          ON CONFLICT (charger_id, charging_profile_id) DO UPDATE SET connector_id = excluded.connector_id,
+            stack_level = excluded.stack_level, purpose = excluded.purpose, profile = excluded.profile,
+            updated_at = excluded.updated_at`,
+          v,
+        );
+      };
+    });
+  }
+
+  async listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]> {
+    const rows = await this.#rows(
+      'SELECT * FROM charging_profiles WHERE charger_id = ? ORDER BY connector_id, purpose, stack_level, charging_profile_id',
+      [chargerId],
+    );
+    return rows.map((r) => ({
+      chargerId: r.charger_id,
+      connectorId: r.connector_id,
+      chargingProfileId: r.charging_profile_id,
+      stackLevel: r.stack_level,
+      purpose: r.purpose,
+      profile: r.profile,
+      updatedAt: toIso(r.updated_at),
+    }));
+  }
+
+  clearChargingProfiles(chargerId: string, filter: ChargingProfileFilter = {}): Promise<number> {
+    return this.#write(() => {
+      const w = new Where().add('charger_id = ?', chargerId);
+      if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
+      if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
+      if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
+      if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
+      const sql = `DELETE FROM charging_profiles${w}`;
+      return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- settings
+
+  async getSetting(key: string): Promise<string | null> {
+    const r = await this.#one('SELECT value FROM settings WHERE key = ?', [key]);
+    return r ? r.value : null;
+  }
+
+  setSetting(key: string, value: string | null): Promise<void> {
+    return this.#write(() => {
+      requireText(key, 'key');
+      const v = optionalText(value, 'value');
+      return async (exec) => {
+        if (v === null) await exec('DELETE FROM settings WHERE key = ?', [key]);
+        else
+          await exec(
+            'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+            [key, v],
+          );
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  flush(): Promise<void> {
+    return this.#queue.drain();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#queue.close();
+    this.#closed = true;
+    const w = this.#writer;
+    this.#writer = null;
+    await Promise.all([w?.end().catch(() => {}), this.#pool.end()]);
+  }
+}

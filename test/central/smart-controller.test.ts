@@ -1,0 +1,140 @@
+// Smart charging in the central system: a site of three chargers, each limited by the mechanism
+// it really supports (charging profile, vendor current key, on/off), never over the grid limit.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type RunningServer, startServer } from '../../src/app/server.ts';
+import { loadServeConfig } from '../../src/config/index.ts';
+import { TestCharger } from '../helpers/charger.ts';
+import { tempDir } from '../helpers/process.ts';
+
+type Call = { action: string; payload: Record<string, unknown> };
+
+function answering(c: TestCharger, config: Array<{ key: string; value: string; readonly: boolean }>, calls: Call[]) {
+  c.onCall = (action, payload) => {
+    calls.push({ action, payload });
+    if (action === 'GetConfiguration') return { configurationKey: config };
+    return { status: 'Accepted' };
+  };
+}
+
+describe('smart charging controller', () => {
+  let server: RunningServer;
+  let api: (method: string, path: string, body?: unknown) => Promise<{ status: number; json: any }>;
+  before(async () => {
+    const data = tempDir();
+    server = await startServer(
+      loadServeConfig(['--port', '0', '--data', data, '--registration', 'open', '--log-level', 'silent'], {}),
+    );
+    api = async (method, path, body) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${server.apiToken}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : null };
+    };
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  it('splits 32 A between a profile charger and a current-key charger, and switches an on/off charger off', async () => {
+    const ws = server.url.replace('http', 'ws');
+    const gen = await TestCharger.connect(ws, 'GEN');
+    const wdm = await TestCharger.connect(ws, 'WDM');
+    const eat = await TestCharger.connect(ws, 'EAT');
+    const calls: Record<string, Call[]> = { GEN: [], WDM: [], EAT: [] };
+    answering(gen, [{ key: 'SupportedFeatureProfiles', value: 'Core,SmartCharging', readonly: true }], calls.GEN!);
+    answering(wdm, [{ key: 'ConnectorMaximumCurrent', value: '32', readonly: false }], calls.WDM!);
+    answering(eat, [{ key: 'SupportedFeatureProfiles', value: 'Core,SmartCharging', readonly: true }], calls.EAT!);
+    await gen.boot('Acme', 'Wallbox');
+    await wdm.boot('Weidmüller', 'AC SMART ADVANCED');
+    await eat.boot('GreenMotion', 'GM-AC-22');
+
+    const site = await api('PUT', '/api/sites/home', {
+      gridLimitA: 32,
+      algorithm: 'UNIFORM',
+      chargers: [
+        { chargerId: 'GEN', phases: 3, maxCurrentA: 32, priority: 2 },
+        { chargerId: 'WDM', phases: 3, maxCurrentA: 32, priority: 1 },
+        { chargerId: 'EAT', phases: 3, maxCurrentA: 32, priority: 0 },
+      ],
+    });
+    assert.equal(site.status, 200, JSON.stringify(site.json));
+    const bad = await api('PUT', '/api/sites/bad', { chargers: [] });
+    assert.equal(bad.status, 400);
+
+    const start = async (c: TestCharger) => {
+      await c.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
+      return (
+        await c.call<{ transactionId: number }>('StartTransaction', {
+          connectorId: 1,
+          idTag: 'TAG1',
+          meterStart: 0,
+          timestamp: new Date().toISOString(),
+        })
+      ).transactionId;
+    };
+    await start(gen);
+    await start(wdm);
+    const eatTx = await start(eat);
+    await server.central.smart!.settle();
+
+    const status = await api('GET', '/api/sites/home/status');
+    const alloc = Object.fromEntries(
+      (status.json.allocations as Array<{ chargerId: string; currentA: number }>).map((a) => [
+        a.chargerId.split('/')[0],
+        a.currentA,
+      ]),
+    );
+    assert.deepEqual(alloc, { GEN: 16, WDM: 16, EAT: 0 });
+    assert.ok(status.json.phaseLoadA.every((a: number) => a <= 32));
+
+    const lastProfile = calls.GEN!.filter((c) => c.action === 'SetChargingProfile').at(-1)!;
+    const prof = lastProfile.payload.csChargingProfiles as any;
+    assert.equal(prof.chargingProfilePurpose, 'TxProfile');
+    assert.equal(prof.chargingSchedule.chargingSchedulePeriod[0].limit, 16);
+    const lastKey = calls.WDM!.filter((c) => c.action === 'ChangeConfiguration').at(-1)!;
+    assert.deepEqual(lastKey.payload, { key: 'ConnectorMaximumCurrent', value: '16' });
+    assert.equal(calls.WDM!.filter((c) => c.action === 'SetChargingProfile').length, 0);
+    assert.deepEqual(
+      calls.EAT!.filter((c) => c.action === 'RemoteStopTransaction').map((c) => c.payload),
+      [{ transactionId: eatTx }],
+    );
+    // Eaton's smart-charging messages are marked unusable: never sent.
+    assert.equal(calls.EAT!.filter((c) => c.action === 'SetChargingProfile').length, 0);
+
+    // The actuations are stored and shown.
+    const events = await server.store.listEvents({ kind: 'smart.actuation', limit: 100 });
+    assert.ok(events.items.some((e) => e.chargerId === 'EAT'));
+    const caps = await api('GET', '/api/chargers/WDM/capabilities');
+    assert.equal(caps.json.currentKey, 'ConnectorMaximumCurrent');
+
+    // The Eaton session ends (stopped by Ampere); once both other cars leave, 32 A fit and EAT is started again.
+    await eat.call('StopTransaction', {
+      transactionId: eatTx,
+      meterStop: 10,
+      timestamp: new Date().toISOString(),
+      reason: 'Remote',
+    });
+    await eat.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'SuspendedEVSE' });
+    const genTx = (await server.store.activeTransactionFor('GEN', 1))!.id;
+    await gen.call('StopTransaction', { transactionId: genTx, meterStop: 10, timestamp: new Date().toISOString() });
+    await gen.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
+    await server.central.smart!.settle();
+    assert.equal(calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').length, 0, 'WDM still takes the room');
+    const wdmTx = (await server.store.activeTransactionFor('WDM', 1))!.id;
+    await wdm.call('StopTransaction', { transactionId: wdmTx, meterStop: 10, timestamp: new Date().toISOString() });
+    await wdm.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
+    await server.central.smart!.settle();
+    assert.deepEqual(
+      calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').map((c) => c.payload),
+      [{ connectorId: 1, idTag: 'TAG1' }],
+    );
+    await Promise.all([gen.close(), wdm.close(), eat.close()]);
+  });
+});
