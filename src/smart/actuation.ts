@@ -182,6 +182,12 @@ export interface LimitRequest {
   /** To resume a session Ampere paused with RemoteStopTransaction. */
   resume?: { idTag: string };
   voltage?: number;
+  /**
+   * A standing limit for a connector without a transaction: what the next session may draw before
+   * the central system has balanced it. Set as a TxDefaultProfile, which a later TxProfile overrides
+   * (§3.13.2), rather than a ChargePointMaxProfile, which would keep capping the session.
+   */
+  standing?: boolean;
   /** Ampere's profile id and stack level for its own limits (kept stable so each one replaces the last). */
   chargingProfileId?: number;
   stackLevel?: number;
@@ -195,18 +201,22 @@ export interface ActuationPlan {
 
 /** Ampere's own profile ids: one per connector, so a new limit replaces the previous (§5.16.3). */
 export const AMPERE_PROFILE_ID_BASE = 9_000;
+/** Standing (TxDefaultProfile) limits get their own ids so they never replace a TxProfile. */
+const STANDING_ID_OFFSET = 100;
 
 function limitProfile(
   caps: Capabilities,
   req: LimitRequest,
-  purpose: 'TxProfile' | 'ChargePointMaxProfile',
+  purpose: 'TxProfile' | 'TxDefaultProfile' | 'ChargePointMaxProfile',
   inRemoteStart: boolean,
 ): ChargingProfile {
   const phases = req.phases === 1 && caps.phaseSwitching ? 1 : 3;
   const unit: ChargingRateUnit = caps.rateUnits.includes('A') ? 'A' : 'W';
   const value = unit === 'A' ? req.currentA : req.currentA * (req.voltage ?? DEFAULT_VOLTAGE) * phases;
   return {
-    chargingProfileId: req.chargingProfileId ?? AMPERE_PROFILE_ID_BASE + req.connectorId,
+    chargingProfileId:
+      req.chargingProfileId ??
+      AMPERE_PROFILE_ID_BASE + (purpose === 'TxDefaultProfile' ? STANDING_ID_OFFSET : 0) + req.connectorId,
     ...(purpose === 'TxProfile' && !inRemoteStart && req.transactionId !== undefined
       ? { transactionId: req.transactionId }
       : {}),
@@ -256,6 +266,20 @@ export function planActuation(caps: Capabilities, req: LimitRequest): ActuationP
                 connectorId: req.connectorId,
                 idTag: req.resume.idTag,
                 chargingProfile: limitProfile(caps, req, 'TxProfile', true),
+              },
+            },
+          ],
+        };
+      }
+      if (!running && req.standing && caps.txProfile !== 'no') {
+        return {
+          mechanism: m,
+          commands: [
+            {
+              action: 'SetChargingProfile',
+              payload: {
+                connectorId: req.connectorId,
+                csChargingProfiles: limitProfile(caps, req, 'TxDefaultProfile', false),
               },
             },
           ],

@@ -61,7 +61,7 @@ describe('smart charging controller', () => {
       chargers: [
         { chargerId: 'GEN', phases: 3, maxCurrentA: 32, priority: 2 },
         { chargerId: 'WDM', phases: 3, maxCurrentA: 32, priority: 1 },
-        { chargerId: 'EAT', phases: 3, maxCurrentA: 32, priority: 0 },
+        { chargerId: 'EAT', phases: 3, maxCurrentA: 20, priority: 0 },
       ],
     });
     assert.equal(site.status, 200, JSON.stringify(site.json));
@@ -79,6 +79,8 @@ describe('smart charging controller', () => {
         })
       ).transactionId;
     };
+    // A building load of 8 A per phase leaves 24 A for charging.
+    assert.equal((await api('POST', '/api/sites/home/load', { buildingLoadA: [8, 8, 8] })).status, 200);
     await start(gen);
     await start(wdm);
     const eatTx = await start(eat);
@@ -91,15 +93,15 @@ describe('smart charging controller', () => {
         a.currentA,
       ]),
     );
-    assert.deepEqual(alloc, { GEN: 16, WDM: 16, EAT: 0 });
+    assert.deepEqual(alloc, { GEN: 12, WDM: 12, EAT: 0 });
     assert.ok(status.json.phaseLoadA.every((a: number) => a <= 32));
 
     const lastProfile = calls.GEN!.filter((c) => c.action === 'SetChargingProfile').at(-1)!;
     const prof = lastProfile.payload.csChargingProfiles as any;
     assert.equal(prof.chargingProfilePurpose, 'TxProfile');
-    assert.equal(prof.chargingSchedule.chargingSchedulePeriod[0].limit, 16);
+    assert.equal(prof.chargingSchedule.chargingSchedulePeriod[0].limit, 12);
     const lastKey = calls.WDM!.filter((c) => c.action === 'ChangeConfiguration').at(-1)!;
-    assert.deepEqual(lastKey.payload, { key: 'ConnectorMaximumCurrent', value: '16' });
+    assert.deepEqual(lastKey.payload, { key: 'ConnectorMaximumCurrent', value: '12' });
     assert.equal(calls.WDM!.filter((c) => c.action === 'SetChargingProfile').length, 0);
     assert.deepEqual(
       calls.EAT!.filter((c) => c.action === 'RemoteStopTransaction').map((c) => c.payload),
@@ -114,7 +116,8 @@ describe('smart charging controller', () => {
     const caps = await api('GET', '/api/chargers/WDM/capabilities');
     assert.equal(caps.json.currentKey, 'ConnectorMaximumCurrent');
 
-    // The Eaton session ends (stopped by Ampere); once both other cars leave, 32 A fit and EAT is started again.
+    // The Eaton session ends (stopped by Ampere). When the building load goes, 6 + 6 + 20 A fit and
+    // EAT is started again, after GEN and WDM were lowered.
     await eat.call('StopTransaction', {
       transactionId: eatTx,
       meterStop: 10,
@@ -122,19 +125,24 @@ describe('smart charging controller', () => {
       reason: 'Remote',
     });
     await eat.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'SuspendedEVSE' });
-    const genTx = (await server.store.activeTransactionFor('GEN', 1))!.id;
-    await gen.call('StopTransaction', { transactionId: genTx, meterStop: 10, timestamp: new Date().toISOString() });
-    await gen.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
     await server.central.smart!.settle();
-    assert.equal(calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').length, 0, 'WDM still takes the room');
-    const wdmTx = (await server.store.activeTransactionFor('WDM', 1))!.id;
-    await wdm.call('StopTransaction', { transactionId: wdmTx, meterStop: 10, timestamp: new Date().toISOString() });
-    await wdm.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
+    assert.equal(calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').length, 0);
+    await api('POST', '/api/sites/home/load', { buildingLoadA: [0, 0, 0] });
     await server.central.smart!.settle();
     assert.deepEqual(
       calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').map((c) => c.payload),
       [{ connectorId: 1, idTag: 'TAG1' }],
     );
+    const genTx = (await server.store.activeTransactionFor('GEN', 1))!.id;
+    await gen.call('StopTransaction', { transactionId: genTx, meterStop: 10, timestamp: new Date().toISOString() });
+    await gen.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
+    await server.central.smart!.settle();
+    const after = await api('GET', '/api/sites/home/status');
+    assert.ok(after.json.phaseLoadA.every((a: number) => a <= 32), JSON.stringify(after.json.phaseLoadA));
+    // GEN's free connector holds a standing TxDefaultProfile of 6 A.
+    const standing = calls.GEN!.filter((c) => c.action === 'SetChargingProfile').at(-1)!.payload as any;
+    assert.equal(standing.csChargingProfiles.chargingProfilePurpose, 'TxDefaultProfile');
+    assert.equal(standing.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit, 6);
     await Promise.all([gen.close(), wdm.close(), eat.close()]);
   });
 });

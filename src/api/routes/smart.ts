@@ -52,6 +52,12 @@ const SITE_BODY = {
     fallbackCurrentA: { type: 'number', minimum: 0 },
     minCurrentA: { type: 'number', minimum: 0 },
     phaseSwitching: { type: 'boolean' },
+    idleCurrentA: {
+      type: 'number',
+      minimum: 0,
+      description:
+        'standing limit reserved for a free connector until its car is balanced (default minCurrentA or 6 A)',
+    },
     timeZone: { type: 'string', description: 'IANA zone for HH:MM departure times of id tag plans' },
     objective,
     chargers: { type: 'array', items: SITE_CHARGER },

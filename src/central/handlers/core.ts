@@ -33,6 +33,11 @@ export async function bootNotification(
     record = await central.store.upsertCharger(chargerId, { registration }, now);
   }
   record = await central.store.recordBoot(chargerId, req, now);
+  if (!record.connected) {
+    // A charger seen for the first time had no row when its connection was recorded.
+    await central.store.setConnection(chargerId, true, ctx.link.remoteAddress, now);
+    record = { ...record, connected: true, remoteAddress: ctx.link.remoteAddress };
+  }
   central.rememberRecord(record);
   const status =
     record.registration === 'accepted' ? 'Accepted' : record.registration === 'pending' ? 'Pending' : 'Rejected';

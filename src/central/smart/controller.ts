@@ -80,10 +80,14 @@ interface SessionInfo {
   transactionId?: number;
   idTag?: string;
   startedAt: number;
-  kind: 'transaction' | 'paused' | 'prospective';
+  kind: 'transaction' | 'paused' | 'prospective' | 'idle';
 }
 
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
+/** Connector states in which a car may plug in and start without Ampere. */
+const IDLE = new Set(['Available', 'Reserved']);
+/** Reservations of free connectors are admitted before every session. */
+const IDLE_PRIORITY = 1_000_000;
 const MISSING_CODES = new Set(['NotSupported', 'NotImplemented']);
 /** A change smaller than this is not worth a command (A). */
 const DEADBAND_A = 0.5;
@@ -348,10 +352,25 @@ export class SmartController {
             startedAt: Date.parse(conn.updatedAt),
             kind: 'prospective',
           });
+        } else if (IDLE.has(conn.status)) {
+          out.push(this.idleSession(c.chargerId, conn.connectorId));
         }
+      }
+      if (connectors.every((conn) => conn.connectorId === 0) && txs.items.length === 0) {
+        // No StatusNotification yet: assume one free connector.
+        out.push(this.idleSession(c.chargerId, 1));
       }
     }
     return out;
+  }
+
+  /**
+   * A free connector of a connected charger holds a reservation: a car may plug in and start at
+   * any moment, before Ampere has balanced it. A charger Ampere can limit is given a standing
+   * limit (the site's idleCurrentA); one it can only switch on and off is reserved at its maximum.
+   */
+  private idleSession(chargerId: string, connectorId: number): SessionInfo {
+    return { id: `idle:${chargerId}/${connectorId}`, chargerId, connectorId, startedAt: 0, kind: 'idle' };
   }
 
   private async planFor(site: SiteConfig, sessions: SessionInfo[], now: number): Promise<Plan | null> {
@@ -366,7 +385,7 @@ export class SmartController {
     const planSessions: PlanSession[] = [];
     let objective: Objective = site.objective ?? 'cheapest';
     for (const s of sessions) {
-      if (s.kind === 'prospective') continue;
+      if (s.kind === 'prospective' || s.kind === 'idle') continue;
       let input: SessionPlanInput | undefined =
         s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
       if (!input && s.idTag) input = await this.tagPlan(s.idTag, now, site);
@@ -440,11 +459,27 @@ export class SmartController {
       );
       if (connectorIds.size === 0) connectorIds.add(1);
       for (const connectorId of connectorIds) {
-        chargers.push(balancerCharger(c, connectorId, connected, hints, site));
+        // A charger out of reach keeps what it was last told (or its fallback, if that is more).
+        const lastOffer = this.offers.get(`${c.chargerId}/${connectorId}`)?.currentA ?? 0;
+        chargers.push(balancerCharger(c, connectorId, connected, hints, site, lastOffer));
       }
     }
-    const bSessions: BalancerSession[] = sessions.map((s) => {
+    const onOff = new Map([...capsByCharger].map(([id, caps]) => [id, balancerHints(caps).onOffOnly]));
+    const idleA = site.idleCurrentA ?? site.minCurrentA ?? 6;
+    const active = sessions.filter((s) => s.kind !== 'idle' || this.central.isConnected(s.chargerId));
+    const bSessions: BalancerSession[] = active.map((s) => {
       const c = site.chargers.find((x) => x.chargerId === s.chargerId)!;
+      if (s.kind === 'idle') {
+        const limit = onOff.get(s.chargerId) ? (c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A) : idleA;
+        return {
+          id: s.id,
+          chargerId: `${s.chargerId}/${s.connectorId}`,
+          priority: IDLE_PRIORITY,
+          minCurrentA: limit,
+          maxCurrentA: limit,
+          startedAt: 0,
+        };
+      }
       const key = `${s.chargerId}/${s.connectorId}`;
       const slot = plan?.sessions.find((p) => p.sessionId === s.id)?.slots[0];
       const cap = slot ? slot.currentA : undefined;
@@ -476,11 +511,22 @@ export class SmartController {
       bSessions,
     );
     this.lastResult.set(siteId, { result, plan, at: now });
-    for (const a of result.allocations) {
-      const s = sessions.find((x) => x.id === a.sessionId)!;
-      if (a.state === 'fallback' || !this.central.isConnected(s.chargerId)) continue;
-      await this.actuate(s, a, capsByCharger.get(s.chargerId)!, site);
-    }
+    // Lower limits first, and only then raise others: the site stays under its limit in between.
+    // A connector never told anything may be running at its hardware maximum, so it counts as lowering.
+    const steps = result.allocations
+      .map((a) => ({ a, s: sessions.find((x) => x.id === a.sessionId)! }))
+      .filter(({ a, s }) => a.state !== 'fallback' && this.central.isConnected(s.chargerId))
+      .filter(({ s }) => s.kind !== 'idle' || idleA > 0)
+      .map(({ a, s }) => {
+        const offer = this.offers.get(`${s.chargerId}/${s.connectorId}`);
+        return { a, s, lowering: !offer || a.currentA < offer.currentA };
+      });
+    await Promise.all(
+      steps.filter((x) => x.lowering).map(({ a, s }) => this.actuate(s, a, capsByCharger.get(s.chargerId)!, site)),
+    );
+    await Promise.all(
+      steps.filter((x) => !x.lowering).map(({ a, s }) => this.actuate(s, a, capsByCharger.get(s.chargerId)!, site)),
+    );
     return result;
   }
 
@@ -565,6 +611,7 @@ export class SmartController {
         currentA: a.currentA,
         phases: a.phases,
         ...(s.kind === 'paused' && s.idTag ? { resume: { idTag: s.idTag } } : {}),
+        ...(s.kind === 'idle' || s.kind === 'prospective' ? { standing: true } : {}),
         voltage: site.voltage ?? DEFAULT_VOLTAGE,
       });
       record.mechanism = plan.mechanism;
@@ -731,6 +778,7 @@ function balancerCharger(
   connected: boolean,
   hints: { onOffOnly: boolean; supportsPhaseSwitching: boolean },
   site: SiteConfig,
+  lastOfferA: number,
 ): BalancerCharger {
   return {
     id: `${c.chargerId}/${connectorId}`,
@@ -740,7 +788,7 @@ function balancerCharger(
     ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
     ...(c.priority !== undefined ? { priority: c.priority } : {}),
     connected,
-    fallbackCurrentA: c.fallbackCurrentA ?? site.fallbackCurrentA ?? 6,
+    fallbackCurrentA: Math.max(c.fallbackCurrentA ?? site.fallbackCurrentA ?? 6, lastOfferA),
     supportsPhaseSwitching: hints.supportsPhaseSwitching,
     onOffOnly: hints.onOffOnly,
   };

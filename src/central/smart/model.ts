@@ -30,6 +30,12 @@ export interface SiteConfig {
   fallbackCurrentA?: number;
   minCurrentA?: number;
   phaseSwitching?: boolean;
+  /**
+   * Standing limit of a free connector (A): what a car that plugs in may draw before Ampere has
+   * balanced it, reserved on the grid. 0 = no reservation (a new car draws the charger's maximum
+   * until balanced). Default: minCurrentA, or 6 A.
+   */
+  idleCurrentA?: number;
   /** IANA time zone for departure times given as HH:MM (default UTC). */
   timeZone?: string;
   /** Default planner objective for the site. */
