@@ -124,7 +124,8 @@ async function energyReadings(store: Store, tx: TransactionRecord): Promise<Ener
 function targetOf(smartPlan: unknown): number | null {
   if (!smartPlan || typeof smartPlan !== 'object') return null;
   const p = smartPlan as Record<string, unknown>;
-  const v = p.targetWh ?? p.targetEnergyWh;
+  // A smart energy tag's plan states kWh (src/central/smart/model.ts TagPlan).
+  const v = p.targetWh ?? p.targetEnergyWh ?? (typeof p.energyKWh === 'number' ? p.energyKWh * 1000 : undefined);
   return typeof v === 'number' && v > 0 ? v : null;
 }
 

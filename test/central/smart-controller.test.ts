@@ -138,11 +138,72 @@ describe('smart charging controller', () => {
     await gen.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
     await server.central.smart!.settle();
     const after = await api('GET', '/api/sites/home/status');
-    assert.ok(after.json.phaseLoadA.every((a: number) => a <= 32), JSON.stringify(after.json.phaseLoadA));
+    assert.ok(
+      after.json.phaseLoadA.every((a: number) => a <= 32),
+      JSON.stringify(after.json.phaseLoadA),
+    );
     // GEN's free connector holds a standing TxDefaultProfile of 6 A.
     const standing = calls.GEN!.filter((c) => c.action === 'SetChargingProfile').at(-1)!.payload as any;
     assert.equal(standing.csChargingProfiles.chargingProfilePurpose, 'TxDefaultProfile');
     assert.equal(standing.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit, 6);
     await Promise.all([gen.close(), wdm.close(), eat.close()]);
+  });
+
+  it("plans a smart energy tag's session into the cheap hours, and fast charge switches it back to now", async () => {
+    const ws = server.url.replace('http', 'ws');
+    const cp = await TestCharger.connect(ws, 'PLAN');
+    const calls: Call[] = [];
+    answering(cp, [{ key: 'SupportedFeatureProfiles', value: 'Core,SmartCharging', readonly: true }], calls);
+    await cp.boot('Acme', 'Wallbox');
+    assert.equal(
+      (
+        await api('PUT', '/api/sites/flat', {
+          gridLimitA: 25,
+          chargers: [{ chargerId: 'PLAN', phases: 3, maxCurrentA: 16 }],
+        })
+      ).status,
+      200,
+    );
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const prices = await api('PUT', '/api/sites/flat/prices', {
+      start: new Date(hour).toISOString(),
+      slotMinutes: 60,
+      price: [0.4, 0.4, 0.1, 0.1, 0.3, 0.3, 0.3, 0.3],
+    });
+    assert.equal(prices.status, 200, JSON.stringify(prices.json));
+    await api('POST', '/api/id-tags', { idTag: 'NIGHT', status: 'Accepted' });
+    const departure = new Date(hour + 5 * 3_600_000);
+    const hhmm = departure.toISOString().slice(11, 16);
+    assert.equal(
+      (await api('PUT', '/api/id-tags/NIGHT/smart-plan', { departureTime: hhmm, energyKWh: 8 })).status,
+      200,
+    );
+    assert.equal((await api('PUT', '/api/id-tags/NOBODY/smart-plan', { departureTime: hhmm })).status, 404);
+    assert.equal((await api('PUT', '/api/id-tags/NIGHT/smart-plan', { departureTime: '25:00' })).status, 400);
+
+    await cp.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Charging' });
+    const { transactionId } = await cp.call<{ transactionId: number }>('StartTransaction', {
+      connectorId: 1,
+      idTag: 'NIGHT',
+      meterStart: 0,
+      timestamp: new Date().toISOString(),
+    });
+    await server.central.smart!.settle();
+    const status = await api('GET', '/api/sites/flat/status');
+    const planned = status.json.plan.sessions.find((p: { sessionId: string }) => p.sessionId === `tx:${transactionId}`);
+    // 8 kWh at up to 11 kW: all of it in the 0.1 slots, none in the expensive first hours.
+    assert.equal(planned.slots[0].energyKWh, 0);
+    assert.ok(Math.abs(planned.deliveredKWh - 8) < 1e-6);
+    assert.ok(planned.slots.slice(0, 2).every((sl: { energyKWh: number }) => sl.energyKWh === 0));
+    const txLimit = () =>
+      (calls.filter((c) => c.action === 'SetChargingProfile').at(-1)!.payload.csChargingProfiles as any)
+        .chargingSchedule.chargingSchedulePeriod[0].limit;
+    assert.equal(txLimit(), 0);
+
+    assert.equal((await api('POST', `/api/transactions/${transactionId}/fast-charge`)).status, 200);
+    await server.central.smart!.settle();
+    assert.equal(txLimit(), 16);
+    assert.equal((await api('POST', '/api/transactions/999999/fast-charge')).status, 404);
+    await cp.close();
   });
 });

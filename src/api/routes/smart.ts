@@ -331,6 +331,37 @@ export function smartRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => smartOf(ctx).setSessionPlan(req.params.id, { fast: true }),
   );
 
+  app.put<{ Params: { idTag: string }; Body: { departureTime?: string; energyKWh?: number } | null }>(
+    '/api/id-tags/:idTag/smart-plan',
+    {
+      schema: {
+        tags: TAG,
+        summary:
+          "Make an id tag a smart energy tag: its sessions get this plan by default (departure as local HH:MM in the site's time zone)",
+        params: { type: 'object', properties: { idTag: { type: 'string', minLength: 1, maxLength: 20 } }, required: ['idTag'] },
+        body: {
+          type: ['object', 'null'],
+          properties: {
+            departureTime: { type: 'string', pattern: '^([01]?\\d|2[0-3]):[0-5]\\d$' },
+            energyKWh: { type: 'number', exclusiveMinimum: 0 },
+            objective,
+          },
+          required: ['departureTime'],
+          additionalProperties: false,
+        },
+        response: { 200: loose, ...errors(404) },
+      },
+    },
+    async (req) => {
+      const store = ctx.central.store;
+      const tag = await store.getIdTag(req.params.idTag);
+      if (!tag) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No id tag "${req.params.idTag}"`, { idTag: req.params.idTag });
+      const saved = await store.upsertIdTag({ idTag: tag.idTag, smartPlan: (req.body ?? null) as never }, ctx.central.clock.now());
+      for (const site of smartOf(ctx).listSites()) smartOf(ctx).schedule(site.id);
+      return { idTag: saved.idTag, smartPlan: saved.smartPlan };
+    },
+  );
+
   const compositeQuery = query({
     connectorId: { type: 'integer', minimum: 0, default: 1 },
     duration: { type: 'integer', minimum: 1, maximum: 7 * 86400, default: 86400 },
