@@ -338,7 +338,11 @@ export function smartRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tags: TAG,
         summary:
           "Make an id tag a smart energy tag: its sessions get this plan by default (departure as local HH:MM in the site's time zone)",
-        params: { type: 'object', properties: { idTag: { type: 'string', minLength: 1, maxLength: 20 } }, required: ['idTag'] },
+        params: {
+          type: 'object',
+          properties: { idTag: { type: 'string', minLength: 1, maxLength: 20 } },
+          required: ['idTag'],
+        },
         body: {
           type: ['object', 'null'],
           properties: {
@@ -355,8 +359,12 @@ export function smartRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const store = ctx.central.store;
       const tag = await store.getIdTag(req.params.idTag);
-      if (!tag) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No id tag "${req.params.idTag}"`, { idTag: req.params.idTag });
-      const saved = await store.upsertIdTag({ idTag: tag.idTag, smartPlan: (req.body ?? null) as never }, ctx.central.clock.now());
+      if (!tag)
+        throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No id tag "${req.params.idTag}"`, { idTag: req.params.idTag });
+      const saved = await store.upsertIdTag(
+        { idTag: tag.idTag, smartPlan: (req.body ?? null) as never },
+        ctx.central.clock.now(),
+      );
       for (const site of smartOf(ctx).listSites()) smartOf(ctx).schedule(site.id);
       return { idTag: saved.idTag, smartPlan: saved.smartPlan };
     },
