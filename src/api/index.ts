@@ -6,18 +6,21 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { CentralSystem } from '../central/index.ts';
+import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { bearerAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
+import { securityHeaders } from './hardening.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { securityRoutes } from './routes/security.ts';
 import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
 import { createValidatorCompiler } from './validation.ts';
 
-export { resolveApiToken, TOKEN_FILE } from './auth.ts';
+export { DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -27,6 +30,10 @@ export interface ApiOptions {
   /** Builds the HTTP server fastify answers on (the composition root adds the WebSocket upgrade). */
   serverFactory: (handler: RequestListener) => Server;
   version?: string;
+  /** Browser origins allowed to call the API (CORS); none by default (--cors-origin). */
+  corsOrigins?: readonly string[];
+  /** Lock after wrong bearer tokens, per remote address (default DEFAULT_API_AUTH_BACKOFF). */
+  authBackoff?: BackoffOptions;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -59,6 +66,8 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
       routes.push({ method, url: r.url, hidden: hidden || method === 'HEAD' || r.url.startsWith('/api/docs') });
     }
   });
+  // First of all hooks: security headers on every answer, CORS preflights before the token check.
+  app.addHook('onRequest', securityHeaders({ corsOrigins: opts.corsOrigins ?? [] }));
   app.setValidatorCompiler(createValidatorCompiler());
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
@@ -87,13 +96,33 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
         { name: 'transactions' },
         { name: 'tariff' },
         { name: 'smart charging', description: 'sites, load balancing, price/CO2 planning, composite schedules' },
+        {
+          name: 'security',
+          description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
+        },
         { name: 'events' },
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    uiConfig: { persistAuthorization: true, validatorUrl: null },
+  });
 
-  app.addHook('onRequest', bearerAuth(opts.token));
+  app.addHook(
+    'onRequest',
+    bearerAuth(opts.token, {
+      clock: opts.central.clock,
+      ...(opts.authBackoff ? { backoff: opts.authBackoff } : {}),
+      onFailure: (remoteAddress, lockedMs) => {
+        app.log.warn({ remoteAddress, lockedMs }, 'operator API: wrong bearer token');
+        void opts.central.security.recordEvent(null, 'OperatorApiAuthenticationFailed', {
+          remoteAddress,
+          ...(lockedMs > 0 ? { lockedMs } : {}),
+        });
+      },
+    }),
+  );
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
   });
@@ -104,6 +133,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   transactionRoutes(app, ctx);
   commandRoutes(app, ctx, opts.validator);
   smartRoutes(app, ctx);
+  securityRoutes(app, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -329,15 +329,131 @@ export const EVENT = object({
 /** The standard error answers of a route, for the OpenAPI document. */
 export function errors(...statuses: number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {};
-  for (const s of [400, 401, ...statuses]) out[s] = { ...ERROR, description: ERROR_DESCRIPTIONS[s] ?? 'Error' };
+  for (const s of [400, 401, 429, ...statuses]) out[s] = { ...ERROR, description: ERROR_DESCRIPTIONS[s] ?? 'Error' };
   return out;
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request fails its schema; details.field names the failing field',
   401: 'Missing or wrong bearer token',
+  403: 'Refused (e.g. a CORS preflight from an origin not allowed)',
+  429: 'Too many wrong bearer tokens from this address: locked for Retry-After seconds',
   404: 'No such resource',
   409: 'Conflict (already exists, or the charger is offline)',
   502: 'The charger answered with a CALLERROR (details.ocppCode) or a malformed answer',
   504: 'The charger did not answer in time',
 };
+
+// ---------------------------------------------------------------- security (docs/security.md)
+
+export const SECURITY_PROFILE = {
+  type: 'integer',
+  enum: [0, 1, 2, 3],
+  description: '0 plain, 1 Basic auth, 2 TLS + Basic auth, 3 TLS + client certificate',
+} as const;
+
+export const CHARGER_SECURITY = object({
+  chargerId: str,
+  securityProfile: SECURITY_PROFILE,
+  pendingProfile: {
+    type: ['integer', 'null'],
+    enum: [1, 2, 3, null],
+    description: 'a raise in progress: the charger accepted it and has not yet reconnected with it',
+  },
+  authorizationKeySet: { ...bool, description: 'an AuthorizationKey is stored (only its salted hash; never shown)' },
+  connected: bool,
+  server: object({
+    tls: { ...bool, description: 'the server speaks TLS (profiles 2 and 3 possible)' },
+    clientCa: { ...bool, description: 'client certificates are checked (profile 3 possible)' },
+    ca: { ...bool, description: 'the built-in CA can issue charger certificates' },
+    cpoName: nullable(str),
+    cnCheck: { type: 'string', enum: ['id', 'serial'] },
+  }),
+});
+
+export const KEY_STATUS = {
+  type: ['string', 'null'],
+  enum: ['Stored', 'Accepted', 'Rejected', 'NotSupported', 'RebootRequired', null],
+  description:
+    'Stored: kept as the key the charger was configured with (offline, or push false); otherwise the answer to ' +
+    'ChangeConfiguration AuthorizationKey: on Accepted the old key stops working, on Rejected/NotSupported it stays valid',
+} as const;
+
+export const CHARGER_SECURITY_RESULT = object({
+  ...(CHARGER_SECURITY.properties as Record<string, Schema>),
+  authorizationKeyStatus: KEY_STATUS,
+});
+
+export const SECURITY_SETTINGS = {
+  type: 'object',
+  properties: {
+    profile: SECURITY_PROFILE,
+    authorizationKey: {
+      type: 'string',
+      minLength: 16,
+      maxLength: 40,
+      writeOnly: true,
+      description:
+        'write-only: 16-20 printable characters, or 32-40 hex digits (whitepaper A00.FR.205); only a salted hash is stored',
+    },
+    push: {
+      type: 'boolean',
+      description:
+        'send the key with ChangeConfiguration (default: when the charger is connected); false = the charger already has it',
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+export const SECURITY_RAISE = object({ profile: { type: 'integer', enum: [1, 2, 3] } });
+
+export const SECURITY_RAISE_RESULT = object({
+  status: { ...str, description: "the charger's answer to ChangeConfiguration SecurityProfile" },
+  securityProfile: SECURITY_PROFILE,
+  pendingProfile: { type: ['integer', 'null'], enum: [1, 2, 3, null] },
+});
+
+export const SECURITY_EVENT = object({
+  id: int,
+  chargerId: nullable(str),
+  at: time,
+  type: { ...str, description: 'e.g. FailedToAuthenticate, SecurityProfileRaised, OperatorApiAuthenticationFailed' },
+  source: { type: 'string', enum: ['central', 'charger'], description: "Ampere's own finding, or the charger's" },
+  data: { type: 'object', additionalProperties: true },
+});
+
+export const CERTIFICATE_REQUEST = {
+  type: 'object',
+  properties: {
+    csr: {
+      type: 'string',
+      maxLength: 16000,
+      description: 'PEM CSR made on the charger; without it a key pair is generated and returned once',
+    },
+    days: { type: 'integer', minimum: 1, maximum: 3650, default: 365 },
+  },
+  additionalProperties: false,
+} as const;
+
+export const CERTIFICATE = object({
+  commonName: str,
+  organization: str,
+  notAfter: time,
+  certificatePem: str,
+  privateKeyPem: {
+    type: ['string', 'null'],
+    description: 'the generated key (null when a CSR was given): kept nowhere',
+  },
+  caCertificatePem: { ...str, description: "install as the charger's CentralSystemRootCertificate" },
+});
+
+export const FINDING = object({
+  id: int,
+  chargerId: str,
+  action: str,
+  at: time,
+  path: { ...str, description: 'JSON pointer into the payload' },
+  rule: { ...str, description: 'which known deviation, e.g. enum-fallback, truncated-to-max-length' },
+  original: { description: 'the value as sent' },
+  repaired: { description: 'the value as stored' },
+});

@@ -111,6 +111,7 @@ export async function startServer(
     validator,
     token: token.token,
     log,
+    corsOrigins: config.corsOrigins,
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });

@@ -1,6 +1,7 @@
 // The operator commands of `ampere`: thin clients of the HTTP API, so they work against any
 // server the operator can reach. Tables for people, `--json` for scripts.
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ClientConfig, loadClientConfig } from '../config/client.ts';
 import { AmpereError } from '../errors.ts';
 
@@ -15,6 +16,9 @@ export const OPERATOR_COMMANDS = [
   'call',
   'config',
   'events',
+  'security',
+  'security-events',
+  'findings',
 ];
 
 export const OPERATOR_USAGE = `Operator commands (talk to a running server over its API):
@@ -30,6 +34,13 @@ export const OPERATOR_USAGE = `Operator commands (talk to a running server over 
   call ID ACTION [JSON]                send any OCPP 1.6 command, e.g. call CP1 Reset '{"type":"Soft"}'
   config ID [KEY…]                     read the configuration;  config ID set KEY VALUE
   events [--charger ID] [--type T]     follow the live event stream (Ctrl-C to stop)
+  security ID                          security profile, pending raise, whether a key is set
+  security ID [--profile N] [--key KEY | --key-file FILE | --key -] [--no-push]
+                                       set profile and/or AuthorizationKey (connected: sent with ChangeConfiguration)
+  security ID raise N                  raise a connected charger's profile (whitepaper A05 procedure)
+  security ID events                   its security events;  security-events [--charger ID]  all of them
+  security ID cert [--csr FILE] [--days N] [--out DIR]   charger certificate from the built-in CA
+  findings ID [--action A] [--rule R]  conformance findings (schema deviations repaired in tolerant mode)
 Client flags: --url URL (AMPERE_URL), --token T (AMPERE_API_TOKEN, else DATA/api-token), --data DIR, --json`;
 
 interface Client {
@@ -406,6 +417,97 @@ async function events(c: Client, args: string[]): Promise<void> {
   }
 }
 
+function securityEventsTable(items: any[]): string {
+  return table(
+    ['AT', 'CHARGER', 'TYPE', 'SOURCE', 'DETAILS'],
+    items.map((e) => [time(e.at), e.chargerId, e.type, e.source, JSON.stringify(e.data)]),
+  );
+}
+
+/** The AuthorizationKey from --key, --key-file or stdin (`--key -`): never echoed. */
+function keyFrom(flags: Record<string, string>): string | undefined {
+  if (flags['key-file']) return readFileSync(flags['key-file'], 'utf8').trim();
+  if (flags.key === '-') return readFileSync(0, 'utf8').trim();
+  if (flags.key === 'true')
+    throw new AmpereError('AMPERE_ERR_BAD_REQUEST', '--key needs a value (or --key - to read stdin)');
+  return flags.key;
+}
+
+async function security(c: Client, args: string[]): Promise<void> {
+  const { positional, flags } = options(args);
+  const id = need(positional[0], 'ID');
+  const sub = positional[1];
+  const path = `/api/chargers/${enc(id)}/security`;
+  const show = (v: any) => {
+    if (c.config.json) return c.out(JSON.stringify(v, null, 2));
+    c.out(
+      keyValues(
+        {
+          ...v,
+          authorizationKey: v.authorizationKeySet ? 'set' : 'not set',
+          server: `tls ${cell(v.server.tls)}, client CA ${cell(v.server.clientCa)}, built-in CA ${cell(v.server.ca)}`,
+        },
+        [
+          'chargerId',
+          'securityProfile',
+          'pendingProfile',
+          'authorizationKey',
+          ...(v.authorizationKeyStatus ? ['authorizationKeyStatus'] : []),
+          'connected',
+          'server',
+        ],
+      ),
+    );
+  };
+  switch (sub) {
+    case undefined: {
+      const key = keyFrom(flags);
+      if (flags.profile === undefined && key === undefined) return show(await c.request('GET', path));
+      const body: Record<string, unknown> = {};
+      if (flags.profile !== undefined) body.profile = Number(flags.profile);
+      if (key !== undefined) body.authorizationKey = key;
+      if (flags['no-push'] === 'true') body.push = false;
+      return show(await c.request('PUT', path, body));
+    }
+    case 'raise': {
+      const r = await c.request('POST', `${path}/raise`, { profile: Number(need(positional[2], 'PROFILE')) });
+      if (c.config.json) return c.out(JSON.stringify(r, null, 2));
+      return c.out(
+        `ChangeConfiguration SecurityProfile: ${r.status}; profile ${r.securityProfile}` +
+          (r.pendingProfile === null ? '' : `, raise to ${r.pendingProfile} pending until the charger reconnects`),
+      );
+    }
+    case 'events': {
+      const page = await c.request('GET', `${path}/events${qs({ limit: flags.limit, offset: flags.offset })}`);
+      if (c.config.json) return c.out(JSON.stringify(page, null, 2));
+      return c.out(securityEventsTable(page.items));
+    }
+    case 'cert': {
+      const body: Record<string, unknown> = {};
+      if (flags.csr) body.csr = readFileSync(flags.csr, 'utf8');
+      if (flags.days) body.days = Number(flags.days);
+      const r = await c.request('POST', `/api/chargers/${enc(id)}/certificate`, body);
+      if (c.config.json) return c.out(JSON.stringify(r, null, 2));
+      const dir = flags.out ?? '.';
+      mkdirSync(dir, { recursive: true });
+      const base = join(dir, encodeURIComponent(id));
+      writeFileSync(`${base}.pem`, r.certificatePem);
+      writeFileSync(`${base}-ca.pem`, r.caCertificatePem);
+      const written = [`${base}.pem`, `${base}-ca.pem`];
+      if (r.privateKeyPem) {
+        writeFileSync(`${base}.key`, r.privateKeyPem, { mode: 0o600 });
+        chmodSync(`${base}.key`, 0o600);
+        written.push(`${base}.key`);
+      }
+      return c.out(
+        `certificate CN=${r.commonName} O=${r.organization} until ${time(r.notAfter)}: ${written.join(', ')}`,
+      );
+    }
+    default:
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', `Unknown "security ID ${sub}" (raise, events, cert)`);
+  }
+}
+
 export async function runOperatorCommand(command: string, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { config, rest } = loadClientConfig(argv, env);
   const c = client(config);
@@ -453,6 +555,7 @@ export async function runOperatorCommand(command: string, argv: string[], env: N
             'chargePointSerialNumber',
             'heartbeatInterval',
             'validationMode',
+            'securityProfile',
             'notes',
           ]),
         );
@@ -558,6 +661,49 @@ export async function runOperatorCommand(command: string, argv: string[], env: N
       case 'events':
         await events(c, rest);
         return 0;
+      case 'security':
+        await security(c, rest);
+        return 0;
+      case 'security-events': {
+        const { flags } = options(rest);
+        const page = await c.request(
+          'GET',
+          `/api/security/events${qs({ chargerId: flags.charger, limit: flags.limit, offset: flags.offset })}`,
+        );
+        if (config.json) json(page);
+        else c.out(securityEventsTable(page.items));
+        return 0;
+      }
+      case 'findings': {
+        const { positional, flags } = options(rest);
+        const page = await c.request(
+          'GET',
+          `/api/chargers/${enc(need(positional[0], 'ID'))}/findings${qs({
+            action: flags.action,
+            rule: flags.rule,
+            limit: flags.limit,
+            offset: flags.offset,
+          })}`,
+        );
+        if (config.json) {
+          json(page);
+          return 0;
+        }
+        c.out(
+          table(
+            ['AT', 'ACTION', 'PATH', 'RULE', 'ORIGINAL', 'REPAIRED'],
+            page.items.map((f: any) => [
+              time(f.at),
+              f.action,
+              f.path,
+              f.rule,
+              JSON.stringify(f.original),
+              JSON.stringify(f.repaired),
+            ]),
+          ),
+        );
+        return 0;
+      }
       default:
         throw new AmpereError('AMPERE_ERR_BAD_REQUEST', `Unknown command "${command}"`);
     }

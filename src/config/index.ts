@@ -44,6 +44,8 @@ export interface ServeConfig {
   rateLimit: number;
   /** Messages a charger may send at once before it is throttled. */
   rateBurst: number;
+  /** Browser origins allowed to call the operator API (CORS); none by default. */
+  corsOrigins: readonly string[];
 }
 
 interface Option {
@@ -74,6 +76,29 @@ function oneOf<T extends string>(name: string, values: readonly T[]) {
 }
 
 const text = (raw: string) => raw;
+
+/** `https://a.example,http://localhost:5173`: exact origins, as browsers send them. */
+function origins(raw: string): readonly string[] {
+  const list = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const o of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(o);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== o) {
+      throw new AmpereError(
+        'AMPERE_ERR_CONFIG',
+        `cors-origin: "${o}" is not an origin like https://ops.example.com or http://localhost:5173 (no path, no trailing slash, no *)`,
+      );
+    }
+  }
+  return Object.freeze(list);
+}
 
 export const SERVE_OPTIONS: Option[] = [
   { flag: 'host', env: 'AMPERE_HOST', key: 'host', parse: text, help: 'address to listen on (default 0.0.0.0)' },
@@ -233,6 +258,13 @@ export const SERVE_OPTIONS: Option[] = [
     parse: int('rate-burst', 1, 1_000_000),
     help: 'messages a charger may send at once (default 200)',
   },
+  {
+    flag: 'cors-origin',
+    env: 'AMPERE_CORS_ORIGIN',
+    key: 'corsOrigins',
+    parse: origins,
+    help: 'browser origins allowed to call the API, comma-separated (default none: CORS off)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -261,6 +293,7 @@ export const DEFAULTS: ServeConfig = {
   maxPendingConnections: 500,
   rateLimit: 20,
   rateBurst: 200,
+  corsOrigins: [],
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */
