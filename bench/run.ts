@@ -185,7 +185,9 @@ function startServer(target: Target, o: Options): Promise<Server> {
       args.push('--cpu-prof', '--cpu-prof-dir', profDir);
     }
     args.push(join(ROOT, 'bin', 'ampere.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir);
-    args.push('--registration', 'open', '--log-level', 'warn');
+    // The closed loop sends 15-40 messages/s per charger, far above what a real charger sends and
+    // above the default per-charger flood limit (20/s, burst 200); the baselines have no limiter.
+    args.push('--registration', 'open', '--log-level', 'warn', '--rate-limit', '0');
     if (o.validation) args.push('--validation', o.validation);
   } else {
     args = ['--import', 'tsx', join(BENCH, 'servers', `${target}.ts`)];

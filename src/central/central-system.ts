@@ -72,6 +72,8 @@ export class ChargerLink {
 }
 
 const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
+/** How often the lastSeenAt of active chargers is written. */
+const LAST_SEEN_FLUSH_MS = 1000;
 
 export class CentralSystem {
   readonly store: Store;
@@ -90,6 +92,9 @@ export class CentralSystem {
   private readonly records = new Map<string, ChargerRecord>();
   /** The last BootNotification answer per charger id, kept across reconnects. */
   private readonly bootAnswers = new Map<string, BootAnswer>();
+  /** lastSeenAt per charger not yet written (see noteSeen). */
+  private readonly lastSeen = new Map<string, number>();
+  private lastSeenTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: CentralDeps) {
     this.store = deps.store;
@@ -183,33 +188,55 @@ export class CentralSystem {
     });
   }
 
-  private async dispatch(link: ChargerLink, call: IncomingCall): Promise<object> {
-    const handler = HANDLERS[call.action as keyof typeof HANDLERS];
+  private dispatch(link: ChargerLink, call: IncomingCall): Promise<object> {
+    const handler = HANDLERS[call.action as keyof typeof HANDLERS] as
+      | ((c: HandlerContext, p: unknown) => Promise<object>)
+      | undefined;
     if (!handler) throw new OcppError('NotSupported', `${call.action} is not supported`);
     const now = this.clock.now();
-    this.store.touchCharger(link.chargerId, now).catch((e) => this.log.warn({ err: e }, 'touch failed'));
+    this.noteSeen(link.chargerId, now);
     const ctx: HandlerContext = { central: this, link, chargerId: link.chargerId, now, call };
-    const pending: Promise<unknown>[] = [];
-    if (call.findings.length > 0) {
-      pending.push(
-        this.store.recordFindings(
-          link.chargerId,
-          call.action,
-          call.findings.map((f) => ({
-            path: f.path,
-            rule: f.rule,
-            original: (f.original ?? null) as never,
-            repaired: (f.repaired ?? null) as never,
-          })),
-          now,
-        ),
-      );
-      this.events.emit('conformance.finding', link.chargerId, { action: call.action, findings: call.findings });
-    }
-    const result = await (handler as (c: HandlerContext, p: unknown) => Promise<object>)(ctx, call.payload);
-    await Promise.all(pending);
-    return result;
+    if (call.findings.length === 0) return handler(ctx, call.payload);
+    const findings = this.store.recordFindings(
+      link.chargerId,
+      call.action,
+      call.findings.map((f) => ({
+        path: f.path,
+        rule: f.rule,
+        original: (f.original ?? null) as never,
+        repaired: (f.repaired ?? null) as never,
+      })),
+      now,
+    );
+    this.events.emit('conformance.finding', link.chargerId, { action: call.action, findings: call.findings });
+    return Promise.all([handler(ctx, call.payload), findings]).then(([result]) => result);
   }
+
+  // ------------------------------------------------------------------ last seen
+
+  /**
+   * lastSeenAt is presence metadata, not charger data: it is kept in memory and written at most
+   * every LAST_SEEN_FLUSH_MS (and at disconnect, which stores the time too), not per frame.
+   */
+  private noteSeen(chargerId: string, now: number): void {
+    this.lastSeen.set(chargerId, now);
+    if (this.lastSeenTimer === undefined) {
+      this.lastSeenTimer = setTimeout(this.flushLastSeen, LAST_SEEN_FLUSH_MS);
+      this.lastSeenTimer.unref();
+    }
+  }
+
+  /** Writes the pending lastSeenAt times (also called at shutdown). */
+  readonly flushLastSeen = (): Promise<unknown> => {
+    if (this.lastSeenTimer !== undefined) clearTimeout(this.lastSeenTimer);
+    this.lastSeenTimer = undefined;
+    const writes: Promise<void>[] = [];
+    for (const [id, at] of this.lastSeen) {
+      writes.push(this.store.touchCharger(id, at).catch((e) => this.log.warn({ err: e }, 'touch failed')));
+    }
+    this.lastSeen.clear();
+    return Promise.all(writes);
+  };
 
   // ------------------------------------------------------------------ charger records
 
@@ -288,6 +315,7 @@ export class CentralSystem {
 
   /** Closes every connection (shutdown). */
   closeAll(code = 1001, reason = 'Server shutting down'): void {
+    void this.flushLastSeen();
     for (const link of [...this.links.values()]) {
       this.detach(link, 'server shutdown');
       link.transport.close(code, reason);

@@ -38,21 +38,31 @@ export interface EventBusOptions {
 
 export class EventBus {
   private readonly emitter = new EventEmitter();
-  private readonly buffer: CentralEvent[] = [];
+  /** Ring buffer of the last `size` events: slot `id % size` holds event `id`. */
+  private readonly ring: (CentralEvent | undefined)[];
   private seq = 0;
   private readonly size: number;
   private readonly now: () => number;
+  // One ISO string per millisecond: at tens of thousands of events per second most share it.
+  private lastMs = Number.NaN;
+  private lastAt = '';
 
   constructor(opts: EventBusOptions) {
     this.now = opts.now;
-    this.size = opts.bufferSize ?? 10_000;
+    this.size = Math.max(1, opts.bufferSize ?? 10_000);
+    this.ring = new Array<CentralEvent | undefined>(this.size);
     this.emitter.setMaxListeners(0);
   }
 
   emit(type: CentralEventType, chargerId: string | null, data: Record<string, unknown> = {}): CentralEvent {
-    const event: CentralEvent = { id: ++this.seq, type, chargerId, at: new Date(this.now()).toISOString(), data };
-    this.buffer.push(event);
-    if (this.buffer.length > this.size) this.buffer.splice(0, this.buffer.length - this.size);
+    const ms = this.now();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastAt = new Date(ms).toISOString();
+    }
+    const id = ++this.seq;
+    const event: CentralEvent = { id, type, chargerId, at: this.lastAt, data };
+    this.ring[id % this.size] = event;
     this.emitter.emit('event', event);
     return event;
   }
@@ -64,9 +74,12 @@ export class EventBus {
 
   /** Events after `id` still in the buffer, oldest first; `complete` is false when some were already dropped. */
   since(id: number): { events: CentralEvent[]; complete: boolean } {
-    const first = this.buffer[0];
-    const complete = !first || first.id <= id + 1;
-    return { events: this.buffer.filter((e) => e.id > id), complete };
+    const oldest = Math.max(1, this.seq - this.size + 1);
+    const from = Math.max(id + 1, oldest);
+    const events: CentralEvent[] = [];
+    for (let i = from; i <= this.seq; i++) events.push(this.ring[i % this.size]!);
+    const complete = this.seq === 0 || oldest <= id + 1;
+    return { events, complete };
   }
 
   get lastId(): number {

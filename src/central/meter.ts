@@ -9,19 +9,27 @@ const POWER_FACTORS: Record<string, number> = { W: 1, kW: 1000 };
 
 /** OCPP 1.6 §7.31: a sampledValue without measurand is Energy.Active.Import.Register, without unit Wh. */
 export function normalise(sv: SampledValue): { wh: number | null; w: number | null } {
-  if (sv.format === 'SignedData') return { wh: null, w: null };
+  return { wh: energyWh(sv), w: powerW(sv) };
+}
+
+/** The sampled value in Wh if it is an active energy register in a known unit, else null. */
+function energyWh(sv: SampledValue): number | null {
+  if (sv.format === 'SignedData') return null;
   const measurand = sv.measurand ?? 'Energy.Active.Import.Register';
+  if (!measurand.startsWith('Energy.Active.')) return null;
+  const f = ENERGY_FACTORS[sv.unit ?? 'Wh'];
   const n = Number(sv.value);
-  if (!Number.isFinite(n)) return { wh: null, w: null };
-  if (measurand.startsWith('Energy.Active.')) {
-    const f = ENERGY_FACTORS[sv.unit ?? 'Wh'];
-    return { wh: f === undefined ? null : n * f, w: null };
-  }
-  if (measurand.startsWith('Power.Active.') || measurand === 'Power.Offered') {
-    const f = POWER_FACTORS[sv.unit ?? 'W'];
-    return { wh: null, w: f === undefined ? null : n * f };
-  }
-  return { wh: null, w: null };
+  return f === undefined || !Number.isFinite(n) ? null : n * f;
+}
+
+/** The sampled value in W if it is an active (or offered) power in a known unit, else null. */
+function powerW(sv: SampledValue): number | null {
+  if (sv.format === 'SignedData') return null;
+  const measurand = sv.measurand;
+  if (measurand === undefined || !(measurand.startsWith('Power.Active.') || measurand === 'Power.Offered')) return null;
+  const f = POWER_FACTORS[sv.unit ?? 'W'];
+  const n = Number(sv.value);
+  return f === undefined || !Number.isFinite(n) ? null : n * f;
 }
 
 export function meterRows(
@@ -32,9 +40,11 @@ export function meterRows(
   source: MeterSource,
 ): MeterValueInput[] {
   const rows: MeterValueInput[] = [];
-  for (const mv of meterValue) {
-    for (const sv of mv.sampledValue) {
-      const { wh, w } = normalise(sv);
+  for (let i = 0; i < meterValue.length; i++) {
+    const mv = meterValue[i]!;
+    const svs = mv.sampledValue;
+    for (let j = 0; j < svs.length; j++) {
+      const sv = svs[j]!;
       rows.push({
         chargerId,
         connectorId,
@@ -47,8 +57,8 @@ export function meterRows(
         phase: sv.phase ?? null,
         location: sv.location ?? null,
         unit: sv.unit ?? null,
-        wh,
-        w,
+        wh: energyWh(sv),
+        w: powerW(sv),
         source,
       });
     }

@@ -18,18 +18,40 @@ export const MAX_JSON_DEPTH = 32;
 
 /** Nesting depth of a parsed JSON value, without recursion (a hostile value cannot blow the stack). */
 export function jsonDepth(value: unknown, limit = Number.POSITIVE_INFINITY): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    const depth = d + 1;
-    if (depth > max) {
-      max = depth;
-      if (max > limit) return max;
-    }
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth]);
+  if (typeof value !== 'object' || value === null) return 0;
+  // Two parallel stacks (containers and their depths): no tuple or Object.values array per node.
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  let max = 1;
+  if (max > limit) return max;
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const depth = depths.pop()! + 1;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'object' && child !== null) {
+          if (depth > max) {
+            max = depth;
+            if (max > limit) return max;
+          }
+          values.push(child);
+          depths.push(depth);
+        }
+      }
+    } else {
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        const child: unknown = (v as Record<string, unknown>)[k];
+        if (typeof child === 'object' && child !== null) {
+          if (depth > max) {
+            max = depth;
+            if (max > limit) return max;
+          }
+          values.push(child);
+          depths.push(depth);
+        }
+      }
     }
   }
   return max;

@@ -12,7 +12,6 @@ import {
   parseFrame,
   serializeCall,
   serializeCallError,
-  serializeCallResult,
   withoutNulls,
 } from './frame.ts';
 import type { Action, ActionMap } from './types.generated.ts';
@@ -87,6 +86,17 @@ interface PendingCall {
   timer?: unknown;
 }
 
+interface AnsweredCall {
+  uniqueId: string;
+  action: string;
+  /** Dropped once answered. */
+  payload: Record<string, unknown> | undefined;
+  /** The answer, once there is one. */
+  text: string | undefined;
+  /** Repeats received while the answer was being prepared: each is answered too. */
+  repeats: number;
+}
+
 let idCounter = 0;
 const idPrefix = Math.random().toString(36).slice(2, 8);
 function defaultId(): string {
@@ -100,8 +110,11 @@ export class RpcSession {
   private readonly log: SessionLogger;
   private readonly queue: PendingCall[] = [];
   private inFlight: PendingCall | undefined;
-  private incoming: Promise<void> = Promise.resolve();
-  private readonly answered = new Map<string, { action: string; text: string | Promise<string> }>();
+  /** CALLs received and not yet answered, oldest first. */
+  private readonly incoming: AnsweredCall[] = [];
+  private draining = false;
+  /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
+  private readonly answered = new Map<string, AnsweredCall>();
   private firstAnswered: boolean;
   private closedWith: Error | undefined;
 
@@ -141,34 +154,48 @@ export class RpcSession {
     // running the handler twice (a retried StartTransaction must not open a second transaction).
     const seen = this.answered.get(uniqueId);
     if (seen && seen.action === action) {
-      void Promise.resolve(seen.text).then((t) => this.rawSend(t));
+      if (seen.text !== undefined) this.rawSend(seen.text);
+      else seen.repeats++;
       return;
     }
-    const answer = new Promise<string>((resolve) => {
-      this.incoming = this.incoming.then(async () => {
-        resolve(await this.answer(uniqueId, action, payload));
-      });
-    });
-    this.remember(uniqueId, action, answer);
-    void answer.then((t) => {
-      this.rawSend(t);
-      if (!this.firstAnswered) {
-        this.firstAnswered = true;
-        this.pump();
-      }
-    });
+    const entry: AnsweredCall = { uniqueId, action, payload, text: undefined, repeats: 0 };
+    this.remember(entry);
+    // Incoming CALLs are answered one at a time, in order: one drain loop per session.
+    this.incoming.push(entry);
+    if (!this.draining) void this.drainIncoming();
   }
 
-  private remember(uniqueId: string, action: string, text: Promise<string>): void {
-    this.answered.set(uniqueId, { action, text });
-    void text.then((t) => {
-      const entry = this.answered.get(uniqueId);
-      if (entry) entry.text = t;
-    });
+  private remember(entry: AnsweredCall): void {
+    this.answered.set(entry.uniqueId, entry);
     const max = this.opts.repeatWindow ?? 32;
     if (this.answered.size > max) {
       const oldest = this.answered.keys().next().value;
       if (oldest !== undefined) this.answered.delete(oldest);
+    }
+  }
+
+  private async drainIncoming(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let entry = this.incoming.shift(); entry !== undefined; entry = this.incoming.shift()) {
+        const { uniqueId, action, payload } = entry;
+        entry.payload = undefined;
+        let text: string;
+        try {
+          text = await this.answer(uniqueId, action, payload!);
+        } catch (e) {
+          this.log.error({ err: e, action, uniqueId }, 'answer failed');
+          text = serializeCallError(uniqueId, 'InternalError', `${action} could not be processed`, {});
+        }
+        entry.text = text;
+        for (let i = 0; i <= entry.repeats; i++) this.rawSend(text);
+        if (!this.firstAnswered) {
+          this.firstAnswered = true;
+          this.pump();
+        }
+      }
+    } finally {
+      this.draining = false;
     }
   }
 
@@ -191,12 +218,14 @@ export class RpcSession {
       });
       // Validate both ways (style.md habit 4): an answer that fails its own schema is our bug, and
       // the charger gets an InternalError rather than a payload it would have to reject.
-      const check = this.opts.validator.validate(action, 'conf', withoutNulls(result), 'strict');
+      const clean = withoutNulls(result);
+      const check = this.opts.validator.validate(action, 'conf', clean, 'strict');
       if (!check.ok) {
         this.log.error({ action, uniqueId, err: check.error.message }, 'handler answer fails its schema');
         return this.errorText(uniqueId, 'InternalError', `${action} could not be answered`, {}, action);
       }
-      return serializeCallResult(uniqueId, result);
+      // `clean` has no nulls left: serialised as is (serializeCallResult would copy it again).
+      return JSON.stringify([CALLRESULT, uniqueId, clean]);
     } catch (e) {
       if (e instanceof OcppError) return this.errorText(uniqueId, e.code, e.message, e.details, action);
       // A handler's failure is logged with its stack here and answered without it.
