@@ -182,6 +182,24 @@ describe('gateway handshake', () => {
   });
 });
 
+describe('liveness', () => {
+  it('drops a charger that stops answering pings, and keeps one that answers', async () => {
+    const server = await spawnServer(['--registration', 'open', '--ping-interval', '1']);
+    try {
+      const mute = new TestCharger(`${server.wsUrl}/ocpp/MUTE`, { autoPong: false });
+      const alive = await TestCharger.connect(server.wsUrl, 'ALIVE');
+      await mute.opened;
+      const closed = await mute.closed;
+      assert.equal(closed.code, 1006, 'terminated without a close frame');
+      assert.equal(alive.ws.readyState, alive.ws.OPEN);
+      assert.equal((await alive.boot()).status, 'Accepted');
+      await alive.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('registration policies', () => {
   it('pending holds an unknown charger as Pending; it may only boot, heartbeat and report status', async () => {
     const server = await spawnServer(['--registration', 'pending', '--boot-retry-interval', '45']);

@@ -14,8 +14,11 @@ export class TestCharger {
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}) {
-    this.ws = new WebSocket(url, opts.protocols ?? ['ocpp1.6'], { headers: opts.headers ?? {} });
+  constructor(url: string, opts: { protocols?: string[]; headers?: Record<string, string>; autoPong?: boolean } = {}) {
+    this.ws = new WebSocket(url, opts.protocols ?? ['ocpp1.6'], {
+      headers: opts.headers ?? {},
+      ...(opts.autoPong === false ? { autoPong: false } : {}),
+    });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
