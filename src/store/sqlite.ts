@@ -1,10 +1,37 @@
 // The SQLite implementation of the Store port (better-sqlite3: synchronous, in-process, so a
 // write costs microseconds and group commit makes durability per tick, not per message).
+//
+// A file store moves its writes to a writer thread (sqlite-writer.ts) once it is busy: the
+// thread owns the write connection and runs the group-commit batches, while this thread keeps
+// its connection for reads (WAL: a read sees every commit the writer has reported). A write's
+// promise still settles only after its COMMIT. In memory, and until the thread is up, the
+// batches run here on the one connection.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
+import type { WriterData } from './sqlite-writer.ts';
+import {
+  type ChargerRow,
+  chargerRecord,
+  configureConnection,
+  decodeError,
+  type EncodedError,
+  type IdTagRow,
+  idTagRecord,
+  parseJson,
+  runWriteOp,
+  type Stmt,
+  statementCache,
+  type TransactionRow,
+  transactionRecord,
+  txControl,
+  WRITE_OP,
+  type WriteOpName,
+  type WriteParams,
+  type WriteResult,
+} from './sqlite-writes.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
@@ -27,7 +54,6 @@ import type {
   IdTagInput,
   IdTagQuery,
   IdTagRecord,
-  IdTagStatus,
   JsonValue,
   MeterBucket,
   MeterBucketQuery,
@@ -50,7 +76,7 @@ import type {
   TransactionQuery,
   TransactionRecord,
 } from './types.ts';
-import { type TxControl, WriteQueue } from './write-queue.ts';
+import { type BatchOutcome, type BatchSink, runBatch, WriteQueue } from './write-queue.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' (tests). */
@@ -59,15 +85,19 @@ export interface SqliteStoreOptions {
   batchWindow?: 'tick';
   /** Milliseconds to wait for a lock held by another process (e.g. the CLI). */
   busyTimeoutMs?: number;
+  /**
+   * Where a file store's writes run: 'auto' (default) moves them to a writer thread after
+   * BACKGROUND_AFTER_WRITES writes, 'worker' from the start, 'thread' never. In memory they run
+   * on the caller's thread whatever this says (a worker cannot share an in-memory database).
+   */
+  writer?: 'auto' | 'worker' | 'thread';
 }
 
 /**
- * WAL pages (4 KiB) between automatic checkpoints in the writing connection; SQLite's default is
- * 1000. Under load the background checkpointer keeps the WAL far below this; it is the fallback.
+ * Writes after which a file store starts its background checkpointer and writer thread: a CLI
+ * command or a test rarely gets there, and does not pay for two threads.
  */
-const WAL_AUTOCHECKPOINT_PAGES = 10_000;
-/** Writes after which a file store starts its background checkpointer (tests rarely get there). */
-const CHECKPOINTER_AFTER_WRITES = 2_000;
+const BACKGROUND_AFTER_WRITES = 2_000;
 const CHECKPOINT_INTERVAL_MS = 100;
 
 // The checkpointer: its own connection on a worker thread, running PASSIVE checkpoints (which
@@ -122,27 +152,122 @@ async function stopCheckpointer({ worker, exited }: Checkpointer): Promise<void>
   await worker.terminate();
 }
 
+// The writer thread's client. sqlite-writer.ts is TypeScript: the worker registers the tsx
+// loader itself (loader hooks are per thread), then imports it. The thread runs batches in the
+// order posted and replies once per batch, so each reply pairs with the oldest waiting batch.
+class WriterThread {
+  readonly #worker: Worker;
+  readonly #exited: Promise<void>;
+  #waiting: [resolve: (o: BatchOutcome) => void, reject: (err: unknown) => void][] = [];
+  #dead: Error | null = null;
+  /** Called once if the thread dies; the store then writes on its own connection again. */
+  onDeath: (() => void) | null = null;
+
+  #ready: { resolve: () => void; reject: (err: Error) => void } | null = null;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    this.#exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', this.#onMessage);
+    worker.on('error', (err) => this.#die(err));
+    worker.on('exit', (code) => this.#die(new Error(`writer thread exited (${code})`)));
+  }
+
+  static async start(data: WriterData): Promise<WriterThread> {
+    const entry = new URL('./sqlite-writer.ts', import.meta.url).href;
+    const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};
+register();
+await import(${JSON.stringify(entry)});`;
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
+    const w = new WriterThread(worker);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        w.#ready = { resolve, reject };
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    // Referenced only while a batch is in flight: an idle store does not keep the process alive.
+    worker.unref();
+    return w;
+  }
+
+  readonly sink: BatchSink = (codes, params) => {
+    if (this.#dead !== null) throw this.#dead;
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      if (this.#waiting.length === 0) this.#worker.ref();
+      this.#waiting.push([resolve, reject]);
+      this.#worker.postMessage([codes, params]);
+    });
+  };
+
+  #onMessage = (o: BatchOutcome<EncodedError> | 'ready'): void => {
+    if (o === 'ready') {
+      this.#ready?.resolve();
+      this.#ready = null;
+      return;
+    }
+    const w = this.#waiting.shift();
+    if (this.#waiting.length === 0) this.#worker.unref();
+    if (w === undefined) return;
+    if (o.failures === null && o.fatal === null) w[0](o);
+    else
+      w[0]({
+        ...o,
+        failures: o.failures?.map(([i, e]) => [i, decodeError(e)]) ?? null,
+        fatal: o.fatal === null ? null : { error: decodeError(o.fatal.error) },
+      });
+  };
+
+  #die(err: Error): void {
+    if (this.#dead !== null) return;
+    this.#dead = err;
+    this.#ready?.reject(err);
+    this.#ready = null;
+    // A batch in flight may or may not have committed: its writes reject (never acknowledged).
+    for (const [, reject] of this.#waiting.splice(0)) reject(err);
+    this.onDeath?.();
+  }
+
+  /** Closes the write connection and ends the thread; call when no batch is in flight. */
+  async stop(): Promise<void> {
+    if (this.#dead === null) {
+      this.#dead = new StoreError('AMPERE_ERR_STORE_CLOSED', 'store is closed');
+      this.#worker.ref();
+      this.#worker.postMessage('close');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 5_000);
+      });
+      await Promise.race([this.#exited, timeout]);
+      clearTimeout(timer);
+    }
+    await this.#worker.terminate();
+  }
+}
+
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
   const db = new Database(opts.file);
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
   try {
-    // WAL + synchronous=NORMAL: a commit is durable once written to the WAL, which survives a
-    // killed process (kill -9); only an OS crash or power loss can lose the last commits.
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);
-    db.pragma('foreign_keys = OFF');
-    // Keep temporary b-trees (sorting, GROUP BY of downsampling) in memory.
-    db.pragma('temp_store = MEMORY');
-    // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: the hot pages (the tail of each
-    // charger's index range) are rewritten by every commit, and a rarer checkpoint copies each
-    // of them once instead of ten times. Measured: commit cost per meter value −40 %.
-    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    configureConnection(db, busyTimeoutMs);
     migrateSqlite(db);
   } catch (err) {
     db.close();
     throw err;
   }
-  return new SqliteStore(db, opts.file === ':memory:' || opts.file === '' ? null : opts.file);
+  const file = opts.file === ':memory:' || opts.file === '' ? null : opts.file;
+  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto');
+  if (file !== null && opts.writer === 'worker') {
+    try {
+      await store.startWriter();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
 }
 
 const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the default measurand
@@ -174,10 +299,6 @@ function jsonText(v: JsonValue | undefined | null): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
 }
 
-function parseJson(text: string | null): JsonValue | null {
-  return text === null ? null : (JSON.parse(text) as JsonValue);
-}
-
 function pageBounds(q: PageQuery | undefined, def = 100, max = 10_000): { limit: number; offset: number } {
   const limit = q?.limit ?? def;
   const offset = q?.offset ?? 0;
@@ -201,58 +322,6 @@ class Where {
 }
 
 // ---------------------------------------------------------------- rows
-
-interface ChargerRow {
-  id: string;
-  registration: ChargerRecord['registration'];
-  vendor: string | null;
-  model: string | null;
-  charge_point_serial_number: string | null;
-  charge_box_serial_number: string | null;
-  firmware_version: string | null;
-  iccid: string | null;
-  imsi: string | null;
-  meter_type: string | null;
-  meter_serial_number: string | null;
-  last_boot_at: number | null;
-  last_seen_at: number | null;
-  connected: number;
-  remote_address: string | null;
-  heartbeat_interval: number | null;
-  validation_mode: ChargerRecord['validationMode'];
-  notes: string | null;
-  security_profile: number;
-  auth_key_hash: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function chargerRecord(r: ChargerRow): ChargerRecord {
-  return {
-    id: r.id,
-    registration: r.registration,
-    vendor: r.vendor,
-    model: r.model,
-    chargePointSerialNumber: r.charge_point_serial_number,
-    chargeBoxSerialNumber: r.charge_box_serial_number,
-    firmwareVersion: r.firmware_version,
-    iccid: r.iccid,
-    imsi: r.imsi,
-    meterType: r.meter_type,
-    meterSerialNumber: r.meter_serial_number,
-    lastBootAt: toIsoOrNull(r.last_boot_at),
-    lastSeenAt: toIsoOrNull(r.last_seen_at),
-    connected: r.connected === 1,
-    remoteAddress: r.remote_address,
-    heartbeatInterval: r.heartbeat_interval,
-    validationMode: r.validation_mode,
-    notes: r.notes,
-    securityProfile: r.security_profile as ChargerRecord['securityProfile'],
-    authKeyHash: r.auth_key_hash,
-    createdAt: toIso(r.created_at),
-    updatedAt: toIso(r.updated_at),
-  };
-}
 
 interface ConnectorRow {
   id?: number;
@@ -282,63 +351,6 @@ function connectorRecord(r: ConnectorRow): ConnectorRecord {
   };
 }
 
-interface IdTagRow {
-  id_tag: string;
-  status: IdTagStatus;
-  expiry_date: number | null;
-  parent_id_tag: string | null;
-  note: string | null;
-  smart_plan: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function idTagRecord(r: IdTagRow): IdTagRecord {
-  return {
-    idTag: r.id_tag,
-    status: r.status,
-    expiryDate: toIsoOrNull(r.expiry_date),
-    parentIdTag: r.parent_id_tag,
-    note: r.note,
-    smartPlan: parseJson(r.smart_plan),
-    createdAt: toIso(r.created_at),
-    updatedAt: toIso(r.updated_at),
-  };
-}
-
-interface TransactionRow {
-  id: number;
-  charger_id: string;
-  connector_id: number;
-  id_tag: string;
-  started_at: number;
-  meter_start: number;
-  reservation_id: number | null;
-  stopped_at: number | null;
-  meter_stop: number | null;
-  stop_reason: string | null;
-  stop_id_tag: string | null;
-  created_at: number;
-}
-
-function transactionRecord(r: TransactionRow): TransactionRecord {
-  return {
-    id: r.id,
-    chargerId: r.charger_id,
-    connectorId: r.connector_id,
-    idTag: r.id_tag,
-    startedAt: toIso(r.started_at),
-    meterStart: r.meter_start,
-    reservationId: r.reservation_id,
-    stoppedAt: toIsoOrNull(r.stopped_at),
-    meterStop: r.meter_stop,
-    stopReason: r.stop_reason,
-    stopIdTag: r.stop_id_tag,
-    energyWh: r.stopped_at !== null && r.meter_stop !== null ? r.meter_stop - r.meter_start : null,
-    createdAt: toIso(r.created_at),
-  };
-}
-
 interface MeterRow {
   id: number;
   k: number;
@@ -358,49 +370,48 @@ interface MeterRow {
   w: number | null;
 }
 
-function meterParams(r: MeterValueInput, ts: number, samples: unknown[]): unknown[] {
-  return [r.chargerId, r.connectorId, r.transactionId, ts, r.source, JSON.stringify(samples)];
+function pushMeterParams(out: unknown[], r: MeterValueInput, ts: number, samples: unknown[]): void {
+  out.push(r.chargerId, r.connectorId, r.transactionId, ts, r.source, JSON.stringify(samples));
 }
 
 // ---------------------------------------------------------------- the store
-
-type Stmt = Database.Statement<unknown[], unknown>;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #queue: WriteQueue;
-  readonly #cache = new Map<string, Stmt>();
+  readonly #stmt: (sql: string) => Stmt;
   #closed = false;
   // touchCharger coalescing: one UPDATE per charger per batch, whatever the frame rate.
   #touches: Map<string, number> | null = null;
   #touchGeneration = -1;
   #touchPromise: Promise<void> | null = null;
-  /** The database file, for the background checkpointer (null in memory). */
-  #file: string | null;
+  /** The database file, for the background threads (null in memory). */
+  readonly #file: string | null;
+  readonly #busyTimeoutMs: number;
+  readonly #writerMode: 'auto' | 'worker' | 'thread';
+  #backgroundStarted = false;
   #checkpointer: Checkpointer | null = null;
+  #writer: WriterThread | null = null;
+  #writerStarting: Promise<void> | null = null;
+  /** Runs batches on this thread's connection (in memory, before the writer thread is up, or after it died). */
+  readonly #localSink: BatchSink;
 
-  constructor(db: Database.Database, file: string | null = null) {
+  constructor(
+    db: Database.Database,
+    file: string | null = null,
+    busyTimeoutMs = 5000,
+    writer: 'auto' | 'worker' | 'thread' = 'auto',
+  ) {
     this.#db = db;
     this.#file = file;
-    const begin = db.prepare('BEGIN IMMEDIATE');
-    const commit = db.prepare('COMMIT');
-    const rollback = db.prepare('ROLLBACK');
-    const savepoint = db.prepare('SAVEPOINT w');
-    const release = db.prepare('RELEASE w');
-    const rollbackTo = db.prepare('ROLLBACK TO w');
-    const tx: TxControl = {
-      begin: () => begin.run(),
-      commit: () => commit.run(),
-      rollback: () => rollback.run(),
-      savepoint: () => savepoint.run(),
-      release: () => release.run(),
-      rollbackToSavepoint: () => rollbackTo.run(),
-      get inTransaction() {
-        return db.inTransaction;
-      },
-    };
-    this.#queue = new WriteQueue(tx);
+    this.#busyTimeoutMs = busyTimeoutMs;
+    this.#writerMode = file === null ? 'thread' : writer;
+    this.#stmt = statementCache(db);
+    const tx = txControl(db);
+    const prepare = this.#stmt;
+    this.#localSink = (codes, params) => runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i]));
+    this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
   }
 
   /** Group-commit counters (batches, writes, isolated retries). */
@@ -408,13 +419,40 @@ export class SqliteStore implements Store {
     return this.#queue.stats;
   }
 
-  #stmt(sql: string): Stmt {
-    let s = this.#cache.get(sql);
-    if (s === undefined) {
-      s = this.#db.prepare(sql);
-      this.#cache.set(sql, s);
-    }
-    return s;
+  /** Where writes run now: the writer thread or this one. */
+  get writerThread(): boolean {
+    return this.#writer !== null;
+  }
+
+  /**
+   * Moves the writes to a writer thread; batches already handed over ran here and have
+   * committed, so the order holds. Rejects (and writes stay here) if the thread cannot start.
+   */
+  startWriter(): Promise<void> {
+    if (this.#file === null) return Promise.resolve();
+    this.#writerStarting ??= WriterThread.start({ file: this.#file, busyTimeoutMs: this.#busyTimeoutMs }).then(
+      async (w) => {
+        if (this.#closed) {
+          await w.stop();
+          return;
+        }
+        w.onDeath = () => {
+          this.#writer = null;
+          this.#queue.setSink(this.#localSink);
+        };
+        this.#writer = w;
+        this.#queue.setSink(w.sink);
+      },
+    );
+    return this.#writerStarting;
+  }
+
+  /** A busy file store starts its background threads (checkpointer, writer). */
+  #startBackground(): void {
+    this.#backgroundStarted = true;
+    if (this.#file === null) return;
+    this.#checkpointer = startCheckpointer(this.#file);
+    if (this.#writerMode === 'auto') this.startWriter().catch(() => {}); // writes stay on this thread
   }
 
   #read(): void {
@@ -422,14 +460,14 @@ export class SqliteStore implements Store {
   }
 
   /** Queues a write; input is validated before queueing so a bad call rejects at once. */
-  #write<T>(prepare: () => () => T): Promise<T> {
-    let run: () => T;
+  #write<K extends WriteOpName>(op: K, prepare: () => WriteParams<K>): Promise<WriteResult<K>> {
+    let params: WriteParams<K>;
     try {
-      run = prepare();
+      params = prepare();
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#queue.push(run);
+    return this.#queue.push(WRITE_OP[op], params);
   }
 
   #page<T>(table: string, where: Where, order: string, q: PageQuery | undefined, map: (r: any) => T): Page<T> {
@@ -463,7 +501,7 @@ export class SqliteStore implements Store {
   }
 
   upsertCharger(id: string, patch: ChargerPatch = {}, at?: TimeInput): Promise<ChargerRecord> {
-    return this.#write(() => {
+    return this.#write('upsertCharger', () => {
       requireText(id, 'id');
       const now = at === undefined ? Date.now() : toMs(at);
       if (patch.registration !== undefined && !REGISTRATIONS.has(patch.registration))
@@ -478,7 +516,7 @@ export class SqliteStore implements Store {
       )
         throw invalid('heartbeatInterval: a non-negative integer or null');
       const has = (k: keyof ChargerPatch) => (patch[k] !== undefined ? 1 : 0);
-      const params = {
+      return {
         id,
         now,
         registration: patch.registration ?? null,
@@ -494,42 +532,19 @@ export class SqliteStore implements Store {
         hasSecurityProfile: has('securityProfile'),
         hasAuthKeyHash: has('authKeyHash'),
       };
-      return () => {
-        this.#stmt(`INSERT INTO chargers (id, registration, heartbeat_interval, validation_mode, notes,
-            security_profile, auth_key_hash, created_at, updated_at)
-          VALUES (@id, coalesce(@registration, 'pending'), @heartbeatInterval, @validationMode, @notes,
-            coalesce(@securityProfile, 0), @authKeyHash, @now, @now)
-          ON CONFLICT (id) DO UPDATE SET
-            registration = CASE WHEN @hasRegistration THEN excluded.registration ELSE registration END,
-            heartbeat_interval = CASE WHEN @hasHeartbeatInterval THEN excluded.heartbeat_interval ELSE heartbeat_interval END,
-            validation_mode = CASE WHEN @hasValidationMode THEN excluded.validation_mode ELSE validation_mode END,
-            notes = CASE WHEN @hasNotes THEN excluded.notes ELSE notes END,
-            security_profile = CASE WHEN @hasSecurityProfile THEN excluded.security_profile ELSE security_profile END,
-            auth_key_hash = CASE WHEN @hasAuthKeyHash THEN excluded.auth_key_hash ELSE auth_key_hash END,
-            updated_at = excluded.updated_at`).run(params);
-        return chargerRecord(this.#stmt('SELECT * FROM chargers WHERE id = ?').get(id) as ChargerRow);
-      };
     });
   }
 
   deleteCharger(id: string): Promise<boolean> {
-    return this.#write(() => () => {
-      // History (transactions, meter values, status, events, findings) is kept: it is evidence.
-      this.#stmt('DELETE FROM connectors WHERE charger_id = ?').run(id);
-      this.#stmt('DELETE FROM configuration WHERE charger_id = ?').run(id);
-      this.#stmt('DELETE FROM charging_profiles WHERE charger_id = ?').run(id);
-      this.#stmt('DELETE FROM connection_attempts WHERE id = ?').run(id);
-      return this.#stmt('DELETE FROM chargers WHERE id = ?').run(id).changes > 0;
-    });
+    return this.#write('deleteCharger', () => id);
   }
 
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
-    return this.#write(() => {
+    return this.#write('recordBoot', () => {
       requireText(id, 'id');
-      const ms = toMs(at, 'at');
-      const p = {
+      return {
         id,
-        at: ms,
+        at: toMs(at, 'at'),
         vendor: optionalText(boot.chargePointVendor, 'chargePointVendor'),
         model: optionalText(boot.chargePointModel, 'chargePointModel'),
         cpsn: optionalText(boot.chargePointSerialNumber, 'chargePointSerialNumber'),
@@ -539,23 +554,6 @@ export class SqliteStore implements Store {
         imsi: optionalText(boot.imsi, 'imsi'),
         meterType: optionalText(boot.meterType, 'meterType'),
         meterSn: optionalText(boot.meterSerialNumber, 'meterSerialNumber'),
-      };
-      return () => {
-        // Every boot replaces the whole identity: a field the charger stopped sending is gone.
-        this.#stmt(`INSERT INTO chargers (id, vendor, model, charge_point_serial_number, charge_box_serial_number,
-            firmware_version, iccid, imsi, meter_type, meter_serial_number, last_boot_at, last_seen_at,
-            created_at, updated_at)
-          VALUES (@id, @vendor, @model, @cpsn, @cbsn, @fw, @iccid, @imsi, @meterType, @meterSn, @at, @at, @at, @at)
-          ON CONFLICT (id) DO UPDATE SET
-            vendor = excluded.vendor, model = excluded.model,
-            charge_point_serial_number = excluded.charge_point_serial_number,
-            charge_box_serial_number = excluded.charge_box_serial_number,
-            firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-            meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-            last_boot_at = excluded.last_boot_at,
-            last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at),
-            updated_at = excluded.updated_at`).run(p);
-        return chargerRecord(this.#stmt('SELECT * FROM chargers WHERE id = ?').get(id) as ChargerRow);
       };
     });
   }
@@ -576,41 +574,31 @@ export class SqliteStore implements Store {
     const touches = new Map<string, number>([[id, ms]]);
     this.#touches = touches;
     this.#touchGeneration = this.#queue.generation;
-    const stmt = this.#stmt('UPDATE chargers SET last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?');
-    this.#touchPromise = this.#queue.push(() => {
-      for (const [cid, t] of touches) stmt.run(t, cid);
-    });
+    // The map travels (or runs) when the batch is handed over; until then touches join it.
+    this.#touchPromise = this.#queue.push(WRITE_OP.touchChargers, touches);
     return this.#touchPromise;
   }
 
   setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void> {
-    return this.#write(() => {
+    return this.#write('setConnection', () => {
       const ms = toMs(at, 'at');
       const addr = optionalText(remoteAddress, 'remoteAddress');
-      return () => {
-        this.#stmt(`UPDATE chargers SET connected = ?, remote_address = coalesce(?, remote_address),
-            last_seen_at = max(coalesce(last_seen_at, 0), ?) WHERE id = ?`).run(connected ? 1 : 0, addr, ms, id);
-      };
+      return [connected ? 1 : 0, addr, ms, id];
     });
   }
 
   markAllDisconnected(at: TimeInput): Promise<number> {
-    return this.#write(() => {
+    return this.#write('markAllDisconnected', () => {
       toMs(at, 'at');
-      return () => this.#stmt('UPDATE chargers SET connected = 0 WHERE connected = 1').run().changes;
+      return undefined;
     });
   }
 
   recordConnectionAttempt(id: string, remoteAddress: string | null, at: TimeInput): Promise<void> {
-    return this.#write(() => {
+    return this.#write('recordConnectionAttempt', () => {
       requireText(id, 'id');
       const ms = toMs(at, 'at');
-      const addr = optionalText(remoteAddress, 'remoteAddress');
-      return () => {
-        this.#stmt(`INSERT INTO connection_attempts (id, count, first_at, last_at, remote_address) VALUES (?, 1, ?, ?, ?)
-          ON CONFLICT (id) DO UPDATE SET count = count + 1, first_at = min(first_at, excluded.first_at),
-            last_at = max(last_at, excluded.last_at), remote_address = excluded.remote_address`).run(id, ms, ms, addr);
-      };
+      return [id, ms, ms, optionalText(remoteAddress, 'remoteAddress')];
     });
   }
 
@@ -625,31 +613,23 @@ export class SqliteStore implements Store {
   }
 
   deleteConnectionAttempt(id: string): Promise<boolean> {
-    return this.#write(() => () => this.#stmt('DELETE FROM connection_attempts WHERE id = ?').run(id).changes > 0);
+    return this.#write('deleteConnectionAttempt', () => id);
   }
 
   // ---------------------------------------------------------------- connectors
 
   recordStatus(s: StatusInput): Promise<void> {
-    return this.#write(() => {
-      const p = [
-        requireText(s.chargerId, 'chargerId'),
-        requireInt(s.connectorId, 'connectorId'),
-        requireText(s.status, 'status'),
-        requireText(s.errorCode, 'errorCode'),
-        optionalText(s.info, 'info'),
-        optionalText(s.vendorId, 'vendorId'),
-        optionalText(s.vendorErrorCode, 'vendorErrorCode'),
-        toMsOrNull(s.timestamp, 'timestamp'),
-        toMs(s.at, 'at'),
-      ];
-      return () => {
-        this.#stmt(`INSERT OR REPLACE INTO connectors (charger_id, connector_id, status, error_code, info, vendor_id,
-          vendor_error_code, timestamp, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...p);
-        this.#stmt(`INSERT INTO status_history (charger_id, connector_id, status, error_code, info, vendor_id,
-          vendor_error_code, timestamp, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...p);
-      };
-    });
+    return this.#write('recordStatus', () => [
+      requireText(s.chargerId, 'chargerId'),
+      requireInt(s.connectorId, 'connectorId'),
+      requireText(s.status, 'status'),
+      requireText(s.errorCode, 'errorCode'),
+      optionalText(s.info, 'info'),
+      optionalText(s.vendorId, 'vendorId'),
+      optionalText(s.vendorErrorCode, 'vendorErrorCode'),
+      toMsOrNull(s.timestamp, 'timestamp'),
+      toMs(s.at, 'at'),
+    ]);
   }
 
   async listConnectors(chargerId: string): Promise<ConnectorRecord[]> {
@@ -684,7 +664,7 @@ export class SqliteStore implements Store {
     return this.#page('id_tags', w, 'id_tag_key', q, idTagRecord);
   }
 
-  #tagParams(t: IdTagInput, now: number): Record<string, unknown> {
+  #tagParams(t: IdTagInput, now: number): Record<string, unknown> & { key: string } {
     requireText(t.idTag, 'idTag');
     if (t.status !== undefined && !TAG_STATUSES.has(t.status))
       throw invalid(`status: not an id tag status: ${t.status}`);
@@ -706,121 +686,54 @@ export class SqliteStore implements Store {
     };
   }
 
-  #upsertTagStmt(): Stmt {
-    return this.#stmt(`INSERT INTO id_tags (id_tag_key, id_tag, status, expiry_date, parent_id_tag, note, smart_plan,
-        created_at, updated_at)
-      VALUES (@key, @idTag, coalesce(@status, 'Accepted'), @expiry, @parent, @note, @plan, @now, @now)
-      ON CONFLICT (id_tag_key) DO UPDATE SET
-        id_tag = excluded.id_tag,
-        status = CASE WHEN @hasStatus THEN excluded.status ELSE status END,
-        expiry_date = CASE WHEN @hasExpiry THEN excluded.expiry_date ELSE expiry_date END,
-        parent_id_tag = CASE WHEN @hasParent THEN excluded.parent_id_tag ELSE parent_id_tag END,
-        note = CASE WHEN @hasNote THEN excluded.note ELSE note END,
-        smart_plan = CASE WHEN @hasPlan THEN excluded.smart_plan ELSE smart_plan END,
-        updated_at = excluded.updated_at`);
-  }
-
   upsertIdTag(tag: IdTagInput, at?: TimeInput): Promise<IdTagRecord> {
-    return this.#write(() => {
-      const p = this.#tagParams(tag, at === undefined ? Date.now() : toMs(at));
-      return () => {
-        this.#upsertTagStmt().run(p);
-        return idTagRecord(this.#stmt('SELECT * FROM id_tags WHERE id_tag_key = ?').get(p.key) as IdTagRow);
-      };
-    });
+    return this.#write('upsertIdTag', () => this.#tagParams(tag, at === undefined ? Date.now() : toMs(at)));
   }
 
   upsertIdTags(tags: IdTagInput[], at?: TimeInput): Promise<number> {
-    return this.#write(() => {
+    return this.#write('upsertIdTags', () => {
       const now = at === undefined ? Date.now() : toMs(at);
-      const all = tags.map((t, i) => {
+      return tags.map((t, i) => {
         try {
           return this.#tagParams(t, now);
         } catch (err) {
           throw invalid(`tags[${i}]: ${(err as Error).message}`);
         }
       });
-      return () => {
-        const stmt = this.#upsertTagStmt();
-        for (const p of all) stmt.run(p);
-        return all.length;
-      };
     });
   }
 
   deleteIdTag(idTag: string): Promise<boolean> {
-    return this.#write(() => {
-      const key = requireText(idTag, 'idTag').toLowerCase();
-      return () => this.#stmt('DELETE FROM id_tags WHERE id_tag_key = ?').run(key).changes > 0;
-    });
+    return this.#write('deleteIdTag', () => requireText(idTag, 'idTag').toLowerCase());
   }
 
   // ---------------------------------------------------------------- transactions
 
   startTransaction(t: StartTransactionInput): Promise<StartTransactionResult> {
-    return this.#write(() => {
-      const p = [
-        requireText(t.chargerId, 'chargerId'),
-        requireInt(t.connectorId, 'connectorId'),
-        requireText(t.idTag, 'idTag'),
-        t.idTag.toLowerCase(),
-        toMs(t.timestamp, 'timestamp'),
-        requireInt(t.meterStart, 'meterStart'),
-        t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
-        Date.now(),
-      ] as const;
-      return (): StartTransactionResult => {
-        const r = this.#stmt(`INSERT INTO transactions (charger_id, connector_id, id_tag, id_tag_key, started_at,
-            meter_start, reservation_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (charger_id, connector_id, id_tag_key, started_at, meter_start) DO NOTHING`).run(...p);
-        if (r.changes > 0) return { transactionId: Number(r.lastInsertRowid), duplicate: false };
-        // design.md: a retried StartTransaction gets the transactionId it was given the first time.
-        const row = this.#stmt(`SELECT id FROM transactions WHERE charger_id = ? AND connector_id = ?
-            AND id_tag_key = ? AND started_at = ? AND meter_start = ?`).get(p[0], p[1], p[3], p[4], p[5]) as {
-          id: number;
-        };
-        return { transactionId: row.id, duplicate: true };
-      };
-    });
+    return this.#write('startTransaction', () => [
+      requireText(t.chargerId, 'chargerId'),
+      requireInt(t.connectorId, 'connectorId'),
+      requireText(t.idTag, 'idTag'),
+      t.idTag.toLowerCase(),
+      toMs(t.timestamp, 'timestamp'),
+      requireInt(t.meterStart, 'meterStart'),
+      t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
+      Date.now(),
+    ]);
   }
 
   stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult> {
-    return this.#write(() => {
+    return this.#write('stopTransaction', () => [
       // Negative or odd ids (some firmware sends -1) must still be stored: an integer is enough.
-      const txId = requireInt(t.transactionId, 'transactionId');
-      const chargerId = requireText(t.chargerId, 'chargerId');
-      const idTag = optionalText(t.idTag, 'idTag');
-      const ts = toMs(t.timestamp, 'timestamp');
-      const meterStop = requireInt(t.meterStop, 'meterStop');
-      const reason = optionalText(t.reason, 'reason');
-      const data = jsonText(t.transactionData);
-      const now = Date.now();
-      return (): StopTransactionResult => {
-        const row = this.#stmt('SELECT * FROM transactions WHERE id = ?').get(txId) as TransactionRow | undefined;
-        const known = row !== undefined && row.charger_id === chargerId;
-        const alreadyStopped = known && row.stopped_at !== null;
-        this.#stmt(`INSERT INTO transaction_stops (transaction_id, charger_id, id_tag, timestamp, meter_stop, reason,
-            transaction_data, known, duplicate, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-          txId,
-          chargerId,
-          idTag,
-          ts,
-          meterStop,
-          reason,
-          data,
-          known ? 1 : 0,
-          alreadyStopped ? 1 : 0,
-          now,
-        );
-        if (!known) return { known: false, alreadyStopped: false, transaction: null };
-        if (!alreadyStopped) {
-          this.#stmt(`UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?, stop_id_tag = ?
-            WHERE id = ?`).run(ts, meterStop, reason, idTag, txId);
-        }
-        const after = this.#stmt('SELECT * FROM transactions WHERE id = ?').get(txId) as TransactionRow;
-        return { known: true, alreadyStopped, transaction: transactionRecord(after) };
-      };
-    });
+      requireInt(t.transactionId, 'transactionId'),
+      requireText(t.chargerId, 'chargerId'),
+      optionalText(t.idTag, 'idTag'),
+      toMs(t.timestamp, 'timestamp'),
+      requireInt(t.meterStop, 'meterStop'),
+      optionalText(t.reason, 'reason'),
+      jsonText(t.transactionData),
+      Date.now(),
+    ]);
   }
 
   async getTransaction(id: number): Promise<TransactionRecord | null> {
@@ -911,7 +824,7 @@ export class SqliteStore implements Store {
     if (n === 0) return Promise.resolve();
     // Everything is encoded now, in the caller's turn: a bad row rejects the call before it is
     // queued, and the flush only binds ready values (the transaction holds the write lock).
-    const params: unknown[][] = [];
+    const params: unknown[] = [];
     try {
       let samples: unknown[] = [];
       let head: MeterValueInput | null = null;
@@ -928,7 +841,7 @@ export class SqliteStore implements Store {
           r.transactionId !== head.transactionId ||
           r.source !== head.source
         ) {
-          if (head !== null) params.push(meterParams(head, headTs, samples));
+          if (head !== null) pushMeterParams(params, head, headTs, samples);
           head = r;
           headTs = ts;
           samples = [];
@@ -936,20 +849,12 @@ export class SqliteStore implements Store {
         if (typeof r.value !== 'string') throw invalid(`rows[${i}].value: a string is required`);
         samples.push([r.value, r.context, r.format, r.measurand, r.phase, r.location, r.unit, r.wh, r.w]);
       }
-      params.push(meterParams(head!, headTs, samples));
+      pushMeterParams(params, head!, headTs, samples);
     } catch (err) {
       return Promise.reject(err);
     }
-    const stmt = this.#stmt(
-      'INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    if (this.#file !== null && this.#checkpointer === null && this.#queue.stats.writes > CHECKPOINTER_AFTER_WRITES) {
-      this.#checkpointer = startCheckpointer(this.#file);
-      if (this.#checkpointer === null) this.#file = null;
-    }
-    return this.#queue.push(() => {
-      for (let i = 0; i < params.length; i++) stmt.run(params[i]);
-    });
+    if (!this.#backgroundStarted && this.#queue.stats.writes > BACKGROUND_AFTER_WRITES) this.#startBackground();
+    return this.#queue.push(WRITE_OP.insertMeterValues, params);
   }
 
   /** Filters over meter_values `m` joined with json_each `j` (one row per sampledValue). */
@@ -1058,21 +963,12 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- events and findings
 
   recordEvent(e: EventInput): Promise<number> {
-    return this.#write(() => {
-      const chargerId = optionalText(e.chargerId, 'chargerId');
-      const kind = requireText(e.kind, 'kind');
-      const payload = JSON.stringify(e.payload ?? null);
-      const at = toMs(e.at, 'at');
-      return () =>
-        Number(
-          this.#stmt('INSERT INTO events (charger_id, kind, payload, at) VALUES (?, ?, ?, ?)').run(
-            chargerId,
-            kind,
-            payload,
-            at,
-          ).lastInsertRowid,
-        );
-    });
+    return this.#write('recordEvent', () => [
+      optionalText(e.chargerId, 'chargerId'),
+      requireText(e.kind, 'kind'),
+      JSON.stringify(e.payload ?? null),
+      toMs(e.at, 'at'),
+    ]);
   }
 
   async listEvents(q: EventQuery = {}): Promise<Page<EventRecord>> {
@@ -1091,11 +987,11 @@ export class SqliteStore implements Store {
   }
 
   recordFindings(chargerId: string, action: string, findings: readonly FindingInput[], at: TimeInput): Promise<void> {
-    return this.#write(() => {
+    return this.#write('recordFindings', () => {
       requireText(chargerId, 'chargerId');
       requireText(action, 'action');
       const ms = toMs(at, 'at');
-      const rows = findings.map((f, i) => [
+      return findings.map((f, i) => [
         chargerId,
         action,
         requireText(f.path ?? '', `findings[${i}].path`),
@@ -1104,12 +1000,6 @@ export class SqliteStore implements Store {
         JSON.stringify(f.repaired ?? null),
         ms,
       ]);
-      return () => {
-        const stmt = this.#stmt(
-          'INSERT INTO findings (charger_id, action, path, rule, original, repaired, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        );
-        for (const r of rows) stmt.run(...r);
-      };
     });
   }
 
@@ -1137,7 +1027,7 @@ export class SqliteStore implements Store {
     at: TimeInput,
     opts: { replace?: boolean } = {},
   ): Promise<void> {
-    return this.#write(() => {
+    return this.#write('saveConfiguration', () => {
       requireText(chargerId, 'chargerId');
       const ms = toMs(at, 'at');
       const rows = entries.map((e, i) => [
@@ -1147,13 +1037,7 @@ export class SqliteStore implements Store {
         e.readonly ? 1 : 0,
         ms,
       ]);
-      return () => {
-        if (opts.replace) this.#stmt('DELETE FROM configuration WHERE charger_id = ?').run(chargerId);
-        const stmt = this.#stmt(
-          'INSERT OR REPLACE INTO configuration (charger_id, key, value, readonly, updated_at) VALUES (?, ?, ?, ?, ?)',
-        );
-        for (const r of rows) stmt.run(...r);
-      };
+      return { chargerId, replace: opts.replace === true, rows };
     });
   }
 
@@ -1176,24 +1060,15 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- charging profiles
 
   saveChargingProfile(p: ChargingProfileInput): Promise<void> {
-    return this.#write(() => {
-      const v = [
-        requireText(p.chargerId, 'chargerId'),
-        requireInt(p.chargingProfileId, 'chargingProfileId'),
-        requireInt(p.connectorId, 'connectorId'),
-        requireInt(p.stackLevel, 'stackLevel'),
-        requireText(p.purpose, 'purpose'),
-        JSON.stringify(p.profile),
-        toMs(p.at, 'at'),
-      ] as const;
-      return () => {
-        // OCPP 1.6 §5.16.2: a profile with the same stackLevel and purpose replaces the old one.
-        this.#stmt(`DELETE FROM charging_profiles WHERE charger_id = ? AND connector_id = ? AND stack_level = ?
-          AND purpose = ? AND charging_profile_id <> ?`).run(v[0], v[2], v[3], v[4], v[1]);
-        this.#stmt(`INSERT OR REPLACE INTO charging_profiles (charger_id, charging_profile_id, connector_id,
-          stack_level, purpose, profile, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(...v);
-      };
-    });
+    return this.#write('saveChargingProfile', () => [
+      requireText(p.chargerId, 'chargerId'),
+      requireInt(p.chargingProfileId, 'chargingProfileId'),
+      requireInt(p.connectorId, 'connectorId'),
+      requireInt(p.stackLevel, 'stackLevel'),
+      requireText(p.purpose, 'purpose'),
+      JSON.stringify(p.profile),
+      toMs(p.at, 'at'),
+    ]);
   }
 
   async listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]> {
@@ -1213,14 +1088,13 @@ export class SqliteStore implements Store {
   }
 
   clearChargingProfiles(chargerId: string, filter: ChargingProfileFilter = {}): Promise<number> {
-    return this.#write(() => {
+    return this.#write('clearChargingProfiles', () => {
       const w = new Where().add('charger_id = ?', chargerId);
       if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
       if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
       if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
       if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
-      const sql = `DELETE FROM charging_profiles${w}`;
-      return () => this.#stmt(sql).run(...w.params).changes;
+      return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
   }
 
@@ -1233,14 +1107,7 @@ export class SqliteStore implements Store {
   }
 
   setSetting(key: string, value: string | null): Promise<void> {
-    return this.#write(() => {
-      requireText(key, 'key');
-      const v = optionalText(value, 'value');
-      return () => {
-        if (v === null) this.#stmt('DELETE FROM settings WHERE key = ?').run(key);
-        else this.#stmt('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(key, v);
-      };
-    });
+    return this.#write('setSetting', () => [requireText(key, 'key'), optionalText(value, 'value')]);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -1253,6 +1120,12 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     await this.#queue.close();
     this.#closed = true;
+    // A writer thread still starting is stopped as soon as it is up (startWriter).
+    await this.#writerStarting?.catch(() => {});
+    if (this.#writer !== null) {
+      await this.#writer.stop();
+      this.#writer = null;
+    }
     if (this.#checkpointer !== null) await stopCheckpointer(this.#checkpointer);
     // Folds the WAL back into the main file so a copied data folder is one file.
     try {

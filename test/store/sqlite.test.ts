@@ -14,7 +14,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const freshFile = () => join(dir, `db-${process.pid}-${n++}.sqlite`);
 
-runStoreContract('sqlite (temp file)', () => openSqliteStore({ file: freshFile() }));
+runStoreContract('sqlite (temp file, writes on this thread)', () =>
+  openSqliteStore({ file: freshFile(), writer: 'thread' }),
+);
+runStoreContract('sqlite (temp file, writer thread)', async () => {
+  const s = await openSqliteStore({ file: freshFile(), writer: 'worker' });
+  assert.ok(s.writerThread, 'writes run on the writer thread');
+  return s;
+});
+runStoreContract('sqlite (in memory)', () => openSqliteStore({ file: ':memory:', writer: 'worker' }));
 
 describe('sqlite store', () => {
   it('works in memory', async () => {
@@ -90,6 +98,33 @@ describe('sqlite store', () => {
       0,
     );
     db.close();
+  });
+
+  it('moves writes to the writer thread once busy, keeping order and every write', async () => {
+    const s = await openSqliteStore({ file: freshFile() });
+    assert.equal(s.writerThread, false, 'a fresh store writes on its own thread');
+    // Keep writing across the switch: each charger's notes must end at its last value.
+    let i = 0;
+    for (let round = 0; round < 100 && !s.writerThread; round++) {
+      const writes: Promise<unknown>[] = [];
+      for (let k = 0; k < 100; k++, i++) {
+        writes.push(s.insertMeterValues([meterRow({ chargerId: `CP${i % 10}`, timestamp: i, value: String(i) })]));
+        writes.push(s.upsertCharger(`CP${i % 10}`, { notes: String(i) }));
+      }
+      await Promise.all(writes);
+    }
+    assert.ok(s.writerThread, 'switched to the writer thread');
+    const writes: Promise<unknown>[] = [];
+    for (let k = 0; k < 1000; k++, i++) {
+      writes.push(s.insertMeterValues([meterRow({ chargerId: `CP${i % 10}`, timestamp: i, value: String(i) })]));
+      writes.push(s.upsertCharger(`CP${i % 10}`, { notes: String(i) }));
+    }
+    const last = s.upsertCharger('CP0', { notes: 'last' });
+    await Promise.all(writes);
+    assert.equal((await last).notes, 'last');
+    assert.equal((await s.queryMeterValues({ limit: 100_000 })).length, i);
+    assert.equal((await s.getCharger('CP1'))!.notes, String(i - 9));
+    await s.close();
   });
 
   it('an acknowledged write survives kill -9', async () => {
