@@ -3,6 +3,7 @@
 // what a charger sends is committed before its CALLRESULT at one COMMIT per batch, not per
 // message. Same logical schema, same rules and the same contract suite as sqlite.ts.
 import pg from 'pg';
+import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
@@ -29,7 +30,6 @@ import type {
   IdTagQuery,
   IdTagRecord,
   IdTagStatus,
-  JsonValue,
   MeterBucket,
   MeterBucketQuery,
   MeterQuery,
@@ -120,38 +120,6 @@ const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'Conc
 // A plain decimal number: what CAST(value AS REAL) of SQLite reads; anything else is not averaged.
 // (Written without `?`: that character is the placeholder of this file's SQL.)
 const NUMERIC_TEXT = String.raw`^\s*[-+]{0,1}([0-9]+\.{0,1}[0-9]*|\.[0-9]+)([eE][-+]{0,1}[0-9]+){0,1}\s*$`;
-
-function invalid(message: string): StoreError {
-  return new StoreError('AMPERE_ERR_STORE_INVALID', message);
-}
-
-function requireText(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw invalid(`${field}: a non-empty string is required`);
-  return v;
-}
-
-function requireInt(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`${field}: an integer is required`);
-  return v;
-}
-
-function optionalText(v: unknown, field: string): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw invalid(`${field}: a string is required`);
-  return v;
-}
-
-function jsonText(v: JsonValue | undefined | null): string | null {
-  return v === undefined || v === null ? null : JSON.stringify(v);
-}
-
-function pageBounds(q: PageQuery | undefined, def = 100, max = 10_000): { limit: number; offset: number } {
-  const limit = q?.limit ?? def;
-  const offset = q?.offset ?? 0;
-  if (!Number.isInteger(limit) || limit < 0) throw invalid('limit: a non-negative integer is required');
-  if (!Number.isInteger(offset) || offset < 0) throw invalid('offset: a non-negative integer is required');
-  return { limit: Math.min(limit, max), offset };
-}
 
 /** `?` placeholders (as in sqlite.ts) to PostgreSQL's `$n`. No SQL here uses a literal `?`. */
 function numbered(sql: string, from = 1): string {

@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
 import type { WriterData } from './sqlite-writer.ts';
@@ -54,7 +55,6 @@ import type {
   IdTagInput,
   IdTagQuery,
   IdTagRecord,
-  JsonValue,
   MeterBucket,
   MeterBucketQuery,
   MeterQuery,
@@ -274,38 +274,6 @@ const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the 
 const REGISTRATIONS = new Set(['accepted', 'pending', 'rejected']);
 const VALIDATION_MODES = new Set(['strict', 'tolerant']);
 const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
-
-function invalid(message: string): StoreError {
-  return new StoreError('AMPERE_ERR_STORE_INVALID', message);
-}
-
-function requireText(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw invalid(`${field}: a non-empty string is required`);
-  return v;
-}
-
-function requireInt(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalid(`${field}: an integer is required`);
-  return v;
-}
-
-function optionalText(v: unknown, field: string): string | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw invalid(`${field}: a string is required`);
-  return v;
-}
-
-function jsonText(v: JsonValue | undefined | null): string | null {
-  return v === undefined || v === null ? null : JSON.stringify(v);
-}
-
-function pageBounds(q: PageQuery | undefined, def = 100, max = 10_000): { limit: number; offset: number } {
-  const limit = q?.limit ?? def;
-  const offset = q?.offset ?? 0;
-  if (!Number.isInteger(limit) || limit < 0) throw invalid('limit: a non-negative integer is required');
-  if (!Number.isInteger(offset) || offset < 0) throw invalid('offset: a non-negative integer is required');
-  return { limit: Math.min(limit, max), offset };
-}
 
 /** A WHERE clause built from optional filters; the SQL text doubles as the statement cache key. */
 class Where {
