@@ -1,8 +1,8 @@
 // Who sends which message (OCPP 1.6 §4 and §5; security whitepaper §4 for the extension messages).
 import type { Action } from './types.generated.ts';
 
-/** Messages a charger sends and a central system answers. */
-export const CHARGER_ACTIONS = [
+/** Core-spec messages a charger sends and a central system answers (OCPP 1.6 §4). */
+export const CHARGER_CORE_ACTIONS = [
   'Authorize',
   'BootNotification',
   'DataTransfer',
@@ -13,15 +13,19 @@ export const CHARGER_ACTIONS = [
   'StartTransaction',
   'StatusNotification',
   'StopTransaction',
-  // Security extension
+] as const satisfies readonly Action[];
+
+/** Messages a charger sends and a central system answers, security extension included. */
+export const CHARGER_ACTIONS = [
+  ...CHARGER_CORE_ACTIONS,
   'LogStatusNotification',
   'SecurityEventNotification',
   'SignCertificate',
   'SignedFirmwareStatusNotification',
 ] as const satisfies readonly Action[];
 
-/** Messages a central system sends and a charger answers (DataTransfer goes both ways). */
-export const CENTRAL_ACTIONS = [
+/** Core-spec messages a central system sends and a charger answers (OCPP 1.6 §5; DataTransfer goes both ways). */
+export const CENTRAL_CORE_ACTIONS = [
   'CancelReservation',
   'ChangeAvailability',
   'ChangeConfiguration',
@@ -41,7 +45,11 @@ export const CENTRAL_ACTIONS = [
   'TriggerMessage',
   'UnlockConnector',
   'UpdateFirmware',
-  // Security extension
+] as const satisfies readonly Action[];
+
+/** Messages a central system sends and a charger answers, security extension included. */
+export const CENTRAL_ACTIONS = [
+  ...CENTRAL_CORE_ACTIONS,
   'CertificateSigned',
   'DeleteCertificate',
   'ExtendedTriggerMessage',

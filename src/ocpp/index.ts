@@ -1,6 +1,13 @@
 // The public surface of the protocol core.
 
-export { CENTRAL_ACTIONS, type CentralAction, CHARGER_ACTIONS, type ChargerAction } from './actions.ts';
+export {
+  CENTRAL_ACTIONS,
+  CENTRAL_CORE_ACTIONS,
+  type CentralAction,
+  CHARGER_ACTIONS,
+  CHARGER_CORE_ACTIONS,
+  type ChargerAction,
+} from './actions.ts';
 export { errorCodeForKeyword, isOcppErrorCode, OCPP_ERROR_CODES, OcppError, type OcppErrorCode } from './errors.ts';
 export {
   CALL,

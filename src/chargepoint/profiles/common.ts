@@ -1,43 +1,12 @@
 // Building blocks shared by the vendor profiles: the OCPP 1.6 message sets and standard keys.
-import type { Action } from '../../ocpp/index.ts';
+import { type Action, CENTRAL_CORE_ACTIONS, CHARGER_CORE_ACTIONS } from '../../ocpp/index.ts';
 import type { KeyDef } from '../profile.ts';
 
 /** Every CALL a 1.6 charge point can send (OCPP 1.6 §4). */
-export const ALL_SENT: Action[] = [
-  'Authorize',
-  'BootNotification',
-  'DataTransfer',
-  'DiagnosticsStatusNotification',
-  'FirmwareStatusNotification',
-  'Heartbeat',
-  'MeterValues',
-  'StartTransaction',
-  'StatusNotification',
-  'StopTransaction',
-];
+export const ALL_SENT: Action[] = [...CHARGER_CORE_ACTIONS];
 
 /** Every CALL a 1.6 central system can send (OCPP 1.6 §5). */
-export const ALL_RECEIVED: Action[] = [
-  'CancelReservation',
-  'ChangeAvailability',
-  'ChangeConfiguration',
-  'ClearCache',
-  'ClearChargingProfile',
-  'DataTransfer',
-  'GetCompositeSchedule',
-  'GetConfiguration',
-  'GetDiagnostics',
-  'GetLocalListVersion',
-  'RemoteStartTransaction',
-  'RemoteStopTransaction',
-  'ReserveNow',
-  'Reset',
-  'SendLocalList',
-  'SetChargingProfile',
-  'TriggerMessage',
-  'UnlockConnector',
-  'UpdateFirmware',
-];
+export const ALL_RECEIVED: Action[] = [...CENTRAL_CORE_ACTIONS];
 
 export const ALL_TRIGGERABLE = [
   'BootNotification',
