@@ -7,6 +7,7 @@ import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } 
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
+import { bucketStepMs, meterBucket, meterValueRecord, Where } from './rows.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
@@ -125,19 +126,6 @@ const NUMERIC_TEXT = String.raw`^\s*[-+]{0,1}([0-9]+\.{0,1}[0-9]*|\.[0-9]+)([eE]
 function numbered(sql: string, from = 1): string {
   let n = from - 1;
   return sql.replace(/\?/g, () => `$${++n}`);
-}
-
-class Where {
-  parts: string[] = [];
-  params: unknown[] = [];
-  add(sql: string, ...params: unknown[]): this {
-    this.parts.push(sql);
-    this.params.push(...params);
-    return this;
-  }
-  toString(): string {
-    return this.parts.length === 0 ? '' : ` WHERE ${this.parts.join(' AND ')}`;
-  }
 }
 
 // ---------------------------------------------------------------- rows
@@ -899,30 +887,12 @@ export class PostgresStore implements Store {
         FROM ${SAMPLES}${w} ORDER BY m.ts, m.id, j.k LIMIT ? OFFSET ?`,
       [...w.params, limit, offset],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      index: r.k,
-      chargerId: r.charger_id,
-      connectorId: r.connector_id,
-      transactionId: r.transaction_id,
-      timestamp: toIso(r.ts),
-      value: r.value,
-      context: r.context,
-      format: r.format,
-      measurand: r.measurand,
-      phase: r.phase,
-      location: r.location,
-      unit: r.unit,
-      wh: r.wh,
-      w: r.w,
-      source: r.source,
-    }));
+    return rows.map(meterValueRecord);
   }
 
   async queryMeterBuckets(q: MeterBucketQuery): Promise<MeterBucket[]> {
     this.#read();
-    if (typeof q.stepSeconds !== 'number' || !(q.stepSeconds > 0)) throw invalid('stepSeconds: a positive number');
-    const step = Math.max(1, Math.round(q.stepSeconds * 1000));
+    const step = bucketStepMs(q);
     const { limit, offset } = pageBounds(q, 10_000, 100_000);
     const w = this.#meterWhere(q);
     // Registers keep the bucket's last sample (latest ts, then latest row and position);
@@ -942,26 +912,7 @@ export class PostgresStore implements Store {
         LIMIT ? OFFSET ?`,
       [step, ...w.params, limit, offset],
     );
-    return rows.map((r) => {
-      const register = (r.m as string).endsWith('.Register');
-      let value: number | null;
-      if (register) {
-        const v = Number(r.last_value);
-        value = typeof r.last_value === 'string' && r.last_value.trim() !== '' && Number.isFinite(v) ? v : null;
-      } else value = r.avg_value;
-      return {
-        timestamp: toIso(r.bucket),
-        connectorId: r.connector_id,
-        measurand: r.m,
-        phase: r.phase,
-        location: r.location,
-        unit: r.unit,
-        value,
-        wh: register ? r.last_wh : r.avg_wh,
-        w: register ? r.last_w : r.avg_w,
-        samples: r.n,
-      };
-    });
+    return rows.map(meterBucket);
   }
 
   // ---------------------------------------------------------------- events and findings

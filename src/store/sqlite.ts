@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
+import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
 import type { WriterData } from './sqlite-writer.ts';
 import {
   type ChargerRow,
@@ -275,20 +276,6 @@ const REGISTRATIONS = new Set(['accepted', 'pending', 'rejected']);
 const VALIDATION_MODES = new Set(['strict', 'tolerant']);
 const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
 
-/** A WHERE clause built from optional filters; the SQL text doubles as the statement cache key. */
-class Where {
-  parts: string[] = [];
-  params: unknown[] = [];
-  add(sql: string, ...params: unknown[]): this {
-    this.parts.push(sql);
-    this.params.push(...params);
-    return this;
-  }
-  toString(): string {
-    return this.parts.length === 0 ? '' : ` WHERE ${this.parts.join(' AND ')}`;
-  }
-}
-
 // ---------------------------------------------------------------- rows
 
 interface ConnectorRow {
@@ -317,25 +304,6 @@ function connectorRecord(r: ConnectorRow): ConnectorRecord {
     timestamp: toIsoOrNull(r.timestamp),
     updatedAt: toIso((r.updated_at ?? r.received_at)!),
   };
-}
-
-interface MeterRow {
-  id: number;
-  k: number;
-  charger_id: string;
-  connector_id: number;
-  transaction_id: number | null;
-  ts: number;
-  source: MeterValueRecord['source'];
-  value: string;
-  context: string | null;
-  format: string | null;
-  measurand: string | null;
-  phase: string | null;
-  location: string | null;
-  unit: string | null;
-  wh: number | null;
-  w: number | null;
 }
 
 function pushMeterParams(out: unknown[], r: MeterValueInput, ts: number, samples: unknown[]): void {
@@ -851,30 +819,12 @@ export class SqliteStore implements Store {
       limit,
       offset,
     ) as MeterRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      index: r.k,
-      chargerId: r.charger_id,
-      connectorId: r.connector_id,
-      transactionId: r.transaction_id,
-      timestamp: toIso(r.ts),
-      value: r.value,
-      context: r.context,
-      format: r.format,
-      measurand: r.measurand,
-      phase: r.phase,
-      location: r.location,
-      unit: r.unit,
-      wh: r.wh,
-      w: r.w,
-      source: r.source,
-    }));
+    return rows.map(meterValueRecord);
   }
 
   async queryMeterBuckets(q: MeterBucketQuery): Promise<MeterBucket[]> {
     this.#read();
-    if (typeof q.stepSeconds !== 'number' || !(q.stepSeconds > 0)) throw invalid('stepSeconds: a positive number');
-    const step = Math.max(1, Math.round(q.stepSeconds * 1000));
+    const step = bucketStepMs(q);
     const { limit, offset } = pageBounds(q, 10_000, 100_000);
     const w = this.#meterWhere(q);
     // SQLite returns the bare columns (value, wh, w) of the row holding max(ts) when max() is the
@@ -891,41 +841,8 @@ export class SqliteStore implements Store {
         FROM meter_values m, json_each(m.samples) j${w})
       GROUP BY bucket, connector_id, m, phase, location, unit
       ORDER BY bucket, connector_id, m, phase, location, unit
-      LIMIT ? OFFSET ?`).all(step, ...w.params, limit, offset) as {
-      bucket: number;
-      connector_id: number;
-      m: string;
-      phase: string | null;
-      location: string | null;
-      unit: string | null;
-      last_value: string;
-      last_wh: number | null;
-      last_w: number | null;
-      n: number;
-      avg_value: number | null;
-      avg_wh: number | null;
-      avg_w: number | null;
-    }[];
-    return rows.map((r) => {
-      const register = r.m.endsWith('.Register');
-      let value: number | null;
-      if (register) {
-        const v = Number(r.last_value);
-        value = r.last_value.trim() !== '' && Number.isFinite(v) ? v : null;
-      } else value = r.avg_value;
-      return {
-        timestamp: toIso(r.bucket),
-        connectorId: r.connector_id,
-        measurand: r.m,
-        phase: r.phase,
-        location: r.location,
-        unit: r.unit,
-        value,
-        wh: register ? r.last_wh : r.avg_wh,
-        w: register ? r.last_w : r.avg_w,
-        samples: r.n,
-      };
-    });
+      LIMIT ? OFFSET ?`).all(step, ...w.params, limit, offset) as BucketRow[];
+    return rows.map(meterBucket);
   }
 
   // ---------------------------------------------------------------- events and findings
