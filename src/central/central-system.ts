@@ -175,8 +175,7 @@ export class CentralSystem {
       callTimeoutMs: this.settings.callTimeoutMs,
       ...(this.timers ? { timers: this.timers } : {}),
       log,
-      // Field manners: many chargers break if the central system calls before answering their first CALL.
-      holdCallsUntilFirstAnswer: true,
+      holdCallsMs: holdCallsMs(this.bootAnswers.get(link.chargerId)),
       onCallError: (e) =>
         this.events.emit('callerror', link.chargerId, {
           direction: e.direction,
@@ -321,6 +320,18 @@ export class CentralSystem {
       link.transport.close(code, reason);
     }
   }
+}
+
+/**
+ * How long a new connection's outgoing CALLs wait for the charger's first CALL to be answered.
+ * Field manners: many chargers break if the central system calls before answering their boot; but
+ * OCPP 1.6 has no such rule, and a charger that reconnects after a network blip, already Accepted,
+ * may stay silent until its next Heartbeat. So the hold is a short grace when a BootNotification
+ * may come, and none when the charger's boot was already Accepted on this server.
+ */
+export const BOOT_HOLD_MS = 3000;
+function holdCallsMs(lastBootAnswer: BootAnswer | undefined): number {
+  return lastBootAnswer === 'Accepted' ? 0 : BOOT_HOLD_MS;
 }
 
 /** "Never trigger a BootNotification after one was Accepted": chargers may reboot or re-register. */

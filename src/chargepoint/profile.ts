@@ -71,6 +71,8 @@ export interface VendorProfile {
   backoff: { minS: number; randomS: number; repeat: number; fixedS: number };
   /** Send BootNotification again after every reconnect, not only after a (re)boot. */
   bootOnReconnect: boolean;
+  /** Report every connector's status after a reconnect (default true); false = a quiet charger. */
+  statusOnReconnect?: boolean;
   /** Local HTTP API (go-e). */
   httpApi?: 'go-e';
 }

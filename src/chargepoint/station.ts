@@ -243,7 +243,7 @@ export class Station {
       void this.boot();
     } else {
       // Back after an outage: report where each connector is, then deliver what was queued (§4.9, §4.7).
-      this.sendAllStatus(true);
+      if (this.profile.statusOnReconnect !== false) this.sendAllStatus(true);
       this.startHeartbeat();
       this.pumpQueue();
     }

@@ -59,8 +59,12 @@ export interface RpcSessionOptions {
   callTimeoutMs: number;
   timers?: Timers;
   log?: SessionLogger;
-  /** Central side: send no CALL before the charger's first CALL has been answered. */
-  holdCallsUntilFirstAnswer?: boolean;
+  /**
+   * Central side: send no CALL before the charger's first CALL has been answered, but wait at most
+   * this long (ms) from the session's start; 0 or absent = no hold. OCPP 1.6 has no such rule: it
+   * is a courtesy for chargers that boot, and must never keep a command from a quiet charger.
+   */
+  holdCallsMs?: number;
   /** Called for every CALLERROR sent or received (for events and logs). */
   onCallError?: (e: {
     direction: 'in' | 'out';
@@ -82,6 +86,8 @@ interface PendingCall {
   text: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** When the CALL was accepted (queued); its timeout counts from here, not from the send. */
+  acceptedAt: number;
   sentAt: number;
   timer?: unknown;
 }
@@ -115,14 +121,35 @@ export class RpcSession {
   private draining = false;
   /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
   private readonly answered = new Map<string, AnsweredCall>();
-  private firstAnswered: boolean;
+  /** False while outgoing CALLs are held (see holdCallsMs). */
+  private released: boolean;
+  private holdTimer: unknown;
   private closedWith: Error | undefined;
 
   constructor(opts: RpcSessionOptions) {
     this.opts = opts;
     this.timers = opts.timers ?? realTimers;
     this.log = opts.log ?? silent;
-    this.firstAnswered = !opts.holdCallsUntilFirstAnswer;
+    const hold = opts.holdCallsMs ?? 0;
+    this.released = hold <= 0;
+    if (!this.released) {
+      this.holdTimer = this.timers.setTimeout(() => {
+        this.holdTimer = undefined;
+        if (!this.released && this.queue.length > 0) {
+          this.log.info({ holdMs: hold, queued: this.queue.length }, 'charger sent nothing: held CALLs released');
+        }
+        this.release();
+      }, hold);
+    }
+  }
+
+  /** Ends the hold on outgoing CALLs (first answer sent, or the grace is over). */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.holdTimer !== undefined) this.timers.clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.pump();
   }
 
   get closed(): boolean {
@@ -189,10 +216,7 @@ export class RpcSession {
         }
         entry.text = text;
         for (let i = 0; i <= entry.repeats; i++) this.rawSend(text);
-        if (!this.firstAnswered) {
-          this.firstAnswered = true;
-          this.pump();
-        }
+        this.release();
       }
     } finally {
       this.draining = false;
@@ -320,16 +344,41 @@ export class RpcSession {
     }
     return new Promise((resolve, reject) => {
       const id = (this.opts.newId ?? defaultId)();
-      this.queue.push({
+      const call: PendingCall = {
         id,
         action,
         text: serializeCall(id, action, payload),
         resolve: resolve as (v: unknown) => void,
         reject,
+        acceptedAt: Date.now(),
         sentAt: 0,
-      });
+      };
+      // The timeout counts from acceptance, so the caller gets an answer within callTimeoutMs even
+      // when the CALL waits behind another one or behind the hold.
+      call.timer = this.timers.setTimeout(() => this.timedOut(call), this.opts.callTimeoutMs);
+      this.queue.push(call);
       this.pump();
     });
+  }
+
+  private timedOut(call: PendingCall): void {
+    call.timer = undefined;
+    const error = new AmpereError(
+      'AMPERE_ERR_CALL_TIMEOUT',
+      `No answer to ${call.action} within ${this.opts.callTimeoutMs} ms`,
+      { action: call.action, timeoutMs: this.opts.callTimeoutMs, sent: this.inFlight === call },
+    );
+    if (this.inFlight === call) {
+      this.log.warn({ action: call.action, uniqueId: call.id }, 'CALL timed out');
+      this.finish(call, false, error);
+      return;
+    }
+    const i = this.queue.indexOf(call);
+    if (i < 0) return;
+    // Never sent: it leaves the queue, so the charger never receives a command nobody waits for.
+    this.queue.splice(i, 1);
+    this.log.warn({ action: call.action, uniqueId: call.id }, 'CALL timed out before it could be sent');
+    call.reject(error);
   }
 
   /** How many outgoing CALLs wait behind the one in flight. */
@@ -338,23 +387,11 @@ export class RpcSession {
   }
 
   private pump(): void {
-    if (this.inFlight || !this.firstAnswered || this.closedWith) return;
+    if (this.inFlight || !this.released || this.closedWith) return;
     const next = this.queue.shift();
     if (!next) return;
     this.inFlight = next;
     next.sentAt = Date.now();
-    next.timer = this.timers.setTimeout(() => {
-      if (this.inFlight !== next) return;
-      this.log.warn({ action: next.action, uniqueId: next.id }, 'CALL timed out');
-      this.finish(
-        next,
-        false,
-        new AmpereError('AMPERE_ERR_CALL_TIMEOUT', `No answer to ${next.action} within ${this.opts.callTimeoutMs} ms`, {
-          action: next.action,
-          timeoutMs: this.opts.callTimeoutMs,
-        }),
-      );
-    }, this.opts.callTimeoutMs);
     this.rawSend(next.text);
   }
 
@@ -362,6 +399,8 @@ export class RpcSession {
   close(reason: Error = new AmpereError('AMPERE_ERR_SESSION_CLOSED')): void {
     if (this.closedWith) return;
     this.closedWith = reason;
+    if (this.holdTimer !== undefined) this.timers.clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     const all = this.inFlight ? [this.inFlight, ...this.queue] : [...this.queue];
     this.inFlight = undefined;
     this.queue.length = 0;

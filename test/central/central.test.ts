@@ -74,9 +74,38 @@ describe('authorization', () => {
       meterStart: 0,
       timestamp: '2026-11-23T10:00:00Z',
     });
-    assert.equal(await auth('busy'), 'ConcurrentTx');
+    // OCPP 1.6 §7.2: ConcurrentTx belongs to StartTransaction only.
+    assert.equal(await auth('busy'), 'Accepted');
+    const second = await cp.call('StartTransaction', {
+      connectorId: 2,
+      idTag: 'BUSY',
+      meterStart: 0,
+      timestamp: '2026-11-23T10:01:00Z',
+    });
+    assert.equal((second[2] as { idTagInfo: { status: string } }).idTagInfo.status, 'ConcurrentTx');
     await store.upsertIdTag({ idTag: '*', status: 'Accepted' });
     assert.equal(await auth('STRANGER'), 'Accepted');
+  });
+
+  // Regression (issue 16.2): Authorize answered ConcurrentTx for a card charging elsewhere.
+  it('Authorize for a tag in a transaction elsewhere is Accepted, not ConcurrentTx', async () => {
+    const { store, central } = ctx;
+    await store.upsertIdTag({ idTag: 'CARD', status: 'Accepted' });
+    const a = await charger(central, 'AZ1');
+    const b = await charger(central, 'AZ2');
+    await a.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    await b.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
+    await a.call('StartTransaction', {
+      connectorId: 1,
+      idTag: 'CARD',
+      meterStart: 0,
+      timestamp: '2026-11-23T10:00:00Z',
+    });
+    const answer = (await b.call('Authorize', { idTag: 'CARD' }))[2] as { idTagInfo: { status: string } };
+    assert.equal(answer.idTagInfo.status, 'Accepted');
+    await store.upsertIdTag({ idTag: 'CARD', status: 'Blocked' });
+    const blocked = (await b.call('Authorize', { idTag: 'CARD' }))[2] as { idTagInfo: { status: string } };
+    assert.equal(blocked.idTagInfo.status, 'Blocked');
   });
 });
 

@@ -132,7 +132,7 @@ describe('RpcSession outgoing', () => {
   });
   it('holds CALLs until the first incoming CALL was answered', async () => {
     const { sent, session } = setup(() => ({ currentTime: '2026-01-01T00:00:00Z' }), {
-      holdCallsUntilFirstAnswer: true,
+      holdCallsMs: 3000,
     });
     void session.call('ClearCache', {}).catch(() => {});
     assert.equal(sent.length, 0);
@@ -142,6 +142,43 @@ describe('RpcSession outgoing', () => {
       sent.map((f) => (f as unknown[])[0]),
       [3, 2],
     );
+  });
+  // Regression (issue 16.1): a charger that reconnects and says nothing never received a command.
+  it('a command to a quiet charger is sent once the hold grace is over', () => {
+    const { sent, session, timers } = setup(() => ({}), { holdCallsMs: 3000, callTimeoutMs: 30_000 });
+    void session.call('ClearCache', {}).catch(() => {});
+    timers.advance(2999);
+    assert.equal(sent.length, 0);
+    timers.advance(1);
+    assert.deepEqual(sent, [[2, 'c1', 'ClearCache', {}]]);
+  });
+  it('a CALL without a hold is sent at once', () => {
+    const { sent, session } = setup(() => ({}), { holdCallsMs: 0 });
+    void session.call('ClearCache', {}).catch(() => {});
+    assert.equal(sent.length, 1);
+  });
+  // Regression (issue 16.1): the timeout only started once the held CALL was finally sent.
+  it('the call timeout counts from acceptance, also for a CALL that was never sent', async () => {
+    const { sent, session, timers } = setup(() => ({}), { holdCallsMs: 60_000 });
+    const a = session.call('ClearCache', {});
+    timers.advance(1000);
+    await assert.rejects(
+      a,
+      (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CALL_TIMEOUT' && e.details?.sent === false,
+    );
+    timers.advance(60_000);
+    assert.equal(sent.length, 0, 'a command nobody waits for any more is not sent');
+  });
+  it('a CALL queued behind another times out from its own acceptance', async () => {
+    const { sent, session, timers } = setup();
+    const a = session.call('ClearCache', {});
+    timers.advance(600);
+    const b = session.call('ClearCache', {});
+    timers.advance(400);
+    await assert.rejects(a, (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CALL_TIMEOUT');
+    assert.equal(sent.length, 2, 'the second is sent once the first timed out');
+    timers.advance(600);
+    await assert.rejects(b, (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CALL_TIMEOUT');
   });
   it('rejects everything pending on close', async () => {
     const { session } = setup();

@@ -75,7 +75,9 @@ export async function statusNotification(
 
 export async function authorize(ctx: HandlerContext, req: Req<'Authorize'>): Promise<Res<'Authorize'>> {
   requireAccepted(ctx);
-  const idTagInfo = await authorizeIdTag(ctx.central.store, req.idTag, { now: ctx.now, concurrent: {} });
+  // OCPP 1.6 §7.2: ConcurrentTx "is only relevant for a StartTransaction.req"; a tag running a
+  // transaction elsewhere is Accepted here (unless blocked, expired or invalid).
+  const idTagInfo = await authorizeIdTag(ctx.central.store, req.idTag, { now: ctx.now });
   return { idTagInfo };
 }
 
