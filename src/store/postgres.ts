@@ -7,7 +7,7 @@ import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } 
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
-import { bucketStepMs, meterBucket, meterValueRecord, Where } from './rows.ts';
+import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
@@ -17,6 +17,7 @@ import type {
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
+  CloseTransactionInput,
   ConfigurationEntry,
   ConfigurationInput,
   ConnectionAttemptRecord,
@@ -711,20 +712,43 @@ export class PostgresStore implements Store {
         // FOR UPDATE: another process stopping the same transaction waits, then sees it stopped.
         const row = (await exec('SELECT * FROM transactions WHERE id = ? FOR UPDATE', [txId])).rows[0];
         const known = row !== undefined && row.charger_id === chargerId;
-        const alreadyStopped = known && row.stopped_at !== null;
+        const stopped = known && row.stopped_at !== null;
+        // Stopped without a StopTransaction received: the central system closed it as stale.
+        const reconciled = stopped && (await exec(RECEIVED_STOP, [txId, chargerId])).rows.length === 0;
+        const alreadyStopped = stopped && !reconciled;
         await exec(
           `INSERT INTO transaction_stops (transaction_id, charger_id, id_tag, timestamp, meter_stop, reason,
             transaction_data, known, duplicate, received_at) VALUES (?, ?, ?, ?, ?, ?, ?::json, ?, ?, ?)`,
           [txId, chargerId, idTag, ts, meterStop, reason, data, known, alreadyStopped, now],
         );
-        if (!known) return { known: false, alreadyStopped: false, transaction: null };
-        if (alreadyStopped) return { known: true, alreadyStopped, transaction: transactionRecord(row) };
+        if (!known) return { known: false, alreadyStopped: false, reconciled: false, transaction: null };
+        if (alreadyStopped) return { known: true, alreadyStopped, reconciled, transaction: transactionRecord(row) };
         const after = await exec(
           `UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?, stop_id_tag = ?
             WHERE id = ? RETURNING *`,
           [ts, meterStop, reason, idTag, txId],
         );
-        return { known: true, alreadyStopped, transaction: transactionRecord(after.rows[0]) };
+        return { known: true, alreadyStopped, reconciled, transaction: transactionRecord(after.rows[0]) };
+      };
+    });
+  }
+
+  closeTransaction(c: CloseTransactionInput): Promise<TransactionRecord | null> {
+    return this.#write(() => {
+      const p = [
+        toMs(c.timestamp, 'timestamp'),
+        requireInt(c.meterStop, 'meterStop'),
+        requireText(c.reason, 'reason'),
+        requireInt(c.transactionId, 'transactionId'),
+        requireText(c.chargerId, 'chargerId'),
+      ];
+      return async (exec): Promise<TransactionRecord | null> => {
+        const r = await exec(
+          `UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?
+            WHERE id = ? AND charger_id = ? AND stopped_at IS NULL RETURNING *`,
+          p,
+        );
+        return r.rows.length > 0 ? transactionRecord(r.rows[0]) : null;
       };
     });
   }

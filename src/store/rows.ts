@@ -103,3 +103,10 @@ export function meterBucket(r: BucketRow): MeterBucket {
     samples: r.n,
   };
 }
+
+/**
+ * A StopTransaction received for the transaction (not a repeat), in either dialect: when there is
+ * none, a stopped transaction was closed by the central system (stale), not by the charger.
+ */
+export const RECEIVED_STOP =
+  'SELECT 1 FROM transaction_stops WHERE transaction_id = ? AND charger_id = ? AND known = TRUE AND duplicate = FALSE LIMIT 1';

@@ -6,6 +6,7 @@
 // is plain data (structured-cloneable), and so are the errors it throws, once `encodeError`d.
 import Database from 'better-sqlite3';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { RECEIVED_STOP } from './rows.ts';
 import { toIso, toIsoOrNull } from './time.ts';
 import type {
   ChargerRecord,
@@ -331,7 +332,10 @@ export const writeOps = {
     const [txId, chargerId, idTag, ts, meterStop, reason, data, now] = p;
     const row = s('SELECT * FROM transactions WHERE id = ?').get(txId) as TransactionRow | undefined;
     const known = row !== undefined && row.charger_id === chargerId;
-    const alreadyStopped = known && row.stopped_at !== null;
+    const stopped = known && row.stopped_at !== null;
+    // Stopped without a StopTransaction received: the central system closed it as stale.
+    const reconciled = stopped && s(RECEIVED_STOP).get(txId, chargerId) === undefined;
+    const alreadyStopped = stopped && !reconciled;
     s(`INSERT INTO transaction_stops (transaction_id, charger_id, id_tag, timestamp, meter_stop, reason,
         transaction_data, known, duplicate, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       txId,
@@ -345,13 +349,25 @@ export const writeOps = {
       alreadyStopped ? 1 : 0,
       now,
     );
-    if (!known) return { known: false, alreadyStopped: false, transaction: null };
+    if (!known) return { known: false, alreadyStopped: false, reconciled: false, transaction: null };
     if (!alreadyStopped) {
       s(`UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?, stop_id_tag = ?
         WHERE id = ?`).run(ts, meterStop, reason, idTag, txId);
     }
     const after = s('SELECT * FROM transactions WHERE id = ?').get(txId) as TransactionRow;
-    return { known: true, alreadyStopped, transaction: transactionRecord(after) };
+    return { known: true, alreadyStopped, reconciled, transaction: transactionRecord(after) };
+  },
+
+  /** [txId, chargerId, ts, meterStop, reason] */
+  closeTransaction(
+    s: Prepare,
+    p: [txId: number, chargerId: string, ts: number, meterStop: number, reason: string],
+  ): TransactionRecord | null {
+    const [txId, chargerId, ts, meterStop, reason] = p;
+    const r = s(`UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?
+      WHERE id = ? AND charger_id = ? AND stopped_at IS NULL`).run(ts, meterStop, reason, txId, chargerId);
+    if (r.changes === 0) return null;
+    return transactionRecord(s('SELECT * FROM transactions WHERE id = ?').get(txId) as TransactionRow);
   },
 
   /** METER_COLUMNS values per row: charger, connector, transaction, ts, source, samples (JSON). */

@@ -43,6 +43,7 @@ import type {
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
+  CloseTransactionInput,
   ConfigurationEntry,
   ConfigurationInput,
   ConnectionAttemptRecord,
@@ -669,6 +670,16 @@ export class SqliteStore implements Store {
       optionalText(t.reason, 'reason'),
       jsonText(t.transactionData),
       Date.now(),
+    ]);
+  }
+
+  closeTransaction(c: CloseTransactionInput): Promise<TransactionRecord | null> {
+    return this.#write('closeTransaction', () => [
+      requireInt(c.transactionId, 'transactionId'),
+      requireText(c.chargerId, 'chargerId'),
+      toMs(c.timestamp, 'timestamp'),
+      requireInt(c.meterStop, 'meterStop'),
+      requireText(c.reason, 'reason'),
     ]);
   }
 

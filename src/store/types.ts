@@ -211,9 +211,28 @@ export interface StopTransactionInput {
 export interface StopTransactionResult {
   /** The transaction exists and belongs to this charger. Unknown stops are stored anyway. */
   known: boolean;
-  /** It had been stopped before; this stop was stored but did not overwrite the first. */
+  /**
+   * A StopTransaction for it had been received before; this stop was stored but did not
+   * overwrite the first.
+   */
   alreadyStopped: boolean;
+  /**
+   * It had been closed by the central system (closeTransaction: stale) with no StopTransaction
+   * received; this stop replaced that close (its meterStop, time, reason and id tag win).
+   */
+  reconciled: boolean;
   transaction: TransactionRecord | null;
+}
+
+/** The central system closes a transaction whose StopTransaction was lost (stale). */
+export interface CloseTransactionInput {
+  transactionId: number;
+  chargerId: string;
+  timestamp: TimeInput;
+  /** The last metered energy register (Wh), or meterStart when none was metered. */
+  meterStop: number;
+  /** Why, for people: "superseded by transaction 12", "charger rebooted". */
+  reason: string;
 }
 
 export interface TransactionRecord {
@@ -458,6 +477,11 @@ export interface Store {
   // transactions
   startTransaction(t: StartTransactionInput): Promise<StartTransactionResult>;
   stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult>;
+  /**
+   * Closes a transaction that is still open, without a StopTransaction (none is stored in
+   * listStops). Returns the closed transaction, or null when it was not open on that charger.
+   */
+  closeTransaction(c: CloseTransactionInput): Promise<TransactionRecord | null>;
   getTransaction(id: number): Promise<TransactionRecord | null>;
   listTransactions(q?: TransactionQuery): Promise<Page<TransactionRecord>>;
   activeTransactionFor(chargerId: string, connectorId: number): Promise<TransactionRecord | null>;

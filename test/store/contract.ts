@@ -387,7 +387,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           meterStop: 9999,
           reason: 'Other',
         });
-        assert.deepEqual([s2.known, s2.alreadyStopped], [true, true]);
+        assert.deepEqual([s2.known, s2.alreadyStopped, s2.reconciled], [true, true, false]);
         const tx = (await store.getTransaction(transactionId))!;
         assert.equal(tx.meterStop, 8000);
         assert.equal(tx.stoppedAt, iso(T0 + 3_600_000));
@@ -405,9 +405,79 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         assert.deepEqual(stops.items[1]!.transactionData, [{ timestamp: iso(T0), sampledValue: [{ value: '1000' }] }]);
       });
 
+      it('closeTransaction closes an open transaction once, without storing a stop', async () => {
+        const { transactionId } = await store.startTransaction(start);
+        const closed = await store.closeTransaction({
+          transactionId,
+          chargerId: 'CP1',
+          timestamp: T0 + 60_000,
+          meterStop: 1500,
+          reason: 'superseded by transaction 9',
+        });
+        assert.equal(closed!.stoppedAt, iso(T0 + 60_000));
+        assert.equal(closed!.meterStop, 1500);
+        assert.equal(closed!.stopReason, 'superseded by transaction 9');
+        assert.equal(closed!.energyWh, 500);
+        assert.equal((await store.listStops({ transactionId })).total, 0);
+        const again = await store.closeTransaction({
+          transactionId,
+          chargerId: 'CP1',
+          timestamp: T0 + 120_000,
+          meterStop: 1600,
+          reason: 'charger rebooted',
+        });
+        assert.equal(again, null, 'a closed transaction is not closed again');
+        const other = await store.startTransaction({ ...start, connectorId: 2 });
+        const wrong = await store.closeTransaction({
+          transactionId: other.transactionId,
+          chargerId: 'CP2',
+          timestamp: T0,
+          meterStop: 0,
+          reason: 'x',
+        });
+        assert.equal(wrong, null, "another charger's transaction is not closed");
+        await assert.rejects(
+          store.closeTransaction({ transactionId, chargerId: 'CP1', timestamp: 'never', meterStop: 1, reason: 'x' }),
+          (e: unknown) => (e as { code?: string }).code === 'AMPERE_ERR_STORE_INVALID',
+        );
+      });
+
+      it('a StopTransaction after a close by the central system reconciles the stop; a second one does not', async () => {
+        const { transactionId } = await store.startTransaction(start);
+        await store.closeTransaction({
+          transactionId,
+          chargerId: 'CP1',
+          timestamp: T0 + 60_000,
+          meterStop: 1500,
+          reason: 'charger rebooted',
+        });
+        const late = await store.stopTransaction({
+          transactionId,
+          chargerId: 'CP1',
+          idTag: 'Tag1',
+          timestamp: T0 + 90_000,
+          meterStop: 1700,
+        });
+        assert.deepEqual([late.known, late.alreadyStopped, late.reconciled], [true, false, true]);
+        const tx = (await store.getTransaction(transactionId))!;
+        assert.deepEqual(
+          [tx.stoppedAt, tx.meterStop, tx.stopReason, tx.stopIdTag],
+          [iso(T0 + 90_000), 1700, null, 'Tag1'],
+        );
+        const second = await store.stopTransaction({
+          transactionId,
+          chargerId: 'CP1',
+          timestamp: T0 + 95_000,
+          meterStop: 1800,
+          reason: 'Local',
+        });
+        assert.deepEqual([second.alreadyStopped, second.reconciled], [true, false]);
+        assert.equal((await store.getTransaction(transactionId))!.meterStop, 1700);
+      });
+
       it('an unknown transaction id is stored as an orphan stop and answered', async () => {
         const r = await store.stopTransaction({ transactionId: -1, chargerId: 'CP1', timestamp: T0, meterStop: 5 });
-        assert.deepEqual(r, { known: false, alreadyStopped: false, transaction: null });
+        assert.deepEqual(r, { known: false, alreadyStopped: false, reconciled: false, transaction: null });
         const r2 = await store.stopTransaction({
           transactionId: 424242,
           chargerId: 'CP1',

@@ -5,6 +5,7 @@ import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts'
 import { authorizeIdTag } from '../authorization.ts';
 import { meterRows } from '../meter.ts';
 import type { HandlerContext } from './context.ts';
+import { closeAfterReboot, closeOnAvailable, closeSuperseded } from './stale-transactions.ts';
 
 type Req<A extends keyof ActionMap> = ActionMap[A]['request'];
 type Res<A extends keyof ActionMap> = ActionMap[A]['response'];
@@ -33,6 +34,7 @@ export async function bootNotification(
     record = await central.store.upsertCharger(chargerId, { registration }, now);
   }
   record = await central.store.recordBoot(chargerId, req, now);
+  await closeAfterReboot(ctx);
   if (!record.connected) {
     // A charger seen for the first time had no row when its connection was recorded.
     await central.store.setConnection(chargerId, true, ctx.link.remoteAddress, now);
@@ -69,6 +71,10 @@ export async function statusNotification(
     timestamp: req.timestamp ?? null,
     at: ctx.now,
   });
+  if (req.status === 'Available') {
+    const at = req.timestamp ? Date.parse(req.timestamp) : ctx.now;
+    await closeOnAvailable(ctx, req.connectorId, Number.isNaN(at) ? ctx.now : at);
+  }
   ctx.central.events.emit('connector.status', ctx.chargerId, { ...req });
   return {};
 }
@@ -97,6 +103,9 @@ export async function startTransaction(
     meterStart: req.meterStart,
     reservationId: req.reservationId ?? null,
   });
+  if (!started.duplicate) {
+    await closeSuperseded(ctx, req.connectorId, started.transactionId, Date.parse(req.timestamp));
+  }
   const idTagInfo = await authorizeIdTag(central.store, req.idTag, {
     now,
     concurrent: { excludeTransactionId: started.transactionId },
@@ -142,6 +151,7 @@ export async function stopTransaction(
     );
   }
   const [stopped] = (await Promise.all(writes)) as [Awaited<ReturnType<typeof central.store.stopTransaction>>];
+  if (stopped.alreadyStopped) await recordRepeatedStop(ctx, req);
   central.events.emit('transaction.stopped', chargerId, {
     transactionId: req.transactionId,
     meterStop: req.meterStop,
@@ -149,12 +159,29 @@ export async function stopTransaction(
     timestamp: req.timestamp,
     known: stopped.known,
     alreadyStopped: stopped.alreadyStopped,
+    reconciled: stopped.reconciled,
     energyWh: stopped.transaction?.energyWh ?? null,
     connectorId: stopped.transaction?.connectorId ?? null,
   });
   if (!req.idTag) return {};
   const idTagInfo = await authorizeIdTag(central.store, req.idTag, { now });
   return { idTagInfo };
+}
+
+/**
+ * A second StopTransaction for a transaction already stopped by the charger (the SAP e-mobility
+ * simulator sends one without a reason, then one with reason=Local) is answered, stored in the
+ * stop log, and changes nothing; the charger gets a finding.
+ */
+async function recordRepeatedStop(ctx: HandlerContext, req: Req<'StopTransaction'>): Promise<void> {
+  const finding = {
+    path: '/transactionId',
+    rule: 'repeated-stop',
+    original: { meterStop: req.meterStop, timestamp: req.timestamp, reason: req.reason ?? null },
+    repaired: null,
+  };
+  await ctx.central.store.recordFindings(ctx.chargerId, 'StopTransaction', [finding], ctx.now);
+  ctx.central.events.emit('conformance.finding', ctx.chargerId, { action: 'StopTransaction', findings: [finding] });
 }
 
 export async function meterValues(ctx: HandlerContext, req: Req<'MeterValues'>): Promise<Res<'MeterValues'>> {

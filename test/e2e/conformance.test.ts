@@ -1,0 +1,191 @@
+// Conformance regressions (issues 15 and 16), each named after what broke, with the simulator as
+// the charger over a real WebSocket against an in-process server on port 0 (real SQLite file).
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
+import { generic } from '../../src/chargepoint/profiles/generic.ts';
+import { startTestServer, type TestServer, until } from '../api/helpers.ts';
+
+/** Quick reconnects, so no test waits for a real charger's backoff. */
+const fast = { ...generic, backoff: { minS: 0.1, randomS: 0, repeat: 1000, fixedS: 0.1 } };
+
+let server: TestServer | undefined;
+let sims: SimStation[] = [];
+afterEach(async () => {
+  for (const s of sims) await s.stop();
+  sims = [];
+  await server?.close();
+  server = undefined;
+});
+
+async function simulate(
+  id: string,
+  profile: typeof generic = fast,
+  config: Record<string, string> = {},
+): Promise<SimStation> {
+  const sim = createStation({ id, profile, url: `${server!.ws}/ocpp`, config });
+  sims.push(sim);
+  await sim.start();
+  await until(() => sim.station.registration === 'Accepted');
+  return sim;
+}
+
+describe('issue 16.1: commands to a quiet charger', () => {
+  it('a command to an idle, already-booted charger is delivered within one second', async () => {
+    // The call timeout is the bound: an answer (200) proves the command left and came back in time.
+    server = await startTestServer({ callTimeoutMs: 1000 });
+    // A charger that says nothing after a reconnect (no StatusNotification, Heartbeat 300 s away).
+    const sim = await simulate('QUIET-1', { ...fast, statusOnReconnect: false });
+    sim.station.setNetwork(false);
+    await until(() => !server!.central.isConnected('QUIET-1'));
+    sim.station.setNetwork(true);
+    await until(() => server!.central.isConnected('QUIET-1'));
+    const res = await server.api('POST', '/api/chargers/QUIET-1/commands/GetConfiguration', {
+      key: ['HeartbeatInterval'],
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.configurationKey[0].key, 'HeartbeatInterval');
+  });
+});
+
+/** Polls until `fn` finds something (writes land asynchronously). */
+async function found<T>(fn: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
+  return (await until(fn, timeoutMs)) as T;
+}
+
+/** A charger that loses every StopTransaction (power cut, full journal): the profile never sends one. */
+const lossy = { ...fast, sends: fast.sends.filter((a) => a !== 'StopTransaction') };
+
+async function charging(sim: SimStation, idTag: string, connectorId = 1): Promise<number> {
+  const st = sim.station;
+  if (!st.connector(connectorId).plugged) st.plug(connectorId);
+  assert.equal(await st.swipe(idTag, connectorId), 'Accepted');
+  await until(() => st.connector(connectorId).tx?.id !== undefined);
+  return st.connector(connectorId).tx!.id!;
+}
+
+async function metered(txId: number): Promise<number> {
+  const m = await found(async () => {
+    const s = await server!.store.transactionMeterSummary(txId);
+    return s.lastWh !== null && s.samples >= 2 ? s : undefined;
+  }, 10_000);
+  return Math.round(m.lastWh!);
+}
+
+async function findingRules(id: string): Promise<string[]> {
+  const res = await server!.api('GET', `/api/chargers/${id}/findings`);
+  return (res.body.items as { rule: string }[]).map((f) => f.rule);
+}
+
+describe('issue 16.3: transactions whose StopTransaction was lost', () => {
+  it('a new StartTransaction on the connector closes the lost one (superseded), and the card is not ConcurrentTx', async () => {
+    server = await startTestServer({ callTimeoutMs: 2000 });
+    await server.store.upsertIdTag({ idTag: 'LOST-CARD', status: 'Accepted' });
+    const sim = await simulate('LOSSY-1', lossy, { MeterValueSampleInterval: '1' });
+    const first = await charging(sim, 'LOST-CARD');
+    const lastWh = await metered(first);
+    // The same card stops its transaction (Local): the StopTransaction is lost; the EV stays plugged.
+    assert.equal(await sim.station.swipe('LOST-CARD'), 'Stopped');
+    const second = await charging(sim, 'LOST-CARD');
+    assert.notEqual(second, first);
+    const closed = await found(async () => {
+      const tx = await server!.store.getTransaction(first);
+      return tx?.stoppedAt ? tx : undefined;
+    });
+    assert.equal(closed.stopReason, `superseded by transaction ${second}`);
+    assert.ok(closed.meterStop! >= lastWh, `meterStop ${closed.meterStop} is the last metered energy ${lastWh}`);
+    assert.deepEqual(
+      (await server.store.activeTransactionsByIdTag('LOST-CARD')).map((t) => t.id),
+      [second],
+      'the second start was Accepted, not ConcurrentTx',
+    );
+    assert.ok((await findingRules('LOSSY-1')).includes('stale-transaction-superseded'));
+  });
+
+  it('a BootNotification closes the transactions the reboot ended', async () => {
+    server = await startTestServer({ callTimeoutMs: 2000 });
+    await server.store.upsertIdTag({ idTag: 'BOOT-CARD', status: 'Accepted' });
+    const sim = await simulate('LOSSY-2', lossy, { MeterValueSampleInterval: '1' });
+    const tx = await charging(sim, 'BOOT-CARD');
+    await metered(tx);
+    const events: string[] = [];
+    server.central.events.subscribe((e) => {
+      if (e.type === 'transaction.stopped' && e.data.stale) events.push(String(e.data.reason));
+    });
+    sim.station.reboot('Soft');
+    const closed = await found(async () => {
+      const t = await server!.store.getTransaction(tx);
+      return t?.stoppedAt ? t : undefined;
+    }, 10_000);
+    assert.equal(closed.stopReason, 'charger rebooted');
+    assert.deepEqual(events, ['charger rebooted']);
+    assert.ok((await findingRules('LOSSY-2')).includes('stale-transaction-reboot'));
+    // The card is free again: a new start is Accepted.
+    await until(() => sim.station.registration === 'Accepted', 10_000);
+    const again = await charging(sim, 'BOOT-CARD');
+    assert.ok(again > tx);
+  });
+
+  it('a connector reporting Available closes its transaction; a StopTransaction that arrives later wins', async () => {
+    server = await startTestServer({ callTimeoutMs: 2000 });
+    await server.store.upsertIdTag({ idTag: 'LATE-CARD', status: 'Accepted' });
+    // This charger keeps its StopTransaction while offline and delivers it after the status report.
+    const sim = await simulate('LATE-1', fast, { MeterValueSampleInterval: '1' });
+    const tx = await charging(sim, 'LATE-CARD');
+    await metered(tx);
+    const reasons: string[] = [];
+    server.central.events.subscribe((e) => {
+      if (e.type === 'transaction.stopped') reasons.push(`${e.data.reason}${e.data.reconciled ? ' (reconciled)' : ''}`);
+    });
+    sim.station.setNetwork(false);
+    await until(() => !server!.central.isConnected('LATE-1'));
+    sim.station.unplug(1);
+    const meterStop = Math.round(sim.station.connector(1).meter.registerWh);
+    sim.station.setNetwork(true);
+    await until(() => sim.station.queuedMessages === 0 && sim.station.online, 10_000);
+    const t = await found(async () => {
+      const r = await server!.store.getTransaction(tx);
+      return r?.stopReason === 'EVDisconnected' ? r : undefined;
+    });
+    assert.equal(t.meterStop, meterStop, "the charger's own meterStop wins");
+    assert.deepEqual(reasons, ['connector reported Available', 'EVDisconnected (reconciled)']);
+    assert.ok((await findingRules('LATE-1')).includes('stale-transaction-available'));
+  });
+});
+
+describe('issue 15.7: two StopTransactions for one transaction', () => {
+  // The SAP e-mobility simulator stops with one StopTransaction without a reason, then another
+  // with reason=Local: raw frames, as that independent client sends them.
+  it('the second StopTransaction is answered, changes nothing stored, and is recorded as a finding', async () => {
+    server = await startTestServer();
+    await server.store.upsertIdTag({ idTag: 'SAP-CARD', status: 'Accepted' });
+    const cp = await server.charger('SAP-1');
+    try {
+      const started = await cp.call<{ transactionId: number }>('StartTransaction', {
+        connectorId: 1,
+        idTag: 'SAP-CARD',
+        meterStart: 100,
+        timestamp: '2026-11-23T10:00:00Z',
+      });
+      const tx = started.transactionId;
+      const first = { transactionId: tx, meterStop: 900, timestamp: '2026-11-23T11:00:00Z', idTag: 'SAP-CARD' };
+      assert.deepEqual(await cp.call('StopTransaction', first), { idTagInfo: { status: 'Accepted' } });
+      const second = { ...first, meterStop: 950, timestamp: '2026-11-23T11:00:05Z', reason: 'Local' };
+      assert.deepEqual(await cp.call('StopTransaction', second), { idTagInfo: { status: 'Accepted' } });
+      const stored = (await server.store.getTransaction(tx))!;
+      assert.deepEqual(
+        [stored.meterStop, stored.stopReason, stored.stoppedAt],
+        [900, null, '2026-11-23T11:00:00.000Z'],
+      );
+      const findings = (await server.api('GET', '/api/chargers/SAP-1/findings')).body.items as {
+        rule: string;
+        original: { meterStop: number; reason: string };
+      }[];
+      const repeat = findings.find((f) => f.rule === 'repeated-stop');
+      assert.ok(repeat, JSON.stringify(findings));
+      assert.deepEqual([repeat.original.meterStop, repeat.original.reason], [950, 'Local']);
+    } finally {
+      await cp.close();
+    }
+  });
+});
