@@ -18,6 +18,13 @@ export const AMPERE_ERRORS = {
   AMPERE_ERR_CALL_REFUSED: { status: 409, title: 'OCPP manners forbid this call now' },
   AMPERE_ERR_CONFIG: { status: 500, title: 'Invalid configuration' },
   AMPERE_ERR_STORE: { status: 500, title: 'The store failed' },
+  AMPERE_ERR_STORE_INVALID: { status: 400, title: 'The store refused a value (e.g. a time it cannot read)' },
+  AMPERE_ERR_STORE_CLOSED: { status: 503, title: 'The store is closed (the server is shutting down)' },
+  AMPERE_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    title: 'The request body has a content type this route does not take',
+  },
+  AMPERE_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   AMPERE_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { AMPERE_ERRORS } from '../src/errors.ts';
+import { AMPERE_ERRORS, AmpereError } from '../src/errors.ts';
 import { OCPP_ERROR_CODES } from '../src/ocpp/errors.ts';
+import { StoreError, type StoreErrorCode } from '../src/store/errors.ts';
 
 const doc = readFileSync('docs/errors.md', 'utf8');
 
@@ -20,4 +21,15 @@ it('documents every AMPERE_ERR_* code with its HTTP status, and no code that doe
 
 it('documents every OCPP-J error code', () => {
   for (const code of OCPP_ERROR_CODES) assert.ok(doc.includes(`\`${code}\``), `${code} documented`);
+});
+
+// Regression (issue 15.3): the store's codes were outside the registry (500 AMPERE_ERR_INTERNAL at the API).
+it("the store's codes are in the registry, documented, and carried by StoreError with their status", () => {
+  const storeCodes: StoreErrorCode[] = ['AMPERE_ERR_STORE_INVALID', 'AMPERE_ERR_STORE_CLOSED'];
+  for (const code of storeCodes) {
+    const e = new StoreError(code, 'x');
+    assert.ok(e instanceof AmpereError);
+    assert.equal(e.status, AMPERE_ERRORS[code].status);
+    assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${e.status} \\|`));
+  }
 });

@@ -71,6 +71,18 @@ export function validationError(part: string, errors: readonly AjvLikeError[]): 
   });
 }
 
+const CLIENT_ERROR_CODES: Partial<Record<number, AmpereErrorCode>> = {
+  404: 'AMPERE_ERR_NOT_FOUND',
+  413: 'AMPERE_ERR_PAYLOAD_TOO_LARGE',
+  415: 'AMPERE_ERR_UNSUPPORTED_MEDIA_TYPE',
+  429: 'AMPERE_ERR_RATE_LIMITED',
+};
+
+/** The registered code for a fastify client error status; anything else is a plain bad request (400). */
+export function clientErrorCode(status: number): AmpereErrorCode {
+  return CLIENT_ERROR_CODES[status] ?? 'AMPERE_ERR_BAD_REQUEST';
+}
+
 /** The fastify error handler: AmpereErrors keep their code and status; nothing else leaks a stack. */
 export function handleError(err: FastifyError | AmpereError | Error, req: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof AmpereError) {
@@ -94,9 +106,10 @@ export function handleError(err: FastifyError | AmpereError | Error, req: Fastif
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Fastify's own client errors: malformed JSON, unsupported media type, body too large, ...
-    const code: AmpereErrorCode = fe.statusCode === 404 ? 'AMPERE_ERR_NOT_FOUND' : 'AMPERE_ERR_BAD_REQUEST';
+    // Each answer carries a registered code with the status docs/errors.md gives it.
+    const code = clientErrorCode(fe.statusCode);
     reply
-      .code(fe.statusCode)
+      .code(AMPERE_ERRORS[code].status)
       .type('application/json')
       .send(errorBody(code, fe.message, fe.code ? { fastifyCode: fe.code } : undefined));
     return;

@@ -1,14 +1,15 @@
-// Store error codes, part of Ampere's AMPERE_ERR_* vocabulary (style.md habit 2). Database
-// errors (constraint, I/O) pass through unchanged so their SQLite/PostgreSQL codes stay visible.
+// Store error codes, part of Ampere's one AMPERE_ERR_* registry (src/errors.ts, style.md habit 2),
+// with their HTTP status there. Database errors (constraint, I/O) pass through unchanged so their
+// SQLite/PostgreSQL codes stay visible.
+import { AmpereError } from '../errors.ts';
 
 export type StoreErrorCode = 'AMPERE_ERR_STORE_INVALID' | 'AMPERE_ERR_STORE_CLOSED';
 
 /** Rejection for invalid input or a closed store. */
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
+export class StoreError extends AmpereError {
+  declare readonly code: StoreErrorCode;
   constructor(code: StoreErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'StoreError';
-    this.code = code;
   }
 }
