@@ -3,6 +3,7 @@ import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
+import { guardStdio } from './stdio.ts';
 
 const USAGE = `Usage: ampere <command> [flags]
 
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+guardStdio();
 main(process.argv.slice(2)).catch((e) => {
   if (isAmpereError(e)) {
     process.stderr.write(`ampere: ${e.message}\n`);
