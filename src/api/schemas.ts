@@ -211,7 +211,16 @@ const TRANSACTION_FIELDS: Record<string, Schema> = {
   energyWh: { type: ['number', 'null'], description: 'delivered so far (active) or in total (stopped)' },
   durationSeconds: num,
   averagePowerW: nullable(num),
+  averagePowerSource: {
+    enum: ['Energy.Active.Import.Register', null],
+    description: 'the average is energy over duration, from the energy register',
+  },
   peakPowerW: nullable(num),
+  peakPowerSource: {
+    enum: ['Power.Active.Import', 'Energy.Active.Import.Register', null],
+    description:
+      'sampled power, or (when samples are sparse or lower) the highest average the energy register shows over 15 minutes or more',
+  },
   cost: { oneOf: [COST, { type: 'null' }] },
 };
 

@@ -17,11 +17,21 @@ export interface LiveSession {
   secondsToTarget: number | null;
 }
 
+/**
+ * Where a power figure comes from: sampled power (Power.Active.Import), or the energy register
+ * (energy over time between two readings: meterStart, register samples, meterStop).
+ */
+export type PowerFigureSource = 'Power.Active.Import' | 'Energy.Active.Import.Register';
+
 export interface TransactionView extends Omit<TransactionRecord, 'createdAt'> {
   active: boolean;
   durationSeconds: number;
+  /** Energy over duration: always from the energy register. */
   averagePowerW: number | null;
+  averagePowerSource: PowerFigureSource | null;
+  /** The highest power the session saw: never below the average over any stretch with readings. */
   peakPowerW: number | null;
+  peakPowerSource: PowerFigureSource | null;
   cost: Cost | null;
   meterSamples: number;
   live: LiveSession | null;
@@ -35,6 +45,11 @@ const NOMINAL_V = 230;
 const RECENT_MS = 5 * 60_000;
 /** Up to this many register samples are priced one by one. */
 const RAW_READINGS = 5000;
+/**
+ * Register readings are whole Wh: over a few seconds one Wh is hundreds of watts. Averages over
+ * stretches shorter than this are not read as power.
+ */
+const MIN_STRETCH_MS = 15 * 60_000;
 const PLUGGED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
 
 export async function loadTariff(store: Store): Promise<Tariff | null> {
@@ -121,6 +136,32 @@ async function energyReadings(store: Store, tx: TransactionRecord): Promise<Ener
   return readings;
 }
 
+/**
+ * The highest average power over stretches of at least MIN_STRETCH_MS between energy readings
+ * (oldest first), the whole session included: what the register proves the car drew at least.
+ */
+export function registerPeak(readings: readonly EnergyReading[]): number | null {
+  const sorted = [...readings].sort((a, b) => a.at - b.at);
+  let best: number | null = null;
+  const consider = (from: EnergyReading, to: EnergyReading) => {
+    const ms = to.at - from.at;
+    if (ms <= 0) return;
+    const w = ((to.wh - from.wh) * 3_600_000) / ms;
+    if (w >= 0 && (best === null || w > best)) best = w;
+  };
+  let from = sorted[0];
+  for (const r of sorted.slice(1)) {
+    if (from && r.at - from.at >= MIN_STRETCH_MS) {
+      consider(from, r);
+      from = r;
+    }
+  }
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  if (first && last) consider(first, last);
+  return best;
+}
+
 function targetOf(smartPlan: unknown): number | null {
   if (!smartPlan || typeof smartPlan !== 'object') return null;
   const p = smartPlan as Record<string, unknown>;
@@ -153,14 +194,18 @@ export async function transactionView(
       : 0
     : (tx.energyWh ?? null);
   const averagePowerW = energyWh !== null && durationSeconds > 0 ? (energyWh * 3600) / durationSeconds : null;
-  let cost: Cost | null = null;
-  if (opts.tariff) {
-    const readings = await energyReadings(store, tx);
-    if (active && summary.lastWh !== null && summary.lastAt) {
-      readings.push({ at: Date.parse(summary.lastAt), wh: summary.lastWh });
-    }
-    cost = costOf(opts.tariff, readings);
+  const readings = await energyReadings(store, tx);
+  if (active && summary.lastWh !== null && summary.lastAt) {
+    readings.push({ at: Date.parse(summary.lastAt), wh: summary.lastWh });
   }
+  // Peak is the highest power the session saw: sampled power when the charger reports it, but
+  // never below what the energy register proves over a stretch (sparse or missing power samples).
+  const fromRegister = registerPeak(readings);
+  const sampledWins = summary.peakW !== null && (fromRegister === null || summary.peakW >= fromRegister);
+  const peakPowerW = sampledWins ? summary.peakW : fromRegister;
+  const peakPowerSource: PowerFigureSource | null =
+    peakPowerW === null ? null : sampledWins ? 'Power.Active.Import' : 'Energy.Active.Import.Register';
+  const cost: Cost | null = opts.tariff ? costOf(opts.tariff, readings) : null;
   let live: LiveSession | null = null;
   if (active && opts.live !== false) {
     const since = Math.max(
@@ -199,7 +244,9 @@ export async function transactionView(
     energyWh,
     durationSeconds,
     averagePowerW,
-    peakPowerW: summary.peakW,
+    averagePowerSource: averagePowerW === null ? null : 'Energy.Active.Import.Register',
+    peakPowerW,
+    peakPowerSource,
     cost,
     meterSamples: summary.samples,
     live,

@@ -1,7 +1,7 @@
 // Pure parts of session analytics: tariffs and current power.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { currentPower } from '../../src/central/analytics.ts';
+import { currentPower, registerPeak } from '../../src/central/analytics.ts';
 import { costOf, priceAt, type Tariff } from '../../src/central/tariff.ts';
 import type { MeterValueRecord } from '../../src/store/types.ts';
 
@@ -76,5 +76,30 @@ describe('current power', () => {
       source: 'Current.Import×Voltage',
     });
     assert.deepEqual(currentPower([row('Energy.Active.Import.Register', '10', null, 'Wh')]), { w: null, source: null });
+  });
+});
+
+describe('peak power from the energy register', () => {
+  test('the highest average over stretches of 15 minutes or more, the whole session included', () => {
+    const min = 60_000;
+    // 1 Wh in 10 s would read as 360 W: too short a stretch to count.
+    assert.equal(
+      registerPeak([
+        { at: 0, wh: 0 },
+        { at: 10_000, wh: 1 },
+        { at: 60 * min, wh: 100 },
+      ]),
+      100,
+    );
+    assert.equal(
+      registerPeak([
+        { at: 0, wh: 0 },
+        { at: 15 * min, wh: 2750 },
+        { at: 30 * min, wh: 2750 },
+        { at: 60 * min, wh: 5000 },
+      ]),
+      11_000,
+    );
+    assert.equal(registerPeak([{ at: 0, wh: 0 }]), null);
   });
 });

@@ -72,6 +72,14 @@ async function metered(txId: number): Promise<number> {
   return Math.round(m.lastWh!);
 }
 
+/** The transaction once it is stopped. */
+function stopped(txId: number, timeoutMs = 3000) {
+  return found(async () => {
+    const tx = await server!.store.getTransaction(txId);
+    return tx?.stoppedAt ? tx : undefined;
+  }, timeoutMs);
+}
+
 async function findingRules(id: string): Promise<string[]> {
   const res = await server!.api('GET', `/api/chargers/${id}/findings`);
   return (res.body.items as { rule: string }[]).map((f) => f.rule);
@@ -88,10 +96,7 @@ describe('issue 16.3: transactions whose StopTransaction was lost', () => {
     assert.equal(await sim.station.swipe('LOST-CARD'), 'Stopped');
     const second = await charging(sim, 'LOST-CARD');
     assert.notEqual(second, first);
-    const closed = await found(async () => {
-      const tx = await server!.store.getTransaction(first);
-      return tx?.stoppedAt ? tx : undefined;
-    });
+    const closed = await stopped(first);
     assert.equal(closed.stopReason, `superseded by transaction ${second}`);
     assert.ok(closed.meterStop! >= lastWh, `meterStop ${closed.meterStop} is the last metered energy ${lastWh}`);
     assert.deepEqual(
@@ -113,10 +118,7 @@ describe('issue 16.3: transactions whose StopTransaction was lost', () => {
       if (e.type === 'transaction.stopped' && e.data.stale) events.push(String(e.data.reason));
     });
     sim.station.reboot('Soft');
-    const closed = await found(async () => {
-      const t = await server!.store.getTransaction(tx);
-      return t?.stoppedAt ? t : undefined;
-    }, 10_000);
+    const closed = await stopped(tx, 10_000);
     assert.equal(closed.stopReason, 'charger rebooted');
     assert.deepEqual(events, ['charger rebooted']);
     assert.ok((await findingRules('LOSSY-2')).includes('stale-transaction-reboot'));
@@ -184,6 +186,46 @@ describe('issue 15.7: two StopTransactions for one transaction', () => {
       const repeat = findings.find((f) => f.rule === 'repeated-stop');
       assert.ok(repeat, JSON.stringify(findings));
       assert.deepEqual([repeat.original.meterStop, repeat.original.reason], [950, 'Local']);
+    } finally {
+      await cp.close();
+    }
+  });
+});
+
+describe('issue 15.2: analytics that contradict themselves', () => {
+  // Regression: a transaction listed with AVG W 7053 above its PEAK W 6900 (one sparse power sample).
+  it('peak power is never below the average; each figure says where it comes from', async () => {
+    server = await startTestServer();
+    await server.store.upsertIdTag({ idTag: 'AVG-CARD', status: 'Accepted' });
+    const cp = await server.charger('AVG-1');
+    try {
+      const t0 = Date.parse('2026-11-23T10:00:00Z');
+      const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+      const { transactionId } = await cp.call<{ transactionId: number }>('StartTransaction', {
+        connectorId: 1,
+        idTag: 'AVG-CARD',
+        meterStart: 0,
+        timestamp: iso(t0),
+      });
+      await cp.call('MeterValues', {
+        connectorId: 1,
+        transactionId,
+        meterValue: [
+          {
+            timestamp: iso(t0 + 5 * 60_000),
+            sampledValue: [{ value: '6900', measurand: 'Power.Active.Import', unit: 'W' }],
+          },
+        ],
+      });
+      await cp.call('StopTransaction', { transactionId, meterStop: 7053, timestamp: iso(t0 + 3_600_000) });
+      const list = await server.api('GET', '/api/transactions?chargerId=AVG-1');
+      const t = list.body.items[0];
+      assert.equal(Math.round(t.averagePowerW), 7053);
+      assert.ok(t.peakPowerW >= t.averagePowerW, `peak ${t.peakPowerW} below average ${t.averagePowerW}`);
+      assert.equal(t.averagePowerSource, 'Energy.Active.Import.Register');
+      assert.equal(t.peakPowerSource, 'Energy.Active.Import.Register');
+      const one = (await server.api('GET', `/api/transactions/${transactionId}`)).body;
+      assert.deepEqual([one.peakPowerW, one.peakPowerSource], [t.peakPowerW, t.peakPowerSource]);
     } finally {
       await cp.close();
     }
