@@ -16,6 +16,7 @@ import {
   issueClientCertificate,
   issueServerCertificate,
   type KeyPairPem,
+  type KeyType,
   type SecuritySettings,
 } from '../central/security/index.ts';
 import type { ServeConfig } from '../config/index.ts';
@@ -186,6 +187,8 @@ export interface CertsInitOptions {
   cpoName: string;
   days?: number;
   force?: boolean;
+  /** The CA's key (and its server certificate's): RSA 2048 (default) or ECDSA P-256. */
+  keyType?: KeyType;
 }
 
 function writeSecret(path: string, text: string): void {
@@ -193,7 +196,9 @@ function writeSecret(path: string, text: string): void {
 }
 
 /** `ampere certs init`: a CA and a server certificate for the given host names, in `dir`. */
-export function initCertificates(opts: CertsInitOptions): Record<'caCert' | 'caKey' | 'cert' | 'key', string> {
+export async function initCertificates(
+  opts: CertsInitOptions,
+): Promise<Record<'caCert' | 'caKey' | 'cert' | 'key', string>> {
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   const files = {
     caCert: join(opts.dir, 'ca.pem'),
@@ -207,8 +212,8 @@ export function initCertificates(opts: CertsInitOptions): Record<'caCert' | 'caK
       `${files.caKey} exists: every charger certificate depends on it (--force replaces it)`,
     );
   }
-  const ca = createCa({ organization: opts.cpoName });
-  const server = issueServerCertificate(ca, {
+  const ca = await createCa({ organization: opts.cpoName, ...(opts.keyType ? { keyType: opts.keyType } : {}) });
+  const server = await issueServerCertificate(ca, {
     hosts: opts.hosts,
     organization: opts.cpoName,
     ...(opts.days ? { days: opts.days } : {}),
@@ -221,19 +226,19 @@ export function initCertificates(opts: CertsInitOptions): Record<'caCert' | 'caK
 }
 
 /** `ampere certs client ID`: a charger certificate (CN = id, O = the CA's organisation or cpoName). */
-export function issueChargerCertificate(opts: {
+export async function issueChargerCertificate(opts: {
   dir: string;
   chargerId: string;
   cpoName?: string;
   days?: number;
-}): Record<'cert' | 'key' | 'ca', string> {
+}): Promise<Record<'cert' | 'key' | 'ca', string>> {
   const ca = {
     certPem: read(join(opts.dir, 'ca.pem'), 'CA certificate'),
     keyPem: read(join(opts.dir, 'ca.key'), 'CA key'),
   };
   const organization = opts.cpoName ?? certificateSubject(ca.certPem).organization;
   if (!organization) throw new AmpereError('AMPERE_ERR_CONFIG', 'The CA has no O; give --cpo-name');
-  const pair = issueClientCertificate(ca, {
+  const pair = await issueClientCertificate(ca, {
     commonName: opts.chargerId,
     organization,
     ...(opts.days ? { days: opts.days } : {}),

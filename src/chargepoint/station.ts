@@ -3,6 +3,7 @@
 // attaches a Link when the WebSocket is up (connection.ts), tests attach a fake one.
 // Nothing here names a vendor: every difference between chargers comes from the VendorProfile.
 import { type Action, formatTimestamp, type RequestOf, type ResponseOf } from '../ocpp/index.ts';
+import { ChargerCertificates } from './certificates.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { type ConfigPersistence, ConfigStore } from './config-store.ts';
 import { Ev, type EvOptions } from './ev.ts';
@@ -178,6 +179,8 @@ export class Station {
   private bootedThisPowerCycle = false;
   /** Set while sending what a TriggerMessage asked for (allowed even while Pending). */
   private triggering = false;
+  /** Security extension: installed roots and the charger's own certificate. */
+  readonly certificates = new ChargerCertificates();
   private pendingFirmware?: string;
   private readonly historySize: number;
   private readonly physicsTickMs: number;
@@ -943,6 +946,16 @@ export class Station {
         return {};
       case 'GetDiagnostics':
         return this.diagnostics(payload);
+      case 'InstallCertificate':
+        return { status: this.certificates.install(payload.certificateType, payload.certificate) };
+      case 'GetInstalledCertificateIds':
+        return this.certificates.list(payload.certificateType);
+      case 'DeleteCertificate':
+        return { status: this.certificates.delete(payload.certificateHashData) };
+      case 'CertificateSigned':
+        return { status: await this.certificates.signed(payload.certificateChain) };
+      case 'ExtendedTriggerMessage':
+        return this.extendedTrigger(payload.requestedMessage, payload.connectorId);
       default:
         throw new CallRefused('NotImplemented', `${action} is not implemented by the simulator`);
     }
@@ -1029,6 +1042,20 @@ export class Station {
       } finally {
         this.triggering = false;
       }
+    }, 0);
+    return { status: 'Accepted' };
+  }
+
+  /** Security whitepaper F06: SignChargePointCertificate makes a new key and sends SignCertificate. */
+  private extendedTrigger(requested: string, connectorId?: number): { status: string } {
+    if (requested !== 'SignChargePointCertificate') return this.trigger(requested, connectorId);
+    this.clock.setTimeout(() => {
+      const organization = this.config.get('CpoName') ?? 'Ampere';
+      const keyType = this.config.get('CertificateKeyType') === 'rsa' ? 'rsa' : 'ec';
+      void this.certificates
+        .csr(this.id, organization, keyType)
+        .then((csr) => this.call('SignCertificate', { csr }))
+        .catch((e) => this.log(`SignCertificate failed: ${(e as Error).message}`));
     }, 0);
     return { status: 'Accepted' };
   }

@@ -4,9 +4,9 @@ import { initCertificates, issueChargerCertificate } from '../app/tls.ts';
 import { AmpereError } from '../errors.ts';
 
 export const CERTS_USAGE = `Usage:
-  ampere certs init [--data DIR] [--hosts NAME,NAME] [--cpo-name NAME] [--days N] [--force]
+  ampere certs init [--data DIR] [--hosts NAME,NAME] [--cpo-name NAME] [--days N] [--key-type rsa|ec] [--force]
       creates DIR/certs/ca.pem, ca.key, server.pem, server.key (default DIR ./data,
-      hosts localhost,127.0.0.1, CPO name "Ampere")
+      hosts localhost,127.0.0.1, CPO name "Ampere", key type rsa: RSA 2048; ec: ECDSA P-256)
   ampere certs client ID [--data DIR] [--cpo-name NAME] [--days N]
       issues a charger certificate for security profile 3: CN = ID, O = the CA's CPO name,
       written to DIR/certs/chargers/ID.pem and ID.key
@@ -45,7 +45,11 @@ function days(raw: string | undefined): number | undefined {
 export async function runCertsCli(argv: string[], out: (text: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'init') {
-    const { values } = flags(rest, ['data', 'hosts', 'cpo-name', 'days', 'force']);
+    const { values } = flags(rest, ['data', 'hosts', 'cpo-name', 'days', 'key-type', 'force']);
+    const keyType = values['key-type'] ?? 'rsa';
+    if (keyType !== 'rsa' && keyType !== 'ec') {
+      throw new AmpereError('AMPERE_ERR_CONFIG', `--key-type: rsa or ec, not "${keyType}"`);
+    }
     const dir = join(values.data ?? './data', 'certs');
     const hosts = (values.hosts ?? 'localhost,127.0.0.1')
       .split(',')
@@ -53,10 +57,11 @@ export async function runCertsCli(argv: string[], out: (text: string) => void): 
       .filter(Boolean);
     const cpoName = values['cpo-name'] ?? 'Ampere';
     const d = days(values.days);
-    const files = initCertificates({
+    const files = await initCertificates({
       dir,
       hosts,
       cpoName,
+      keyType,
       ...(d ? { days: d } : {}),
       ...(values.force ? { force: true } : {}),
     });
@@ -73,7 +78,7 @@ export async function runCertsCli(argv: string[], out: (text: string) => void): 
     const id = ids[0];
     if (!id || ids.length > 1) throw new AmpereError('AMPERE_ERR_CONFIG', `Give one charge point id\n\n${CERTS_USAGE}`);
     const d = days(values.days);
-    const files = issueChargerCertificate({
+    const files = await issueChargerCertificate({
       dir: join(values.data ?? './data', 'certs'),
       chargerId: id,
       ...(values['cpo-name'] ? { cpoName: values['cpo-name'] } : {}),

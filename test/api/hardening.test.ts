@@ -206,7 +206,7 @@ describe('API hardening over TLS', () => {
   let s: TestServer;
   let ca: string;
   before(async () => {
-    const pki = makePki();
+    const pki = await makePki();
     ca = pki.ca.certPem;
     s = await startTestServer({ tlsCert: pki.files.cert, tlsKey: pki.files.key, cpoName: CPO }, { ca });
   });

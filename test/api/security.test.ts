@@ -284,7 +284,7 @@ describe('security API with TLS and the built-in CA', () => {
   let s: TestServer;
   let caPem: string;
   before(async () => {
-    const pki = makePki();
+    const pki = await makePki();
     caPem = pki.ca.certPem;
     s = await startTestServer(
       { tlsCert: pki.files.cert, tlsKey: pki.files.key, tlsCa: pki.files.ca, caKey: pki.files.caKey, cpoName: CPO },
@@ -319,13 +319,13 @@ describe('security API with TLS and the built-in CA', () => {
     assert.ok(days > 29 && days < 31, String(days));
     assert.equal(r.headers.get('cache-control'), 'no-store');
 
-    const csr = createCsr({ commonName: 'CERT-1', organization: 'ACME CPO' });
+    const csr = await createCsr({ commonName: 'CERT-1', organization: 'ACME CPO' });
     const signed = await s.api('POST', '/api/chargers/CERT-1/certificate', { csr: csr.csrPem });
     assert.equal(signed.status, 201);
     assert.equal(signed.body.privateKeyPem, null);
     assert.match(new X509Certificate(signed.body.certificatePem).subject, /CN=CERT-1/);
 
-    const wrongCn = createCsr({ commonName: 'SOMEONE-ELSE', organization: 'ACME CPO' });
+    const wrongCn = await createCsr({ commonName: 'SOMEONE-ELSE', organization: 'ACME CPO' });
     const refused = await s.api('POST', '/api/chargers/CERT-1/certificate', { csr: wrongCn.csrPem });
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error.details.field, 'body.csr');

@@ -1,10 +1,16 @@
 // Conformance regressions (issues 15 and 16), each named after what broke, with the simulator as
 // the charger over a real WebSocket against an in-process server on port 0 (real SQLite file).
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { initCertificates } from '../../src/app/tls.ts';
 import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
+import { CERTIFICATE_RECEIVED } from '../../src/chargepoint/profiles/common.ts';
 import { generic } from '../../src/chargepoint/profiles/generic.ts';
 import { startTestServer, type TestServer, until } from '../api/helpers.ts';
+import { tempDir } from '../helpers/process.ts';
 
 /** Quick reconnects, so no test waits for a real charger's backoff. */
 const fast = { ...generic, backoff: { minS: 0.1, randomS: 0, repeat: 1000, fixedS: 0.1 } };
@@ -22,8 +28,9 @@ async function simulate(
   id: string,
   profile: typeof generic = fast,
   config: Record<string, string> = {},
+  ca?: string,
 ): Promise<SimStation> {
-  const sim = createStation({ id, profile, url: `${server!.ws}/ocpp`, config });
+  const sim = createStation({ id, profile, url: `${server!.ws}/ocpp`, config, ...(ca ? { ca } : {}) });
   sims.push(sim);
   await sim.start();
   await until(() => sim.station.registration === 'Accepted');
@@ -229,5 +236,82 @@ describe('issue 15.2: analytics that contradict themselves', () => {
     } finally {
       await cp.close();
     }
+  });
+});
+
+const CPO = 'ACME CPO';
+/** A charger with the security extension's certificate management and the CPO name configured. */
+const secure = {
+  ...fast,
+  sends: [...fast.sends, 'SignCertificate' as const],
+  receives: [...fast.receives, ...CERTIFICATE_RECEIVED],
+  keys: [...fast.keys, { key: 'CpoName', value: CPO, type: 'string' as const }],
+};
+
+/** A TLS server whose built-in CA (RSA or EC) signs chargers' CSRs. */
+async function serveWithCa(keyType: 'rsa' | 'ec'): Promise<string> {
+  const files = await initCertificates({
+    dir: join(tempDir(), 'certs'),
+    hosts: ['localhost', '127.0.0.1'],
+    cpoName: CPO,
+    keyType,
+  });
+  const caPem = readFileSync(files.caCert, 'utf8');
+  server = await startTestServer(
+    {
+      tlsCert: files.cert,
+      tlsKey: files.key,
+      tlsCa: files.caCert,
+      caKey: files.caKey,
+      cpoName: CPO,
+      callTimeoutMs: 5000,
+    },
+    { ca: caPem },
+  );
+  return caPem;
+}
+
+/** ExtendedTriggerMessage SignChargePointCertificate; resolves with the certificate the charger got. */
+async function renew(sim: SimStation, id: string): Promise<X509Certificate> {
+  const before = sim.station.certificates.own;
+  const r = await server!.api('POST', `/api/chargers/${id}/commands/ExtendedTriggerMessage`, {
+    requestedMessage: 'SignChargePointCertificate',
+  });
+  assert.deepEqual(r.body, { status: 'Accepted' });
+  const pem = await found(async () => {
+    const own = sim.station.certificates.own;
+    return own !== before ? own : undefined;
+  }, 10_000);
+  return new X509Certificate(pem);
+}
+
+describe('issue 16.4: ECDSA certificate signing requests', () => {
+  // Regression: SignCertificate with a P-256 CSR answered Rejected ("OID is not RSA").
+  it('a P-256 CSR is signed by an RSA built-in CA', async () => {
+    const caPem = await serveWithCa('rsa');
+    const sim = await simulate('EC-1', secure, {}, caPem);
+    const cert = await renew(sim, 'EC-1');
+    assert.equal(cert.publicKey.asymmetricKeyType, 'ec');
+    assert.ok(cert.verify(new X509Certificate(caPem).publicKey), 'signed by the CA');
+    assert.match(cert.subject, /CN=EC-1/);
+    assert.match(cert.subject, new RegExp(`O=${CPO}`));
+  });
+
+  it('an EC built-in CA serves TLS and signs P-256 and RSA CSRs', async () => {
+    const caPem = await serveWithCa('ec');
+    assert.equal(new X509Certificate(caPem).publicKey.asymmetricKeyType, 'ec');
+    const sim = await simulate('EC-2', secure, {}, caPem);
+    const ec = await renew(sim, 'EC-2');
+    assert.equal(ec.publicKey.asymmetricKeyType, 'ec');
+    assert.ok(ec.verify(new X509Certificate(caPem).publicKey));
+    // The simulator's own key CertificateKeyType=rsa: an RSA 2048 CSR.
+    const rsaProfile = {
+      ...secure,
+      keys: [...secure.keys, { key: 'CertificateKeyType', value: 'rsa', type: 'string' as const }],
+    };
+    const rsaSim = await simulate('RSA-2', rsaProfile, {}, caPem);
+    const rsa = await renew(rsaSim, 'RSA-2');
+    assert.equal(rsa.publicKey.asymmetricKeyType, 'rsa');
+    assert.ok(rsa.verify(new X509Certificate(caPem).publicKey));
   });
 });

@@ -66,7 +66,7 @@ describe('profile 2 (TLS + Basic) and the plain second port', () => {
   let pki: Pki;
   let s: Awaited<ReturnType<typeof start>>;
   before(async () => {
-    pki = makePki();
+    pki = await makePki();
     s = await start({ tlsCert: pki.files.cert, tlsKey: pki.files.key, plainPort: 0 });
     for (const [id, p] of [
       ['P2', 2],
@@ -125,7 +125,7 @@ describe('profile 2 (TLS + Basic) and the plain second port', () => {
     const ws = (a as { ws: import('ws').WebSocket }).ws;
     const { writeFileSync } = await import('node:fs');
     const { issueServerCertificate } = await import('../../src/central/security/index.ts');
-    const next = issueServerCertificate(pki.ca, { hosts: ['localhost', '127.0.0.1'] });
+    const next = await issueServerCertificate(pki.ca, { hosts: ['localhost', '127.0.0.1'] });
     writeFileSync(pki.files.cert, next.certPem);
     writeFileSync(pki.files.key, next.keyPem);
     assert.equal(s.reloadTls(), true);
@@ -146,7 +146,7 @@ describe('key rotation and profile raise (ChangeConfiguration)', () => {
   let s: Awaited<ReturnType<typeof start>>;
   const sink = new LogSink();
   before(async () => {
-    pki = makePki();
+    pki = await makePki();
     s = await start({ tlsCert: pki.files.cert, tlsKey: pki.files.key, plainPort: 0 }, sink);
     await s.central.updateCharger('R1', { securityProfile: 1, registration: 'accepted' });
     await s.central.security.setAuthorizationKey('R1', KEY, { push: false });

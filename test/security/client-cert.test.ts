@@ -12,7 +12,7 @@ describe('profile 3 (TLS + client certificate)', () => {
   let s: Awaited<ReturnType<typeof start>>;
   let tlsOpts: (cert: { certPem: string; keyPem: string }) => { ca: string; cert: string; key: string };
   before(async () => {
-    pki = makePki();
+    pki = await makePki();
     s = await start({
       tlsCert: pki.files.cert,
       tlsKey: pki.files.key,
@@ -28,22 +28,22 @@ describe('profile 3 (TLS + client certificate)', () => {
   after(() => s.close());
 
   it('accepts the charger with its own certificate', async () => {
-    assert.equal(statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(pki.client('P3')))), 'open');
+    assert.equal(statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(await pki.client('P3')))), 'open');
   });
 
   it('refuses no certificate, an expired one, an unknown CA, a CN or O mismatch', async () => {
     assert.equal(statusOf(await attempt(s.wsUrl, 'P3', { ca: pki.ca.certPem })), 403, 'no certificate');
-    const expired = pki.client('P3', {
+    const expired = await pki.client('P3', {
       notBefore: new Date(Date.now() - 2 * 86_400_000),
       notAfter: new Date(Date.now() - 86_400_000),
     });
     assert.equal(statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(expired))), 403, 'expired');
-    const rogueCa = createCa({ organization: CPO });
-    const rogue = issueClientCertificate(rogueCa, { commonName: 'P3', organization: CPO });
+    const rogueCa = await createCa({ organization: CPO });
+    const rogue = await issueClientCertificate(rogueCa, { commonName: 'P3', organization: CPO });
     assert.equal(statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(rogue))), 403, 'unknown CA');
-    assert.equal(statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(pki.client('P4')))), 403, 'CN mismatch');
+    assert.equal(statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(await pki.client('P4')))), 403, 'CN mismatch');
     assert.equal(
-      statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(pki.client('P3', { organization: 'Other CPO' })))),
+      statusOf(await attempt(s.wsUrl, 'P3', tlsOpts(await pki.client('P3', { organization: 'Other CPO' })))),
       403,
       'O mismatch',
     );
@@ -62,7 +62,7 @@ describe('profile 3 (TLS + client certificate)', () => {
   });
 
   it('signs a CSR (SignCertificate → CertificateSigned) and refuses a CSR for someone else', async () => {
-    const a = await attempt(s.wsUrl, 'P3', tlsOpts(pki.client('P3')));
+    const a = await attempt(s.wsUrl, 'P3', tlsOpts(await pki.client('P3')));
     assert.equal(a.kind, 'open');
     const ws = (a as { ws: WebSocket }).ws;
     const signed = new Promise<string>((resolve) => {
@@ -74,14 +74,14 @@ describe('profile 3 (TLS + client certificate)', () => {
         }
       });
     });
-    const { csrPem } = createCsr({ commonName: 'P3', organization: CPO });
+    const { csrPem } = await createCsr({ commonName: 'P3', organization: CPO });
     const answer = await callOver(ws, 's1', 'SignCertificate', { csr: csrPem });
     assert.deepEqual(answer, [3, 's1', { status: 'Accepted' }]);
     const cert = new X509Certificate(await signed);
     assert.ok(cert.verify(new X509Certificate(pki.ca.certPem).publicKey), 'signed by the CA');
     assert.match(cert.subject, /CN=P3/);
     assert.match(cert.subject, new RegExp(`O=${CPO}`));
-    const other = createCsr({ commonName: 'SOMEONE-ELSE', organization: CPO });
+    const other = await createCsr({ commonName: 'SOMEONE-ELSE', organization: CPO });
     assert.deepEqual(await callOver(ws, 's2', 'SignCertificate', { csr: other.csrPem }), [
       3,
       's2',
@@ -100,7 +100,7 @@ describe('profile 3 (TLS + client certificate)', () => {
   });
 
   it('stores SecurityEventNotification, LogStatusNotification and SignedFirmwareStatusNotification', async () => {
-    const a = await attempt(s.wsUrl, 'P3', tlsOpts(pki.client('P3')));
+    const a = await attempt(s.wsUrl, 'P3', tlsOpts(await pki.client('P3')));
     const ws = (a as { ws: WebSocket }).ws;
     const ts = new Date().toISOString();
     assert.equal(
@@ -134,7 +134,7 @@ describe('profile 3 (TLS + client certificate)', () => {
 
 describe('profile 3 with --cn-check serial', () => {
   it('matches the CN against the serial number from BootNotification', async () => {
-    const pki = makePki();
+    const pki = await makePki();
     const s = await start({
       tlsCert: pki.files.cert,
       tlsKey: pki.files.key,
@@ -149,12 +149,12 @@ describe('profile 3 with --cn-check serial', () => {
         { chargePointVendor: 'V', chargePointModel: 'M', chargePointSerialNumber: 'SN-42' },
         Date.now(),
       );
-      const opts = (cn: string) => {
-        const c = pki.client(cn);
+      const opts = async (cn: string) => {
+        const c = await pki.client(cn);
         return { ca: pki.ca.certPem, cert: c.certPem, key: c.keyPem };
       };
-      assert.equal(statusOf(await attempt(s.wsUrl, 'S3', opts('SN-42'))), 'open');
-      assert.equal(statusOf(await attempt(s.wsUrl, 'S3', opts('S3'))), 403);
+      assert.equal(statusOf(await attempt(s.wsUrl, 'S3', await opts('SN-42'))), 'open');
+      assert.equal(statusOf(await attempt(s.wsUrl, 'S3', await opts('S3'))), 403);
     } finally {
       await s.close();
     }

@@ -22,14 +22,14 @@ export interface Pki {
   ca: KeyPairPem;
   server: KeyPairPem;
   files: { cert: string; key: string; ca: string; caKey: string };
-  client(cn: string, opts?: { organization?: string; notBefore?: Date; notAfter?: Date }): KeyPairPem;
+  client(cn: string, opts?: { organization?: string; notBefore?: Date; notAfter?: Date }): Promise<KeyPairPem>;
 }
 
 /** A CA, a server certificate for localhost and 127.0.0.1, written to a temp folder. */
-export function makePki(): Pki {
+export async function makePki(): Promise<Pki> {
   const dir = mkdtempSync(join(tmpdir(), 'ampere-pki-'));
-  const ca = createCa({ organization: CPO });
-  const server = issueServerCertificate(ca, { hosts: ['localhost', '127.0.0.1'], organization: CPO });
+  const ca = await createCa({ organization: CPO });
+  const server = await issueServerCertificate(ca, { hosts: ['localhost', '127.0.0.1'], organization: CPO });
   const files = {
     cert: join(dir, 'server.pem'),
     key: join(dir, 'server.key'),

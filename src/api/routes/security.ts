@@ -260,11 +260,11 @@ export function securityRoutes(app: FastifyInstance, { central }: ApiContext): v
       let certificatePem: string;
       let privateKeyPem: string | null = null;
       if (req.body.csr !== undefined) {
-        const r = signCsr(ca, req.body.csr, { commonNames: names, organization, days });
+        const r = await signCsr(ca, req.body.csr, { commonNames: names, organization, days });
         if (!r.ok) throw new AmpereError('AMPERE_ERR_BAD_REQUEST', r.reason, { field: 'body.csr' });
         certificatePem = r.certPem;
       } else {
-        const pair = issueClientCertificate(ca, { commonName: names[0]!, organization, days });
+        const pair = await issueClientCertificate(ca, { commonName: names[0]!, organization, days });
         certificatePem = pair.certPem;
         privateKeyPem = pair.keyPem;
       }

@@ -333,7 +333,7 @@ export class ChargerSecurity {
     }
     const record = await this.central.store.getCharger(chargerId);
     const names = record ? this.expectedCommonNames(record) : [chargerId];
-    const result = signCsr(ca, csr, {
+    const result = await signCsr(ca, csr, {
       commonNames: names,
       ...(this.settings.cpoName ? { organization: this.settings.cpoName } : {}),
       days: this.settings.certificateDays,

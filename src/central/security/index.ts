@@ -8,12 +8,15 @@ export {
 export { Backoff, type BackoffOptions, DEFAULT_ADDRESS_BACKOFF, DEFAULT_ID_BACKOFF } from './backoff.ts';
 export {
   type CsrResult,
+  caKeyType,
   certificateSubject,
   createCa,
   createCsr,
   issueClientCertificate,
   issueServerCertificate,
+  KEY_TYPES,
   type KeyPairPem,
+  type KeyType,
   signCsr,
 } from './ca.ts';
 export {

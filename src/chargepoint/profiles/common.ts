@@ -8,6 +8,15 @@ export const ALL_SENT: Action[] = [...CHARGER_CORE_ACTIONS];
 /** Every CALL a 1.6 central system can send (OCPP 1.6 §5). */
 export const ALL_RECEIVED: Action[] = [...CENTRAL_CORE_ACTIONS];
 
+/** The security extension's certificate management (whitepaper §3): what a charger with it handles. */
+export const CERTIFICATE_RECEIVED: Action[] = [
+  'CertificateSigned',
+  'DeleteCertificate',
+  'ExtendedTriggerMessage',
+  'GetInstalledCertificateIds',
+  'InstallCertificate',
+];
+
 export const ALL_TRIGGERABLE = [
   'BootNotification',
   'DiagnosticsStatusNotification',
