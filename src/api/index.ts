@@ -11,6 +11,7 @@ import type { Validator } from '../ocpp/index.ts';
 import { bearerAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
+import { certificateRoutes } from './routes/certificates.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -134,6 +135,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   commandRoutes(app, ctx, opts.validator);
   smartRoutes(app, ctx);
   securityRoutes(app, ctx);
+  certificateRoutes(app, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -98,6 +98,7 @@ export async function startServer(
   const smart = new SmartController({ central });
   central.smart = smart;
   await smart.start();
+  central.security.certificates.start();
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -127,6 +128,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      central.security.certificates.stop();
       central.closeAll();
       gateway.close();
       await secure.close();

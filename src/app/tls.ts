@@ -131,6 +131,7 @@ export function secureServing(config: Readonly<ServeConfig>, log: Logger): Secur
       cpoName: config.cpoName,
       cnCheck: config.cnCheck,
       ca,
+      ...(config.tlsCa !== undefined ? { rootPem: read(config.tlsCa, 'CA certificate') } : {}),
     },
     gateway: {
       rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst, maxQueued: config.rateBurst },

@@ -2,61 +2,19 @@
 // A02-A05 and M03-M05): installed root certificates identified by their hash data, the charger's
 // own certificate from a CSR it signs with a new key (ECDSA P-256 by default, RSA 2048 on request).
 import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs it.
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { ActionMap } from '../ocpp/index.ts';
+import { type ActionMap, type CertificateHashData, certificateHashData, sameCertificate } from '../ocpp/index.ts';
 
 x509.cryptoProvider.set(webcrypto as never);
 
 export type CertificateType = ActionMap['InstallCertificate']['request']['certificateType'];
-export type CertificateHashData = ActionMap['DeleteCertificate']['request']['certificateHashData'];
 
 interface Installed {
   type: CertificateType;
   pem: string;
   hash: CertificateHashData;
 }
-
-/** DER length at `i` (after the tag): [length, offset of the content]. */
-function derLength(der: Uint8Array, i: number): [number, number] {
-  const first = der[i]!;
-  if (first < 0x80) return [first, i + 1];
-  let len = 0;
-  for (let k = 1; k <= (first & 0x7f); k++) len = len * 256 + der[i + k]!;
-  return [len, i + 1 + (first & 0x7f)];
-}
-
-/** The subjectPublicKey BIT STRING's bits of a SubjectPublicKeyInfo (RFC 5280 §4.1). */
-function publicKeyBits(spki: Uint8Array): Uint8Array {
-  const [, body] = derLength(spki, 1); // SEQUENCE
-  const [algLen, algBody] = derLength(spki, body + 1); // AlgorithmIdentifier
-  const bitTag = algBody + algLen;
-  const [bitLen, bits] = derLength(spki, bitTag + 1);
-  return spki.subarray(bits + 1, bits + bitLen); // skip the unused-bits octet
-}
-
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-/**
- * CertificateHashDataType (whitepaper §4.1): hashes of the issuer's DN and public key, and the
- * serial number. A root certificate is its own issuer.
- */
-export function certificateHashData(pem: string): CertificateHashData {
-  const cert = new x509.X509Certificate(pem);
-  const node = new X509Certificate(pem);
-  const spki = new Uint8Array(node.publicKey.export({ type: 'spki', format: 'der' }));
-  return {
-    hashAlgorithm: 'SHA256',
-    issuerNameHash: sha256(new Uint8Array(cert.issuerName.toArrayBuffer())),
-    issuerKeyHash: sha256(publicKeyBits(spki)),
-    serialNumber: cert.serialNumber.replace(/^0+(?=.)/, '').toLowerCase(),
-  };
-}
-
-const sameHash = (a: CertificateHashData, b: CertificateHashData) =>
-  a.issuerNameHash.toLowerCase() === b.issuerNameHash.toLowerCase() &&
-  a.issuerKeyHash.toLowerCase() === b.issuerKeyHash.toLowerCase() &&
-  a.serialNumber.replace(/^0+(?=.)/, '').toLowerCase() === b.serialNumber.replace(/^0+(?=.)/, '').toLowerCase();
 
 export class ChargerCertificates {
   private readonly installed: Installed[] = [];
@@ -73,7 +31,7 @@ export class ChargerCertificates {
     } catch {
       return 'Rejected';
     }
-    if (!this.installed.some((c) => c.type === type && sameHash(c.hash, hash))) {
+    if (!this.installed.some((c) => c.type === type && sameCertificate(c.hash, hash))) {
       this.installed.push({ type, pem, hash });
     }
     return 'Accepted';
@@ -87,7 +45,7 @@ export class ChargerCertificates {
 
   /** DeleteCertificate (M04). */
   delete(hash: CertificateHashData): 'Accepted' | 'NotFound' {
-    const i = this.installed.findIndex((c) => sameHash(c.hash, hash));
+    const i = this.installed.findIndex((c) => sameCertificate(c.hash, hash));
     if (i < 0) return 'NotFound';
     this.installed.splice(i, 1);
     return 'Accepted';

@@ -2,6 +2,7 @@
 import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
+import { CERTIFICATES_USAGE } from './certificates.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { guardStdio } from './stdio.ts';
 
@@ -14,6 +15,7 @@ Commands:
   help         show this text
 
 ${OPERATOR_USAGE}
+${CERTIFICATES_USAGE}
 
 ampere serve flags (and environment variables):
 ${serveHelp()}
@@ -56,6 +58,11 @@ async function main(argv: string[]): Promise<void> {
     case 'certs': {
       const { runCertsCli } = await import('./certs.ts');
       process.exitCode = await runCertsCli(rest, (t) => process.stdout.write(t));
+      return;
+    }
+    case 'certificates': {
+      const { runCertificatesCommand } = await import('./certificates.ts');
+      process.exitCode = await runCertificatesCommand(rest, process.env);
       return;
     }
     case 'help':

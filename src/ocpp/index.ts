@@ -8,6 +8,7 @@ export {
   CHARGER_CORE_ACTIONS,
   type ChargerAction,
 } from './actions.ts';
+export { type CertificateHashData, certificateHashData, normalSerial, sameCertificate } from './certificates.ts';
 export { errorCodeForKeyword, isOcppErrorCode, OCPP_ERROR_CODES, OcppError, type OcppErrorCode } from './errors.ts';
 export {
   CALL,

@@ -6,11 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { initCertificates } from '../../src/app/tls.ts';
+import { createCa } from '../../src/central/security/index.ts';
 import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
 import { CERTIFICATE_RECEIVED } from '../../src/chargepoint/profiles/common.ts';
 import { generic } from '../../src/chargepoint/profiles/generic.ts';
-import { startTestServer, type TestServer, until } from '../api/helpers.ts';
-import { tempDir } from '../helpers/process.ts';
+import { startTestServer, type TestServer, TOKEN, until } from '../api/helpers.ts';
+import { runAmpere, tempDir } from '../helpers/process.ts';
 
 /** Quick reconnects, so no test waits for a real charger's backoff. */
 const fast = { ...generic, backoff: { minS: 0.1, randomS: 0, repeat: 1000, fixedS: 0.1 } };
@@ -249,6 +250,7 @@ const secure = {
 };
 
 /** A TLS server whose built-in CA (RSA or EC) signs chargers' CSRs. */
+let caFile = '';
 async function serveWithCa(keyType: 'rsa' | 'ec'): Promise<string> {
   const files = await initCertificates({
     dir: join(tempDir(), 'certs'),
@@ -257,6 +259,7 @@ async function serveWithCa(keyType: 'rsa' | 'ec'): Promise<string> {
     keyType,
   });
   const caPem = readFileSync(files.caCert, 'utf8');
+  caFile = files.caCert;
   server = await startTestServer(
     {
       tlsCert: files.cert,
@@ -313,5 +316,74 @@ describe('issue 16.4: ECDSA certificate signing requests', () => {
     const rsa = await renew(rsaSim, 'RSA-2');
     assert.equal(rsa.publicKey.asymmetricKeyType, 'rsa');
     assert.ok(rsa.verify(new X509Certificate(caPem).publicKey));
+  });
+});
+
+/** `ampere certificates …` as a real process against the test server (TLS with the built-in CA). */
+function cli(args: string[]) {
+  return runAmpere(['certificates', ...args, '--url', server!.url], {
+    AMPERE_API_TOKEN: TOKEN,
+    NODE_EXTRA_CA_CERTS: caFile,
+  });
+}
+
+describe('issue 16.5: certificate management', () => {
+  it('installs our root, lists what the charger holds, deletes by choosing from the list', async () => {
+    const caPem = await serveWithCa('ec');
+    const sim = await simulate('CM-1', secure, {}, caPem);
+    const empty = await server!.api('GET', '/api/chargers/CM-1/certificates');
+    assert.equal(empty.status, 200);
+    assert.deepEqual([empty.body.installed, empty.body.listedAt, empty.body.root.available], [[], null, true]);
+
+    const installed = await server!.api('POST', '/api/chargers/CM-1/certificates/install-root');
+    assert.equal(installed.body.status, 'Accepted');
+    assert.deepEqual(
+      installed.body.certificates.installed.map((c: any) => [c.index, c.certificateType, c.ours]),
+      [[1, 'CentralSystemRootCertificate', true]],
+    );
+    // Someone else's root, installed by hand with the raw command.
+    const other = await createCa({ organization: 'Charger Maker', keyType: 'rsa' });
+    const raw = await server!.api('POST', '/api/chargers/CM-1/commands/InstallCertificate', {
+      certificateType: 'ManufacturerRootCertificate',
+      certificate: other.certPem,
+    });
+    assert.deepEqual(raw.body, { status: 'Accepted' });
+    const listed = await cli(['CM-1', 'refresh']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /1 +CentralSystemRootCertificate +\S+ +yes/);
+    assert.match(listed.stdout, /2 +ManufacturerRootCertificate +\S+ +no/);
+
+    const deleted = await cli(['CM-1', 'delete', '2']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /DeleteCertificate: Accepted/);
+    assert.deepEqual(sim.station.certificates.list('ManufacturerRootCertificate'), { status: 'NotFound' });
+    const after = (await server!.api('GET', '/api/chargers/CM-1/certificates')).body;
+    assert.deepEqual(
+      after.installed.map((c: any) => c.ours),
+      [true],
+    );
+    const missing = await server!.api('DELETE', '/api/chargers/CM-1/certificates/7');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'AMPERE_ERR_NOT_FOUND');
+  });
+
+  it('a charger certificate near its expiry is renewed (ExtendedTriggerMessage SignChargePointCertificate)', async () => {
+    const caPem = await serveWithCa('rsa');
+    const sim = await simulate('CM-2', secure, {}, caPem);
+    // A one-day certificate (e.g. issued by hand): inside the 30-day renewal window at once.
+    const issued = await server!.api('POST', '/api/chargers/CM-2/certificate', { days: 1 });
+    assert.equal(issued.status, 201);
+    const renewed = new X509Certificate(await found(async () => sim.station.certificates.own, 10_000));
+    assert.ok(renewed.verify(new X509Certificate(caPem).publicKey));
+    const view = await found(async () => {
+      const v = (await server!.api('GET', '/api/chargers/CM-2/certificates')).body;
+      return v.chargerCertificate?.serialNumber === renewed.serialNumber.replace(/^0+/, '').toLowerCase()
+        ? v
+        : undefined;
+    });
+    assert.ok(Date.parse(view.chargerCertificate.notAfter) > Date.now() + 300 * 86_400_000);
+    assert.equal(view.chargerCertificate.renewRequestedAt, null);
+    const events = (await server!.api('GET', '/api/chargers/CM-2/security/events')).body.items as any[];
+    assert.ok(events.some((e) => e.type === 'CertificateRenewalRequested' && e.data.reason === 'expiry'));
   });
 });

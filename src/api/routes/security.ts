@@ -269,6 +269,7 @@ export function securityRoutes(app: FastifyInstance, { central }: ApiContext): v
         privateKeyPem = pair.keyPem;
       }
       const subject = certificateSubject(certificatePem);
+      await central.security.certificates.noteIssued(record.id, certificatePem);
       await central.security.recordEvent(record.id, 'CertificateIssued', {
         commonName: subject.commonName ?? null,
         notAfter: subject.notAfter.toISOString(),

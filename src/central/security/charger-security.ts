@@ -17,6 +17,7 @@ import {
 } from './auth-key.ts';
 import { Backoff, type BackoffOptions, DEFAULT_ADDRESS_BACKOFF, DEFAULT_ID_BACKOFF } from './backoff.ts';
 import { type KeyPairPem, signCsr } from './ca.ts';
+import { CertificateManagement } from './certificates.ts';
 
 export interface SecuritySettings {
   /** The CPO name: O of charger certificates and CSRs (whitepaper A00.FR.403, CpoName key). */
@@ -31,6 +32,10 @@ export interface SecuritySettings {
   ca: KeyPairPem | undefined;
   /** Validity of certificates signed for chargers (days). */
   certificateDays: number;
+  /** The root chargers should trust, installed with InstallCertificate: --tls-ca (else the built-in CA). */
+  rootPem: string | undefined;
+  /** Days before a charger certificate expires from which a new one is asked for. */
+  certificateRenewDays: number;
   idBackoff: BackoffOptions;
   addressBackoff: BackoffOptions;
 }
@@ -42,6 +47,8 @@ export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = {
   clientCa: false,
   ca: undefined,
   certificateDays: 365,
+  rootPem: undefined,
+  certificateRenewDays: 30,
   idBackoff: DEFAULT_ID_BACKOFF,
   addressBackoff: DEFAULT_ADDRESS_BACKOFF,
 };
@@ -69,6 +76,8 @@ function field(v: string | string[] | undefined): string | undefined {
 
 export class ChargerSecurity {
   readonly settings: SecuritySettings;
+  /** Installed roots, deletion from the charger's list, expiry tracking and renewal. */
+  readonly certificates: CertificateManagement;
   private readonly byId: Backoff;
   private readonly byAddress: Backoff;
   private readonly verified = new VerifiedKeyCache();
@@ -82,6 +91,10 @@ export class ChargerSecurity {
     this.settings = { ...DEFAULT_SECURITY_SETTINGS, ...settings };
     this.byId = new Backoff(this.settings.idBackoff, central.clock);
     this.byAddress = new Backoff(this.settings.addressBackoff, central.clock);
+    this.certificates = new CertificateManagement(central, {
+      rootPem: this.settings.rootPem ?? this.settings.ca?.certPem,
+      renewDays: this.settings.certificateRenewDays,
+    });
   }
 
   private get log(): Logger {
@@ -346,7 +359,10 @@ export class ChargerSecurity {
     setImmediate(() => {
       this.central
         .call(chargerId, 'CertificateSigned', { certificateChain: result.certPem })
-        .then((res) => this.recordEvent(chargerId, 'CertificateSigned', { status: res.status }))
+        .then(async (res) => {
+          await this.recordEvent(chargerId, 'CertificateSigned', { status: res.status });
+          if (res.status === 'Accepted') await this.certificates.noteIssued(chargerId, result.certPem);
+        })
         .catch((e) => this.log.warn({ chargerId, err: (e as Error).message }, 'CertificateSigned failed'));
     });
     return 'Accepted';
