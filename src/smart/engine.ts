@@ -285,6 +285,8 @@ export class SiteEngine {
       const c = s ? byId.get(s.chargerId) : undefined;
       const e = s ? this.entries.get(`${s.chargerId}/${s.connectorId}`) : undefined;
       if (!s || !c || !e || s.kind === 'idle') continue;
+      // Held back by its plan, not by the site: the plan says why.
+      if (s.capReason && (s.maxCurrentA ?? 1) <= 0) continue;
       const need = c.onOffOnly ? (c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A) : Math.max(6, c.minCurrentA ?? 6);
       const room = Math.max(0, headroom(this.entries.values(), this.limitsNow, e, e.facts.gridPhases));
       const holders = [...this.entries.values()]

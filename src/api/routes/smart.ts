@@ -324,6 +324,20 @@ export function smartRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => smartOf(ctx).setSessionPlan(req.params.id, req.body),
   );
 
+  app.get<{ Params: { id: number } }>(
+    '/api/transactions/:id/plan',
+    {
+      schema: {
+        tags: TAG,
+        summary:
+          'The session as smart charging sees it: current allocated and why, departure, energy wanted, next slots with current, price and CO2, expected cost, energy short',
+        params: TX_PARAMS,
+        response: { 200: loose, ...errors(404) },
+      },
+    },
+    async (req) => smartOf(ctx).sessionView(req.params.id),
+  );
+
   app.post<{ Params: { id: number } }>(
     '/api/transactions/:id/fast-charge',
     {
