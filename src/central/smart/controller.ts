@@ -237,6 +237,15 @@ export class SmartController {
     const tx = await this.central.store.getTransaction(transactionId);
     if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
     if (tx.stoppedAt) throw new AmpereError('AMPERE_ERR_CONFLICT', `Transaction ${transactionId} has ended`);
+    if (plan.departure !== undefined && /^\d{1,2}:\d{2}$/.test(plan.departure)) {
+      // HH:MM: the next such time on the site's clock.
+      const siteId = this.siteOfCharger.get(tx.chargerId);
+      const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
+      plan = {
+        ...plan,
+        departure: new Date(nextLocalTime(plan.departure, this.central.clock.now(), tz)).toISOString(),
+      };
+    }
     if (plan.departure !== undefined) {
       const departure = Date.parse(plan.departure);
       if (Number.isNaN(departure))
