@@ -797,11 +797,19 @@ export class SmartController {
     const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
     return compositeSchedule(installed, {
       connectorId,
+      ...this.zoneOf(chargerId),
       start: this.central.clock.now(),
       duration,
       chargingRateUnit: unit,
       ...(tx ? { transaction: { transactionId: tx.id, startedAt: Date.parse(tx.startedAt) } } : {}),
     });
+  }
+
+  /** The time zone of a charger's site, for recurring profiles. */
+  private zoneOf(chargerId: string): { timeZone?: string } {
+    const siteId = this.siteOfCharger.get(chargerId);
+    const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
+    return tz ? { timeZone: tz } : {};
   }
 
   private async installed(chargerId: string): Promise<InstalledProfile[]> {
@@ -828,6 +836,7 @@ export class SmartController {
     const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
     const computed = compositeSegments(installed, {
       connectorId,
+      ...this.zoneOf(chargerId),
       start,
       duration,
       chargingRateUnit: unit,
