@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { type CliRun, runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { type CliRun, runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 
 function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
-  return runAmpere(args, env, stdin);
+  return runCli(args, env, stdin);
 }
 
 const KEY = 'aabbccddeeff00112233445566778899aabbccdd';

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { type CliRun, runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { type CliRun, runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 
 function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return runAmpere(args, env);
+  return runCli(args, env);
 }
 
 describe('ampere serve + operator CLI (real processes)', () => {

@@ -11,7 +11,7 @@ import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
 import { CERTIFICATE_RECEIVED } from '../../src/chargepoint/profiles/common.ts';
 import { generic } from '../../src/chargepoint/profiles/generic.ts';
 import { startTestServer, type TestServer, TOKEN, until } from '../api/helpers.ts';
-import { runAmpere, tempDir } from '../helpers/process.ts';
+import { runCli, tempDir } from '../helpers/process.ts';
 
 /** Quick reconnects, so no test waits for a real charger's backoff. */
 const fast = { ...generic, backoff: { minS: 0.1, randomS: 0, repeat: 1000, fixedS: 0.1 } };
@@ -321,7 +321,7 @@ describe('issue 16.4: ECDSA certificate signing requests', () => {
 
 /** `ampere certificates …` as a real process against the test server (TLS with the built-in CA). */
 function cli(args: string[]) {
-  return runAmpere(['certificates', ...args, '--url', server!.url], {
+  return runCli(['certificates', ...args, '--url', server!.url], {
     AMPERE_API_TOKEN: TOKEN,
     NODE_EXTRA_CA_CERTS: caFile,
   });

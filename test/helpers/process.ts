@@ -67,12 +67,12 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `ampere ARGS…` as a real process with only PATH, HOME and `env` in its environment. */
-export function runAmpere(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
+/** Runs `ampere ARGS…` as a child process with only the given environment (plus PATH and HOME). */
+export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['bin/ampere.js', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -82,7 +82,7 @@ export function runAmpere(args: string[], env: Record<string, string>, stdin?: s
     p.stderr!.on('data', (d) => {
       stderr += d;
     });
-    p.stdin!.end(stdin ?? '');
+    if (stdin !== undefined) p.stdin!.end(stdin);
     p.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
