@@ -4,7 +4,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { CentralSystem, EventBus } from '../../src/central/index.ts';
 import { AmpereError } from '../../src/errors.ts';
-import { createValidator } from '../../src/ocpp/index.ts';
+import { createValidator, type Timers } from '../../src/ocpp/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 
@@ -12,10 +12,11 @@ const validator = createValidator();
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
 const clock = Date.parse('2026-11-23T10:00:00Z');
-async function setup(registration: 'open' | 'pending' = 'open') {
+async function setup(registration: 'open' | 'pending' = 'open', timers?: Timers, callTimeoutMs = 500) {
   const store: Store = await openSqliteStore({ file: ':memory:' });
   const events = new EventBus({ now: () => clock });
   const central = new CentralSystem({
+    ...(timers ? { timers } : {}),
     store,
     validator,
     log: pino({ level: 'silent' }),
@@ -26,7 +27,7 @@ async function setup(registration: 'open' | 'pending' = 'open') {
       validation: 'tolerant',
       heartbeatInterval: 300,
       bootRetryInterval: 60,
-      callTimeoutMs: 500,
+      callTimeoutMs,
     },
   });
   return { store, events, central };
@@ -115,6 +116,33 @@ describe('commands', () => {
     await assert.rejects(
       central.call('NOBODY', 'Reset', { type: 'Soft' }),
       (e: unknown) => e instanceof AmpereError && e.code === 'AMPERE_ERR_CHARGER_OFFLINE' && e.status === 409,
+    );
+  });
+
+  // Regression (issue 16.1): a charger that connected and said nothing never got the command.
+  it('a command to a quiet, freshly connected charger goes out once the boot hold (3 s) is over', async () => {
+    const due: { at: number; fn: () => void }[] = [];
+    let now = 0;
+    const timers: Timers = {
+      setTimeout: (fn, ms) => due.push({ at: now + ms, fn }),
+      clearTimeout: () => {},
+    };
+    const advance = (ms: number) => {
+      now += ms;
+      for (const t of due.filter((d) => d.at <= now)) {
+        due.splice(due.indexOf(t), 1);
+        t.fn();
+      }
+    };
+    const { central } = await setup('open', timers, 30_000);
+    const cp = await charger(central, 'Q1');
+    void central.call('Q1', 'ClearCache', {}).catch(() => {});
+    advance(2999);
+    assert.equal(cp.out.length, 0, 'held while a BootNotification may come');
+    advance(1);
+    assert.deepEqual(
+      cp.out.map((f) => [f[0], f[2]]),
+      [[2, 'ClearCache']],
     );
   });
 
