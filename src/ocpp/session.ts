@@ -86,8 +86,6 @@ interface PendingCall {
   text: string;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  /** When the CALL was accepted (queued); its timeout counts from here, not from the send. */
-  acceptedAt: number;
   sentAt: number;
   timer?: unknown;
 }
@@ -350,7 +348,6 @@ export class RpcSession {
         text: serializeCall(id, action, payload),
         resolve: resolve as (v: unknown) => void,
         reject,
-        acceptedAt: Date.now(),
         sentAt: 0,
       };
       // The timeout counts from acceptance, so the caller gets an answer within callTimeoutMs even
