@@ -298,7 +298,8 @@ export class SmartController {
     plans[String(transactionId)] = plan;
     await this.repo.savePlans(plans);
     const site = this.siteOfCharger.get(tx.chargerId);
-    if (site) this.schedule(site);
+    // Answered once the site has been re-balanced, so the plan shown next is the new one.
+    if (site) await this.runNow(site);
     const warnings: string[] = [];
     if (!site) warnings.push(`charger ${tx.chargerId} is in no site: the plan takes effect once it is`);
     else if (plan.departure && !plan.fast)
