@@ -25,6 +25,8 @@ ${serveHelp()}
 `;
 
 async function serve(argv: string[]): Promise<void> {
+  // A server whose output pipe loses its reader keeps serving and still stops on SIGTERM.
+  guardStdio();
   const config = loadServeConfig(argv, process.env);
   const running = await startServer(config);
   process.stdout.write(`${running.url}\n`);
@@ -99,7 +101,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-guardStdio();
 main(process.argv.slice(2)).catch((e) => {
   if (isAmpereError(e)) {
     process.stderr.write(`ampere: ${e.message}\n`);
