@@ -1,0 +1,148 @@
+// Shared by the bridge suites: a real mosquitto started on a free port with a temp config file
+// (and killed and restarted for the broker-restart test), and an MQTT client that records what it sees.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { tempDir } from '../helpers/process.ts';
+
+export const MOSQUITTO = process.env.AMPERE_TEST_MOSQUITTO ?? '/usr/sbin/mosquitto';
+
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export interface Mosquitto {
+  port: number;
+  url: string;
+  /** kill -9 (no clean shutdown, no persistence: retained messages are gone). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A real mosquitto on a free port, configured by a temp file: anonymous, no persistence. */
+export async function startMosquitto(): Promise<Mosquitto> {
+  const port = await freePort();
+  const dir = tempDir('ampere-mosquitto-');
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
+  let proc: ChildProcess | undefined;
+  const start = async () => {
+    proc = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+    const p = proc;
+    let exited = false;
+    p.once('exit', () => {
+      exited = true;
+    });
+    await until('mosquitto to listen', async () => {
+      assert.ok(!exited, `${MOSQUITTO} exited at start (is the mosquitto package installed?)`);
+      return accepts(port);
+    });
+  };
+  const kill = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+  };
+  await start();
+  return { port, url: `mqtt://127.0.0.1:${port}`, kill, restart: start, stop: kill };
+}
+
+export interface Seen {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+/** An MQTT client subscribed to `filters`, recording every message. */
+export class Observer {
+  readonly seen: Seen[] = [];
+  private constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.seen.push({ topic, payload: payload.toString(), retain: packet.retain });
+    });
+  }
+
+  static async connect(url: string, filters: string[], opts: { username?: string; password?: string } = {}) {
+    const client = await connectAsync(url, { reconnectPeriod: 200, ...opts });
+    const o = new Observer(client);
+    await client.subscribeAsync(filters, { qos: 1 });
+    return o;
+  }
+
+  /** The last payload on a topic. */
+  last(topic: string): string | undefined {
+    for (let i = this.seen.length - 1; i >= 0; i--) if (this.seen[i]!.topic === topic) return this.seen[i]!.payload;
+    return undefined;
+  }
+
+  values(topic: string): string[] {
+    return this.seen.filter((s) => s.topic === topic).map((s) => s.payload);
+  }
+
+  async waitFor(topic: string, payload?: string | ((p: string) => boolean), timeoutMs = 10_000): Promise<string> {
+    const match = (p: string) => payload === undefined || (typeof payload === 'string' ? p === payload : payload(p));
+    let found: string | undefined;
+    await until(
+      `${topic}${typeof payload === 'string' ? ` = ${payload}` : ''}`,
+      () => {
+        const hit = this.seen.find((s) => s.topic === topic && match(s.payload));
+        found = hit?.payload;
+        return hit !== undefined;
+      },
+      timeoutMs,
+    );
+    return found!;
+  }
+
+  /** Publishes a command and waits for a result published after it. */
+  async command(prefix: string, path: string, command: string, payload: string): Promise<any> {
+    const resultTopic = `${prefix}/${path}/result/${command}`;
+    const before = this.seen.length;
+    await this.client.publishAsync(`${prefix}/${path}/set/${command}`, payload, { qos: 1 });
+    let result: string | undefined;
+    await until(`result on ${resultTopic}`, () => {
+      result = this.seen.slice(before).find((s) => s.topic === resultTopic)?.payload;
+      return result !== undefined;
+    });
+    return JSON.parse(result!);
+  }
+
+  close(): Promise<void> {
+    return this.client.endAsync(true);
+  }
+}
