@@ -60,7 +60,7 @@ export class Bridge {
       (changes) => this.changed(changes),
     );
     this.webhooks = opts.webhooks;
-    this.webhooks.configure(this.settingsNow.webhooks);
+    this.webhooks.configure(this.settingsNow.webhooks, this.retry(this.settingsNow));
     this.mqtt = opts.mqtt?.(this);
   }
 
@@ -90,9 +90,13 @@ export class Bridge {
     const next = checkBridgeSettings(input, before);
     this.opts.save(next);
     this.settingsNow = next;
-    this.webhooks.configure(next.webhooks);
+    this.webhooks.configure(next.webhooks, this.retry(next));
     this.mqtt?.reconfigure(before);
     return this.publicSettings();
+  }
+
+  private retry(s: BridgeSettings) {
+    return { attempts: s.webhookAttempts, backoffMs: s.webhookBackoffMs };
   }
 
   bridged(chargerId: string): boolean {

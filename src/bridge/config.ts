@@ -35,6 +35,10 @@ export interface BridgeSettings {
   webhooks: WebhookSettings[];
   /** How long a reservation made through the bridge lasts (min). */
   reservationMinutes: number;
+  /** Tries per webhook delivery before it becomes a dead letter. */
+  webhookAttempts: number;
+  /** Wait before a webhook's 2nd try (ms), doubled for each further one (at most 5 min). */
+  webhookBackoffMs: number;
 }
 
 export const BRIDGE_DEFAULTS: Readonly<BridgeSettings> = Object.freeze({
@@ -46,6 +50,8 @@ export const BRIDGE_DEFAULTS: Readonly<BridgeSettings> = Object.freeze({
   chargers: {},
   webhooks: [],
   reservationMinutes: 30,
+  webhookAttempts: 6,
+  webhookBackoffMs: 2000,
 });
 
 const KEYS = new Set(Object.keys(BRIDGE_DEFAULTS));
@@ -91,19 +97,24 @@ export function checkBridgeSettings(
     if (o.include !== 'all' && o.include !== 'listed') fail('include', 'must be "all" or "listed"');
     out.include = o.include as 'all' | 'listed';
   }
-  if (o.reservationMinutes !== undefined) {
-    const n = o.reservationMinutes;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1440)
-      fail('reservationMinutes', 'must be an integer from 1 to 1440');
-    out.reservationMinutes = n as number;
-  }
+  const integer = (field: 'reservationMinutes' | 'webhookAttempts' | 'webhookBackoffMs', min: number, max: number) => {
+    const n = o[field];
+    if (n === undefined) return;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+      fail(field, `must be an integer from ${min} to ${max}`);
+    out[field] = n as number;
+  };
+  integer('reservationMinutes', 1, 1440);
+  integer('webhookAttempts', 1, 20);
+  integer('webhookBackoffMs', 10, 600_000);
   if (o.chargers !== undefined) {
     if (!o.chargers || typeof o.chargers !== 'object' || Array.isArray(o.chargers))
       fail('chargers', 'must be an object keyed by charger id');
     out.chargers = {};
     for (const [id, c] of Object.entries(o.chargers as Record<string, unknown>)) {
       const f = `chargers.${id}`;
-      if (!/^[^#+/\s]{1,48}$/.test(id)) fail(f, 'is not a charger id usable in a topic (no /, +, #, spaces)');
+      // Any charge point id (topics.ts encodes the characters a topic level cannot hold).
+      if (id.length < 1 || id.length > 48) fail(f, 'is not a charger id (1-48 characters)');
       if (!c || typeof c !== 'object' || Array.isArray(c)) fail(f, 'must be an object');
       const cs = c as Record<string, unknown>;
       for (const k of Object.keys(cs)) if (!CHARGER_KEYS.has(k)) fail(`${f}.${k}`, 'is not a charger setting');

@@ -85,8 +85,8 @@ export class WebhookSender {
   private inFlight = 0;
   private lastError: string | null = null;
   private stopped = false;
-  private readonly maxAttempts: number;
-  private readonly backoffMs: number;
+  private maxAttempts: number;
+  private backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly requestTimeoutMs: number;
   private readonly deadLetterLimit: number;
@@ -99,8 +99,10 @@ export class WebhookSender {
     this.deadLetterLimit = opts.deadLetterLimit ?? 1000;
   }
 
-  configure(hooks: WebhookSettings[]): void {
+  configure(hooks: WebhookSettings[], retry: { attempts?: number; backoffMs?: number } = {}): void {
     this.hooks = hooks;
+    if (retry.attempts !== undefined) this.maxAttempts = retry.attempts;
+    if (retry.backoffMs !== undefined) this.backoffMs = retry.backoffMs;
   }
 
   /** Sends one central event to every webhook that wants its type. */
