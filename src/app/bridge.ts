@@ -1,11 +1,12 @@
 // Builds the home-automation bridge from the config: its settings file, the embedded broker or
-// the broker URL, the MQTT transport and the webhook sender, on the central system's ports.
+// the broker URL, the MQTT and KNX transports and the webhook sender, on the central system's ports.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   Bridge,
   type EmbeddedBroker,
+  KnxTransport,
   loadBridgeSettings,
   MqttTransport,
   saveBridgeSettings,
@@ -86,6 +87,21 @@ export async function startBridge(
               devices: () => b.devices(),
               onCommand: (req) => b.command(req),
             }),
+        }
+      : {}),
+    ...(config.knx
+      ? {
+          knx: (b: Bridge) => {
+            const [host, port] = config.knx!.split(':');
+            return new KnxTransport({
+              host: host!,
+              port: port ? Number(port) : 3671,
+              log: blog,
+              settings: () => b.settings(),
+              snapshot: () => b.model.snapshot(),
+              onCommand: (req) => b.command(req),
+            });
+          },
         }
       : {}),
   });

@@ -7,6 +7,7 @@ import { AmpereError } from '../errors.ts';
 import { type CommandPorts, type CommandRequest, type CommandResult, CommandRunner } from './commands.ts';
 import { type BridgeSettings, checkBridgeSettings, redactedSettings } from './config.ts';
 import type { DeviceInfo } from './ha-discovery.ts';
+import type { KnxStatus, KnxTransport } from './knx.ts';
 import { BridgeModel, type ObjectChange } from './model.ts';
 import type { MqttStatus, MqttTransport } from './mqtt.ts';
 import type { DeadLetter, WebhookSender, WebhookStats } from './webhooks.ts';
@@ -23,11 +24,14 @@ export interface BridgeOptions {
   save(settings: BridgeSettings): void;
   /** Builds the MQTT transport once the bridge exists (it needs the bridge's model); none without --mqtt. */
   mqtt?: (bridge: Bridge) => MqttTransport;
+  /** The KNX transport (--knx); none without it. */
+  knx?: (bridge: Bridge) => KnxTransport;
   webhooks: WebhookSender;
 }
 
 export interface BridgeStatus {
   mqtt: MqttStatus | null;
+  knx: KnxStatus | null;
   webhooks: WebhookStats;
   chargers: Array<{ chargerId: string; connectors: number[]; online: boolean }>;
   events: number;
@@ -40,6 +44,7 @@ export class Bridge {
   private settingsNow: BridgeSettings;
   private readonly runner: CommandRunner;
   private readonly mqtt: MqttTransport | undefined;
+  private readonly knx: KnxTransport | undefined;
   private readonly webhooks: WebhookSender;
   private unsubscribe: (() => void) | undefined;
   private events = 0;
@@ -62,17 +67,20 @@ export class Bridge {
     this.webhooks = opts.webhooks;
     this.webhooks.configure(this.settingsNow.webhooks, this.retry(this.settingsNow));
     this.mqtt = opts.mqtt?.(this);
+    this.knx = opts.knx?.(this);
   }
 
   start(): void {
     this.unsubscribe = this.opts.ports.subscribe((e) => this.onEvent(e));
     this.mqtt?.start();
+    this.knx?.start();
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.webhooks.stop();
     await this.mqtt?.stop();
+    await this.knx?.stop();
   }
 
   settings(): BridgeSettings {
@@ -92,6 +100,8 @@ export class Bridge {
     this.settingsNow = next;
     this.webhooks.configure(next.webhooks, this.retry(next));
     this.mqtt?.reconfigure(before);
+    // New group addresses get their objects' values at once.
+    this.knx?.publish(this.model.snapshot());
     return this.publicSettings();
   }
 
@@ -157,13 +167,15 @@ export class Bridge {
 
   status(): BridgeStatus {
     const mqtt = this.mqtt?.status() ?? null;
+    const knx = this.knx?.status() ?? null;
     return {
       mqtt,
+      knx,
       webhooks: this.webhooks.stats(),
       chargers: this.model.known(),
       events: this.events,
       commands: this.commands,
-      lastError: this.lastError ?? mqtt?.lastError ?? this.webhooks.stats().lastError,
+      lastError: this.lastError ?? mqtt?.lastError ?? knx?.lastError ?? this.webhooks.stats().lastError,
     };
   }
 
@@ -183,5 +195,6 @@ export class Bridge {
 
   private changed(changes: ObjectChange[]): void {
     this.mqtt?.publish(changes);
+    this.knx?.publish(changes);
   }
 }

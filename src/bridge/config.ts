@@ -21,6 +21,34 @@ export interface WebhookSettings {
   events?: string[];
 }
 
+/** xxter's KNX group objects (src/bridge/knx.ts gives each its direction and DPT). */
+export const KNX_OBJECT_NAMES = [
+  'status',
+  'error',
+  'charging',
+  'reserve',
+  'availability',
+  'unlock',
+  'energy_last',
+  'start_time',
+  'end_time',
+  'current',
+  'max_current',
+  'max_current_restore',
+  'fast_charge',
+  'reset',
+] as const;
+export type KnxObjectName = (typeof KNX_OBJECT_NAMES)[number];
+
+export interface KnxSettings {
+  /** DPT of currents: 9.021 (2-byte float, mA resolution 0.01 A) or 14.019 (4-byte float). */
+  currentDpt: '9.021' | '14.019';
+  /** DPT of start and end times: 19.001 (date and time) or 10.001 (time of day). */
+  timeDpt: '19.001' | '10.001';
+  /** Group addresses per charger: object → main/middle/sub, for one connector (default 1). */
+  chargers: Record<string, { connector?: number; addresses: Partial<Record<KnxObjectName, string>> }>;
+}
+
 export interface BridgeSettings {
   /** Root of the topic tree (default `ampere`). */
   topicPrefix: string;
@@ -39,9 +67,10 @@ export interface BridgeSettings {
   webhookAttempts: number;
   /** Wait before a webhook's 2nd try (ms), doubled for each further one (at most 5 min). */
   webhookBackoffMs: number;
+  knx: KnxSettings;
 }
 
-export const BRIDGE_DEFAULTS: Readonly<BridgeSettings> = Object.freeze({
+export const BRIDGE_DEFAULTS: Readonly<BridgeSettings> = Object.freeze<BridgeSettings>({
   topicPrefix: 'ampere',
   qos: 1,
   retain: true,
@@ -52,6 +81,7 @@ export const BRIDGE_DEFAULTS: Readonly<BridgeSettings> = Object.freeze({
   reservationMinutes: 30,
   webhookAttempts: 6,
   webhookBackoffMs: 2000,
+  knx: { currentDpt: '9.021', timeDpt: '19.001', chargers: {} },
 });
 
 const KEYS = new Set(Object.keys(BRIDGE_DEFAULTS));
@@ -154,7 +184,45 @@ export function checkBridgeSettings(
       return { ...ws } as unknown as WebhookSettings;
     });
   }
+  if (o.knx !== undefined) out.knx = checkKnx(o.knx, fail);
   return out;
+}
+
+/** KNX 3-level group address main/middle/sub: 0-31 / 0-7 / 0-255. */
+const GROUP_ADDRESS = /^([12]?\d|3[01])\/[0-7]\/(25[0-5]|2[0-4]\d|1?\d?\d)$/;
+
+function checkKnx(input: unknown, fail: (field: string, why: string) => never): KnxSettings {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) fail('knx', 'must be an object');
+  const k = input as Record<string, unknown>;
+  for (const key of Object.keys(k))
+    if (!['currentDpt', 'timeDpt', 'chargers'].includes(key)) fail(`knx.${key}`, 'is not a KNX setting');
+  const currentDpt = k.currentDpt ?? '9.021';
+  if (currentDpt !== '9.021' && currentDpt !== '14.019') fail('knx.currentDpt', 'must be "9.021" or "14.019"');
+  const timeDpt = k.timeDpt ?? '19.001';
+  if (timeDpt !== '19.001' && timeDpt !== '10.001') fail('knx.timeDpt', 'must be "19.001" or "10.001"');
+  const chargers: KnxSettings['chargers'] = {};
+  const seen = new Map<string, string>();
+  for (const [id, c] of Object.entries((k.chargers ?? {}) as Record<string, unknown>)) {
+    const f = `knx.chargers.${id}`;
+    if (!c || typeof c !== 'object' || Array.isArray(c)) fail(f, 'must be an object');
+    const cs = c as { connector?: unknown; addresses?: unknown };
+    for (const key of Object.keys(cs)) if (!['connector', 'addresses'].includes(key)) fail(`${f}.${key}`, 'is unknown');
+    if (cs.connector !== undefined && (!Number.isInteger(cs.connector) || (cs.connector as number) < 1))
+      fail(`${f}.connector`, 'must be a connector number (1, 2, …)');
+    if (!cs.addresses || typeof cs.addresses !== 'object')
+      fail(`${f}.addresses`, 'must map objects to group addresses');
+    for (const [object, ga] of Object.entries(cs.addresses as Record<string, unknown>)) {
+      if (!(KNX_OBJECT_NAMES as readonly string[]).includes(object))
+        fail(`${f}.addresses.${object}`, `is not a KNX object (known: ${KNX_OBJECT_NAMES.join(', ')})`);
+      if (typeof ga !== 'string' || !GROUP_ADDRESS.test(ga))
+        fail(`${f}.addresses.${object}`, 'must be a group address main/middle/sub, e.g. 1/0/7');
+      const other = seen.get(ga as string);
+      if (other) fail(`${f}.addresses.${object}`, `uses ${ga}, already given to ${other}`);
+      seen.set(ga as string, `${id}.${object}`);
+    }
+    chargers[id] = cs as KnxSettings['chargers'][string];
+  }
+  return { currentDpt: currentDpt as KnxSettings['currentDpt'], timeDpt: timeDpt as KnxSettings['timeDpt'], chargers };
 }
 
 /** Reads the settings file; a missing file means the defaults. */

@@ -16,6 +16,7 @@ export {
 } from './config.ts';
 export { type EmbeddedBroker, startEmbeddedBroker } from './embedded-broker.ts';
 export { type DeviceInfo, discoveryMessages, haId } from './ha-discovery.ts';
+export { KNX_OBJECTS, KnxTransport } from './knx.ts';
 export { BridgeModel, CURRENT_STEP_A, ERROR_ENUM, type ObjectChange, STATUS_ENUM } from './model.ts';
 export { MqttTransport } from './mqtt.ts';
 export { commandTopic, parseCommandTopic, resultTopic, stateTopic, topicId } from './topics.ts';

@@ -52,6 +52,8 @@ export interface ServeConfig {
   mqttCa: string | undefined;
   /** The bridge's settings file (chargers, topic prefix, webhooks); default DATA/bridge.json. */
   bridgeConfig: string | undefined;
+  /** KNXnet/IP tunnelling gateway `host[:port]` (default port 3671) for the bridge's KNX objects; off when unset. */
+  knx: string | undefined;
 }
 
 interface Option {
@@ -120,6 +122,15 @@ function mqttUrl(raw: string): string {
       'AMPERE_ERR_CONFIG',
       `mqtt must be mqtt://[user:pass@]host[:port], mqtts://…, or embedded[://[user:pass@]host:port], got "${raw.replace(/:[^:@/]*@/, ':***@')}"`,
     );
+  }
+  return raw;
+}
+
+/** host or host:port of a KNXnet/IP gateway. */
+function knxGateway(raw: string): string {
+  const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(raw);
+  if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', `knx must be host or host:port of a KNXnet/IP gateway, got "${raw}"`);
   }
   return raw;
 }
@@ -310,6 +321,13 @@ export const SERVE_OPTIONS: Option[] = [
     parse: text,
     help: 'bridge settings file: chargers, topic prefix, webhooks (default DATA/bridge.json)',
   },
+  {
+    flag: 'knx',
+    env: 'AMPERE_KNX',
+    key: 'knx',
+    parse: knxGateway,
+    help: 'KNXnet/IP tunnelling gateway host[:port] (default port 3671) for the bridge (default off)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -342,6 +360,7 @@ export const DEFAULTS: ServeConfig = {
   mqtt: undefined,
   mqttCa: undefined,
   bridgeConfig: undefined,
+  knx: undefined,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */

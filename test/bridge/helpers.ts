@@ -2,7 +2,8 @@
 // (and killed and restarted for the broker-restart test), and an MQTT client that records what it sees.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -145,4 +146,44 @@ export class Observer {
   close(): Promise<void> {
     return this.client.endAsync(true);
   }
+}
+
+export const KNXD = process.env.AMPERE_TEST_KNXD ?? '/usr/bin/knxd';
+
+/** A free UDP port on 127.0.0.1. */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** knxd as a KNXnet/IP tunnelling server on a free port, with a dummy bus behind it. */
+export async function startKnxd(): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freeUdpPort();
+  const proc = spawn(KNXD, ['-e', '0.0.1', '-E', '0.0.2:8', '-T', '-S', `224.0.23.12:${port}`, '-b', 'dummy'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise((r) => proc.once('exit', r));
+  await until(`knxd to listen on udp ${port}`, () => {
+    assert.equal(proc.exitCode, null, `${KNXD} exited at start: ${err} (is the knxd package installed?)`);
+    return readFileSync('/proc/net/udp', 'utf8').includes(`:${port.toString(16).toUpperCase().padStart(4, '0')} `);
+  });
+  return {
+    port,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
 }
