@@ -1,11 +1,11 @@
 // Shared by the bridge suites: a real mosquitto started on a free port with a temp config file
 // (and killed and restarted for the broker-restart test), and an MQTT client that records what it sees.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { tempDir } from '../helpers/process.ts';
 
@@ -53,12 +53,41 @@ export interface Mosquitto {
   stop(): Promise<void>;
 }
 
-/** A real mosquitto on a free port, configured by a temp file: anonymous, no persistence. */
-export async function startMosquitto(): Promise<Mosquitto> {
+export interface MosquittoOptions {
+  /** Serve mqtts with this certificate, key and CA (PEM files). */
+  tls?: { cert: string; key: string; ca: string };
+  /** Only these users may connect (a password file made with mosquitto_passwd). */
+  users?: Record<string, string>;
+}
+
+/** A real mosquitto on a free port, configured by a temp file: anonymous unless `users`, no persistence. */
+export async function startMosquitto(o: MosquittoOptions = {}): Promise<Mosquitto> {
   const port = await freePort();
   const dir = tempDir('ampere-mosquitto-');
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
+  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest none'];
+  // Started as root, mosquitto reads its files as the user mosquitto: they live in its own readable folder.
+  chmodSync(dir, 0o755);
+  const readable = (name: string, from: string) => {
+    const to = join(dir, name);
+    copyFileSync(from, to);
+    chmodSync(to, 0o644);
+    return to;
+  };
+  if (o.tls) {
+    const files = [readable('cert.pem', o.tls.cert), readable('key.pem', o.tls.key), readable('ca.pem', o.tls.ca)];
+    lines.push(`certfile ${files[0]}`, `keyfile ${files[1]}`, `cafile ${files[2]}`);
+  }
+  if (o.users) {
+    const file = join(dir, 'passwords');
+    writeFileSync(file, '');
+    for (const [user, password] of Object.entries(o.users)) {
+      execFileSync(`${dirname(MOSQUITTO).replace(/sbin$/, 'bin')}/mosquitto_passwd`, ['-b', file, user, password]);
+    }
+    chmodSync(file, 0o644);
+    lines.push('allow_anonymous false', `password_file ${file}`);
+  } else lines.push('allow_anonymous true');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
   let proc: ChildProcess | undefined;
   const start = async () => {
     proc = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
@@ -80,7 +109,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
     await gone;
   };
   await start();
-  return { port, url: `mqtt://127.0.0.1:${port}`, kill, restart: start, stop: kill };
+  return { port, url: `${o.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`, kill, restart: start, stop: kill };
 }
 
 export interface Seen {
