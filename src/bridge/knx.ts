@@ -123,7 +123,11 @@ export class KnxTransport {
       const cemi = (packet as { cEMIMessage: { dstAddress: { toString(): string }; npdu: any } }).cEMIMessage;
       if (!cemi.npdu?.isGroupWrite) return;
       this.stats.telegramsIn++;
-      void this.received(cemi.dstAddress.toString(), cemi.npdu.dataValue as Buffer);
+      const ga = cemi.dstAddress.toString();
+      this.received(ga, cemi.npdu.dataValue as Buffer).catch((e) => {
+        this.stats.lastError = `${ga}: ${(e as Error).message}`;
+        this.opts.log.error({ err: e, ga }, 'bridge: KNX command failed');
+      });
     });
     client.Connect();
   }

@@ -103,7 +103,11 @@ export class MqttTransport {
     });
     client.on('message', (topic, payload, packet) => {
       this.stats.messagesIn++;
-      void this.command(topic, payload, packet.retain);
+      this.command(topic, payload, packet.retain).catch((e) => {
+        // Whatever a message holds, the bridge keeps running.
+        this.stats.lastError = `command ${topic}: ${(e as Error).message}`;
+        this.opts.log.error({ err: e, topic }, 'bridge: command failed');
+      });
     });
   }
 

@@ -178,4 +178,20 @@ describe('webhooks through the server and the API', () => {
     assert.equal(status.body.mqtt, null, 'no broker configured');
     c.ws.close();
   });
+
+  it('bridges only the listed chargers when asked to', async () => {
+    const set = await s.api('PATCH', '/api/bridge/settings', { include: 'listed', chargers: { LISTED: {} } });
+    assert.equal(set.status, 200);
+    const before = r.hits.length;
+    const other = await s.charger('OTHER');
+    const listed = await s.charger('LISTED');
+    await until('the listed charger', () =>
+      r.hits.slice(before).some((h) => JSON.parse(h.body).chargerId === 'LISTED'),
+    );
+    assert.ok(r.hits.slice(before).every((h) => JSON.parse(h.body).chargerId === 'LISTED'));
+    const chargers = (await s.api('GET', '/api/bridge')).body.chargers.map((c: any) => c.chargerId);
+    assert.ok(chargers.includes('LISTED') && !chargers.includes('OTHER'));
+    other.ws.close();
+    listed.ws.close();
+  });
 });
