@@ -84,7 +84,7 @@ export async function startBridge(
               log: blog,
               settings: () => b.settings(),
               snapshot: () => b.model.snapshot(),
-              devices: () => b.devices(),
+              devices: (only) => b.devices(only),
               onCommand: (req) => b.command(req),
             }),
         }

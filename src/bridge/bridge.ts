@@ -131,8 +131,9 @@ export class Bridge {
     return result;
   }
 
-  devices(): DeviceInfo[] {
-    return this.model.known().map((k) => {
+  /** Home Assistant device info of every charger, or of `only` (a publish touches a few of thousands). */
+  devices(only?: ReadonlySet<string>): DeviceInfo[] {
+    return this.model.known(only).map((k) => {
       const conf = this.settingsNow.chargers[k.chargerId];
       const v = (o: string) => {
         const x = this.model.value(k.chargerId, null, o);

@@ -101,9 +101,15 @@ export class BridgeModel {
 
   constructor(private readonly settings: ModelSettings) {}
 
-  /** Chargers the model has seen, with the connectors each reported. */
-  known(): Array<{ chargerId: string; connectors: number[]; online: boolean }> {
-    return [...this.chargers].map(([chargerId, c]) => ({
+  /** Chargers the model has seen (or those of `only`), with the connectors each reported. */
+  known(only?: ReadonlySet<string>): Array<{ chargerId: string; connectors: number[]; online: boolean }> {
+    const entries = only
+      ? [...only].flatMap((id) => {
+          const c = this.chargers.get(id);
+          return c ? [[id, c] as const] : [];
+        })
+      : [...this.chargers];
+    return entries.map(([chargerId, c]) => ({
       chargerId,
       connectors: [...c.connectors.keys()].filter((n) => n > 0).sort((a, b) => a - b),
       online: c.values.get('online') === 1,

@@ -20,7 +20,7 @@ export interface MqttOptions {
   settings(): BridgeSettings;
   /** Every object's current value, for the republish after a (re)connect. */
   snapshot(): ObjectChange[];
-  devices(): DeviceInfo[];
+  devices(only?: ReadonlySet<string>): DeviceInfo[];
   onCommand(req: CommandRequest): Promise<CommandResult>;
   /** Wait before a reconnect (ms, default 2000). */
   reconnectMs?: number;
@@ -184,8 +184,7 @@ export class MqttTransport {
   private discover(only: Set<string> | undefined): void {
     const s = this.opts.settings();
     if (!s.discoveryPrefix) return;
-    for (const d of this.opts.devices()) {
-      if (only && !only.has(d.chargerId)) continue;
+    for (const d of this.opts.devices(only)) {
       if (d.connectors.length === 0) continue;
       const signature = JSON.stringify(d);
       if (this.discovered.get(d.chargerId) === signature) continue;
