@@ -168,12 +168,23 @@ describe('MQTT bridge against mosquitto', () => {
       const m = (await s.api('GET', '/api/bridge')).body.mqtt;
       return m.connected && m.connects > connects;
     });
-    // A fresh subscriber to the restarted broker (no persistence) gets the state as retained messages.
+    // The restarted broker (no persistence) lost every retained message: the bridge publishes them again.
     obs = await Observer.connect(broker.url, [`${P}/#`]);
     await obs.waitFor(`${P}/CP1/1/status`, 'Charging');
-    const retained = obs.seen.filter((m) => m.retain).map((m) => m.topic);
-    for (const t of ['bridge/online', 'CP1/online', 'CP1/1/status', 'CP1/1/status_code', 'CP1/1/charging'])
-      assert.ok(retained.includes(`${P}/${t}`), `${t} retained after the restart`);
+    const topics = ['bridge/online', 'CP1/online', 'CP1/1/status', 'CP1/1/status_code', 'CP1/1/charging'];
+    for (const t of topics) await obs.waitFor(`${P}/${t}`);
+    // Once republished, the restarted broker holds them as retained messages for anyone subscribing later.
+    const late = await Observer.connect(broker.url, [`${P}/#`]);
+    try {
+      for (const t of topics) {
+        await until(`${t} retained after the restart`, () =>
+          late.seen.some((m) => m.topic === `${P}/${t}` && m.retain),
+        );
+      }
+      assert.equal(late.last(`${P}/CP1/1/status`), 'Charging');
+    } finally {
+      await late.close();
+    }
     assert.equal(obs.last(`${P}/bridge/online`), 'online');
     // Commands work again over the new connection.
     const stop = await obs.command(P, 'CP1/1', 'stop', '');
