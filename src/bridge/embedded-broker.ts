@@ -2,6 +2,7 @@
 // Home Assistant, Node-RED or evcc connect to it like to any broker; the bridge connects to it too.
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
+import { AmpereError } from '../errors.ts';
 
 export interface EmbeddedBroker {
   port: number;
@@ -33,7 +34,15 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
   }
   const server: Server = createServer(broker.handle as never);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      broker.close();
+      reject(
+        new AmpereError(
+          'AMPERE_ERR_CONFIG',
+          `--mqtt embedded: cannot listen on ${o.host}:${o.port} (${e.code ?? e.message})${e.code === 'EADDRINUSE' ? ': another broker runs there; give another port, e.g. embedded://0.0.0.0:1884, or connect to it with --mqtt mqtt://…' : ''}`,
+        ),
+      );
+    });
     server.listen(o.port, o.host, () => resolve());
   });
   const address = server.address();

@@ -4,7 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkBridgeSettings, loadBridgeSettings, saveBridgeSettings } from '../../src/bridge/index.ts';
+import {
+  checkBridgeSettings,
+  loadBridgeSettings,
+  saveBridgeSettings,
+  startEmbeddedBroker,
+} from '../../src/bridge/index.ts';
 import { loadServeConfig } from '../../src/config/index.ts';
 
 const fails = (input: unknown, pattern: RegExp) =>
@@ -31,6 +36,24 @@ describe('bridge flags', () => {
       (e: Error) => /mqtt must be mqtt:\/\//.test(e.message) && !e.message.includes('hunter22'),
     );
     assert.throws(() => loadServeConfig(['--knx', 'gw:99999'], {}), /knx must be host or host:port/);
+  });
+});
+
+describe('embedded broker', () => {
+  it('says clearly when its port is taken', async () => {
+    const first = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+    try {
+      await assert.rejects(
+        startEmbeddedBroker({ host: '127.0.0.1', port: first.port }),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'AMPERE_ERR_CONFIG');
+          assert.match(e.message, /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\): another broker runs there/);
+          return true;
+        },
+      );
+    } finally {
+      await first.close();
+    }
   });
 });
 
