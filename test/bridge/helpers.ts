@@ -144,18 +144,15 @@ export class Observer {
     return this.seen.filter((s) => s.topic === topic).map((s) => s.payload);
   }
 
-  async waitFor(topic: string, payload?: string | ((p: string) => boolean), timeoutMs = 10_000): Promise<string> {
+  /** Waits for a message on `topic` (matching `payload`) among those seen from index `from` on. */
+  async waitFor(topic: string, payload?: string | ((p: string) => boolean), from = 0): Promise<string> {
     const match = (p: string) => payload === undefined || (typeof payload === 'string' ? p === payload : payload(p));
     let found: string | undefined;
-    await until(
-      `${topic}${typeof payload === 'string' ? ` = ${payload}` : ''}`,
-      () => {
-        const hit = this.seen.find((s) => s.topic === topic && match(s.payload));
-        found = hit?.payload;
-        return hit !== undefined;
-      },
-      timeoutMs,
-    );
+    await until(`${topic}${typeof payload === 'string' ? ` = ${payload}` : ''}`, () => {
+      const hit = this.seen.slice(from).find((s) => s.topic === topic && match(s.payload));
+      found = hit?.payload;
+      return hit !== undefined;
+    });
     return found!;
   }
 

@@ -40,7 +40,8 @@ describe('KNX bridge against knxd', () => {
   let bus: KNXClient;
   const seen: Array<{ ga: string; value: unknown }> = [];
   const values = (ga: string) => seen.filter((t) => t.ga === ga).map((t) => t.value);
-  const waitFor = (ga: string, ok: (v: any) => boolean) => until(`${ga}`, () => values(ga).some(ok));
+  const waitFor = (ga: string, ok: (v: any) => boolean, from = 0) =>
+    until(`${ga}`, () => values(ga).slice(from).some(ok));
   const received = (action: string) =>
     sim.station.history.filter((h) => h.dir === 'in' && h.action === action).map((h) => h.payload as any);
 
@@ -108,13 +109,14 @@ describe('KNX bridge against knxd', () => {
   });
 
   it('turns group writes into OCPP calls', async () => {
+    const currents = values(GA.current).length;
     bus.write(GA.max_current, 10, '9.021');
     await until('SetChargingProfile', () => received('SetChargingProfile').length === 1);
     assert.equal(
       received('SetChargingProfile')[0].csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit,
       10,
     );
-    await waitFor(GA.current, (v) => v <= 10.05);
+    await waitFor(GA.current, (v) => v > 0 && v <= 10.05, currents);
 
     bus.write(GA.charging, false, '1.010');
     await until('RemoteStopTransaction', () => received('RemoteStopTransaction').length === 1);
