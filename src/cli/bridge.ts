@@ -18,13 +18,26 @@ function lines(rows: Array<[string, unknown]>): string {
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v === null || v === undefined ? '-' : String(v)}`).join('\n');
 }
 
+const parseFlags = (args: string[]) =>
+  parseArgs({ args, allowPositionals: true, options: { set: { type: 'string' }, file: { type: 'string' } } });
+
+function json(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AmpereError('AMPERE_ERR_BAD_REQUEST', `${what} is not JSON: ${(e as Error).message}`);
+  }
+}
+
 export async function runBridgeCli(argv: string[], env: NodeJS.ProcessEnv, print: Print): Promise<number> {
   const { config, rest } = loadClientConfig(argv, env);
-  const { positionals, values } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: { set: { type: 'string' }, file: { type: 'string' } },
-  });
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(rest);
+  } catch (e) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', `${(e as Error).message}\n${BRIDGE_USAGE}`);
+  }
+  const { positionals, values } = parsed;
   let token = config.token;
   if (!token) {
     try {
@@ -68,8 +81,8 @@ export async function runBridgeCli(argv: string[], env: NodeJS.ProcessEnv, print
     }
     case 'settings': {
       let change: unknown;
-      if (values.set !== undefined) change = JSON.parse(values.set);
-      else if (values.file !== undefined) change = JSON.parse(readFileSync(values.file, 'utf8'));
+      if (values.set !== undefined) change = json(values.set, '--set');
+      else if (values.file !== undefined) change = json(readFileSync(values.file, 'utf8'), values.file);
       const s =
         change === undefined
           ? await api('GET', '/api/bridge/settings')

@@ -64,6 +64,8 @@ describe('ampere bridge (CLI)', () => {
     } finally {
       await obs.close();
     }
+    assert.match((await cli(['settings', '--url', s.url, '--set', '{qos'])).stderr, /--set is not JSON/);
+    assert.match((await cli(['settings', '--url', s.url, '--sett', '{}'])).stderr, /Unknown option '--sett'/);
     const bad = await cli(['settings', '--url', s.url, '--set', '{"qos":3}']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /qos must be 0, 1 or 2/);
