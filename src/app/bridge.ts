@@ -1,15 +1,17 @@
 // Builds the home-automation bridge from the config: its settings file, the embedded broker or
 // the broker URL, the MQTT and KNX transports and the webhook sender, on the central system's ports.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   Bridge,
   type EmbeddedBroker,
   KnxTransport,
   loadBridgeSettings,
+  loadDeadLetters,
   MqttTransport,
   saveBridgeSettings,
+  saveDeadLetters,
   startEmbeddedBroker,
   WebhookSender,
 } from '../bridge/index.ts';
@@ -34,6 +36,7 @@ export async function startBridge(
   const blog = log.child({ component: 'bridge' });
   const file = config.bridgeConfig ?? join(config.data, 'bridge.json');
   const settings = loadBridgeSettings(file);
+  const deadLetterFile = join(dirname(file), 'bridge-dead-letters.json');
   let broker: EmbeddedBroker | undefined;
   let url = config.mqtt;
   if (url === 'embedded' || url?.startsWith('embedded://')) {
@@ -73,6 +76,14 @@ export async function startBridge(
       timers: { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as never) },
       fetch: globalThis.fetch,
       onError: (message) => blog.warn(message),
+      deadLetters: loadDeadLetters(deadLetterFile),
+      persist: (list) => {
+        try {
+          saveDeadLetters(deadLetterFile, list);
+        } catch (e) {
+          blog.error({ err: e }, `bridge: could not write ${deadLetterFile}`);
+        }
+      },
     }),
     ...(brokerUrl
       ? {

@@ -237,11 +237,15 @@ export function loadBridgeSettings(file: string): BridgeSettings {
   return checkBridgeSettings(parsed, BRIDGE_DEFAULTS, 'AMPERE_ERR_CONFIG');
 }
 
-/** Writes the settings file atomically (a crash never leaves half a file). */
-export function saveBridgeSettings(file: string, s: BridgeSettings): void {
+/** Writes JSON atomically (a crash never leaves half a file); owner-only, as it may hold secrets. */
+export function writeJson(file: string, value: unknown): void {
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(s, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, file);
+}
+
+export function saveBridgeSettings(file: string, s: BridgeSettings): void {
+  writeJson(file, s);
 }
 
 /** The settings as the API shows them: webhook secrets are write-only (left out). */

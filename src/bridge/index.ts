@@ -20,4 +20,11 @@ export { KNX_OBJECTS, KnxTransport } from './knx.ts';
 export { BridgeModel, CURRENT_STEP_A, ERROR_ENUM, type ObjectChange, STATUS_ENUM } from './model.ts';
 export { MqttTransport } from './mqtt.ts';
 export { commandTopic, parseCommandTopic, resultTopic, stateTopic, topicId } from './topics.ts';
-export { type DeadLetter, signWebhook, WEBHOOK_EVENTS, WebhookSender } from './webhooks.ts';
+export {
+  type DeadLetter,
+  loadDeadLetters,
+  saveDeadLetters,
+  signWebhook,
+  WEBHOOK_EVENTS,
+  WebhookSender,
+} from './webhooks.ts';

@@ -2,8 +2,10 @@
 // HMAC-SHA256 over the timestamp and the body, retried with exponential backoff, and kept in a
 // dead-letter list after the last try, from where the API can redeliver them.
 import { createHmac, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { CentralEvent } from '../central/index.ts';
-import type { WebhookSettings } from './config.ts';
+import { AmpereError } from '../errors.ts';
+import { type WebhookSettings, writeJson } from './config.ts';
 
 /** The event types sent to webhooks (`charger.error` is a status report carrying an error code). */
 export const WEBHOOK_EVENTS = [
@@ -35,6 +37,10 @@ export interface WebhookOptions {
   requestTimeoutMs?: number;
   /** Dead letters kept (oldest dropped first; default 1000). */
   deadLetterLimit?: number;
+  /** Dead letters kept from the last run. */
+  deadLetters?: DeadLetter[];
+  /** Called with the whole list after every change, to keep it across restarts. */
+  persist?(dead: readonly DeadLetter[]): void;
   onError?(message: string): void;
 }
 
@@ -79,7 +85,8 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
 export class WebhookSender {
   private hooks: WebhookSettings[] = [];
   private readonly dead: DeadLetter[] = [];
-  private readonly waiting = new Map<string, unknown>();
+  /** Deliveries waiting for their next try: the timer and what to send. */
+  private readonly waiting = new Map<string, { handle: unknown; delivery: Delivery; error: string }>();
   private delivered = 0;
   private failedAttempts = 0;
   private inFlight = 0;
@@ -97,6 +104,7 @@ export class WebhookSender {
     this.maxBackoffMs = opts.maxBackoffMs ?? 300_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.deadLetterLimit = opts.deadLetterLimit ?? 1000;
+    this.dead.push(...(opts.deadLetters ?? []));
   }
 
   configure(hooks: WebhookSettings[], retry: { attempts?: number; backoffMs?: number } = {}): void {
@@ -129,13 +137,11 @@ export class WebhookSender {
   redeliver(id: string): boolean {
     const i = this.dead.findIndex((d) => d.id === id);
     if (i < 0) return false;
+    // The current settings of that URL sign the redelivery (a rotated secret included).
+    const hook = this.hooks.find((h) => h.url === this.dead[i]!.url);
+    if (!hook) return false;
     const [d] = this.dead.splice(i, 1);
-    // The current settings of that URL (a rotated secret signs the redelivery); else the old ones.
-    const hook = this.hooks.find((h) => h.url === d!.url);
-    if (!hook) {
-      this.dead.splice(i, 0, d!);
-      return false;
-    }
+    this.opts.persist?.(this.dead);
     void this.attempt({ id: d!.id, hook, event: d!.event, attempts: 0 });
     return true;
   }
@@ -151,10 +157,27 @@ export class WebhookSender {
     };
   }
 
+  /** Stops retrying; deliveries still waiting for a try become dead letters, so none is lost. */
   stop(): void {
     this.stopped = true;
-    for (const h of this.waiting.values()) this.opts.timers.clearTimeout(h);
+    for (const w of this.waiting.values()) {
+      this.opts.timers.clearTimeout(w.handle);
+      this.bury(w.delivery, `${w.error}; Ampere stopped before the next try`);
+    }
+    if (this.waiting.size > 0) this.opts.persist?.(this.dead);
     this.waiting.clear();
+  }
+
+  private bury(d: Delivery, error: string): void {
+    this.dead.push({
+      id: d.id,
+      url: d.hook.url,
+      event: d.event,
+      attempts: d.attempts,
+      lastError: error,
+      failedAt: new Date(this.opts.now()).toISOString(),
+    });
+    if (this.dead.length > this.deadLetterLimit) this.dead.shift();
   }
 
   private async attempt(d: Delivery): Promise<void> {
@@ -191,16 +214,14 @@ export class WebhookSender {
     }
     this.failedAttempts++;
     this.lastError = `${d.hook.url}: ${error}`;
+    if (this.stopped) {
+      this.bury(d, `${error}; Ampere stopped before the next try`);
+      this.opts.persist?.(this.dead);
+      return;
+    }
     if (d.attempts >= this.maxAttempts) {
-      this.dead.push({
-        id: d.id,
-        url: d.hook.url,
-        event: d.event,
-        attempts: d.attempts,
-        lastError: error,
-        failedAt: new Date(this.opts.now()).toISOString(),
-      });
-      if (this.dead.length > this.deadLetterLimit) this.dead.shift();
+      this.bury(d, error);
+      this.opts.persist?.(this.dead);
       this.opts.onError?.(`webhook ${d.hook.url} failed ${d.attempts} times (${error}); kept as dead letter ${d.id}`);
       return;
     }
@@ -209,6 +230,25 @@ export class WebhookSender {
       this.waiting.delete(d.id);
       void this.attempt(d);
     }, wait);
-    this.waiting.set(d.id, handle);
+    this.waiting.set(d.id, { handle, delivery: d, error });
   }
+}
+
+/** The webhooks' dead letters kept across restarts (a missing file: none). */
+export function loadDeadLetters(file: string): DeadLetter[] {
+  if (!existsSync(file)) return [];
+  try {
+    const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!Array.isArray(list)) throw new Error('not a list');
+    return list as DeadLetter[];
+  } catch (e) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      `webhook dead letters: ${file} is not a JSON list (${(e as Error).message}); move it away to start`,
+    );
+  }
+}
+
+export function saveDeadLetters(file: string, list: readonly DeadLetter[]): void {
+  writeJson(file, list);
 }

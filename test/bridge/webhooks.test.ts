@@ -117,6 +117,25 @@ describe('webhook sender', () => {
     }
   });
 
+  it('keeps a delivery waiting for its next try as a dead letter when stopped, and hands the list to persist', async () => {
+    const r = await receiver(() => 500);
+    try {
+      const persisted: unknown[][] = [];
+      const sender = new WebhookSender({ now, timers, fetch, persist: (l) => persisted.push([...l]) });
+      sender.configure([{ url: r.url, secret: SECRET }]);
+      sender.handle(bus.emit('transaction.stopped', 'CP1', { transactionId: 9 }));
+      await until('first try failed', () => scheduled.length === 1);
+      scheduled.length = 0;
+      sender.stop();
+      const dead = sender.deadLetters();
+      assert.equal(dead.length, 1);
+      assert.match(dead[0]!.lastError, /HTTP 500; Ampere stopped before the next try/);
+      assert.deepEqual(persisted.at(-1), [...dead]);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('signs the timestamp and the body together', () => {
     const sig = signWebhook(SECRET, 1700000000, '{"a":1}');
     assert.equal(sig, `sha256=${createHmac('sha256', SECRET).update('1700000000.{"a":1}').digest('hex')}`);
@@ -177,6 +196,21 @@ describe('webhooks through the server and the API', () => {
     assert.equal(status.body.webhooks.delivered, 1);
     assert.equal(status.body.mqtt, null, 'no broker configured');
     c.ws.close();
+  });
+
+  it('keeps the dead letters across a restart', async () => {
+    const before = (await s.api('GET', '/api/bridge/dead-letters')).body as any[];
+    assert.ok(before.length > 0);
+    const data = s.data;
+    await s.close();
+    s = await startTestServer({ data });
+    const after = (await s.api('GET', '/api/bridge/dead-letters')).body as any[];
+    assert.deepEqual(after, before);
+    assert.equal((await s.api('POST', `/api/bridge/dead-letters/${after[0].id}/redeliver`)).status, 202);
+    await until(
+      'redelivered after the restart',
+      async () => (await s.api('GET', '/api/bridge')).body.webhooks.delivered === 1,
+    );
   });
 
   it('bridges only the listed chargers when asked to', async () => {
