@@ -118,12 +118,16 @@ export class MqttTransport {
     const s = this.opts.settings();
     if (client.connected) {
       // Chargers are no longer reachable through Ampere: their retained online flag must not say otherwise.
-      for (const c of this.opts.snapshot()) {
-        if (c.connectorId !== null || c.object !== 'online' || c.value !== 1) continue;
-        await client
-          .publishAsync(stateTopic(s.topicPrefix, c.chargerId, null, 'online'), '0', { qos: 1, retain: s.retain })
-          .catch(() => {});
-      }
+      const online = this.opts
+        .snapshot()
+        .filter((c) => c.connectorId === null && c.object === 'online' && c.value === 1);
+      await Promise.all(
+        online.map((c) =>
+          client
+            .publishAsync(stateTopic(s.topicPrefix, c.chargerId, null, 'online'), '0', { qos: 1, retain: s.retain })
+            .catch(() => {}),
+        ),
+      );
       // An orderly stop says offline itself: the will is only for a crash.
       await client.publishAsync(`${s.topicPrefix}/bridge/online`, 'offline', { qos: 1, retain: true }).catch(() => {});
     }
