@@ -118,7 +118,12 @@ export class CommandRunner {
       }
       const response = await this.execute(req);
       const status = (response as { status?: unknown } | undefined)?.status;
-      const ok = status === undefined || ['Accepted', 'Unlocked', 'Scheduled'].includes(String(status));
+      // OCPP 1.6 §5.5: Unknown = no such profile, so a restore with no override in force has nothing to undo.
+      const restoring =
+        req.command === 'max_current_restore' ||
+        (req.command === 'max_current' && ['', 'restore'].includes(req.payload.trim().toLowerCase()));
+      const restored = status === 'Unknown' && restoring;
+      const ok = status === undefined || restored || ['Accepted', 'Unlocked', 'Scheduled'].includes(String(status));
       return {
         ...base,
         ok,

@@ -114,6 +114,9 @@ describe('MQTT bridge against mosquitto', () => {
     assert.equal(restore.ok, true, JSON.stringify(restore));
     assert.equal(received('ClearChargingProfile').at(-1).id, 8800);
     await until('max current back to configured', () => obs.last(`${P}/CP1/1/max_current`) === '16');
+    const again = await obs.command(P, 'CP1/1', 'max_current', 'restore');
+    assert.equal(again.status, 'Unknown', 'nothing left to clear');
+    assert.equal(again.ok, true, 'a restore with no override in force has nothing to undo');
 
     const fast = await obs.command(P, 'CP1/1', 'fast_charge', 'ON');
     assert.equal(fast.ok, true, JSON.stringify(fast));
