@@ -162,7 +162,7 @@ export class SiteEngine {
 
   /** A charger connected again: what it was told may be gone; the next run tells it again. */
   retell(chargerId: string): void {
-    for (const e of this.entries.values()) if (e.chargerId === chargerId) e.changedAt = undefined;
+    for (const e of this.entries.values()) if (e.chargerId === chargerId) e.raisedAt = undefined;
     this.retellSet.add(chargerId);
   }
   private readonly retellSet = new Set<string>();
@@ -380,7 +380,8 @@ export class SiteEngine {
         onOffOnly: c.onOffOnly,
         stepA: c.stepA,
       });
-      const damped = e.changedAt !== undefined && now - e.changedAt < this.dampMs;
+      // Just raised: the car needs time to ramp up; its first samples say nothing about its use.
+      const damped = e.raisedAt !== undefined && now - e.raisedAt < this.dampMs;
       const told = inForce(e);
       bSessions.push({
         id: s.id,
@@ -552,6 +553,7 @@ export class SiteEngine {
     e.heldUntil = undefined;
     e.heldReason = undefined;
     e.changedAt = now;
+    if (step.direction === 'raise') e.raisedAt = now;
     e.mechanism = step.charger.onOffOnly ? 'onOff' : undefined;
     for (const c of commands) {
       if (c.action === 'RemoteStopTransaction') {

@@ -77,6 +77,8 @@ export interface LedgerEntry {
   mechanism?: string;
   /** When Ampere last changed this connector's limit (epoch ms): damps re-balancing. */
   changedAt?: number;
+  /** When Ampere last raised it (epoch ms): the car's first samples after a raise are not trusted. */
+  raisedAt?: number;
 }
 
 export interface LedgerLimits {

@@ -88,7 +88,13 @@ const SERIES = {
 const PLAN = {
   type: 'object',
   properties: {
-    departure: { type: 'string', format: 'date-time' },
+    departure: {
+      anyOf: [
+        { type: 'string', format: 'date-time' },
+        { type: 'string', pattern: '^([01]?\\d|2[0-3]):[0-5]\\d$' },
+      ],
+      description: "ISO date-time, or HH:MM: the next such time in the site's time zone",
+    },
     energyKWh: { type: 'number', exclusiveMinimum: 0 },
     objective,
     fast: { type: 'boolean', description: 'charge now, ignoring the plan' },
