@@ -54,11 +54,11 @@ describe('MQTT bridge against mosquitto', () => {
   it('publishes a session in order with the status enum values', async () => {
     await obs.waitFor(`${P}/CP1/1/status`, 'Available');
     assert.equal(await obs.waitFor(`${P}/CP1/online`), '1');
-    assert.equal(obs.last(`${P}/CP1/1/status_code`), '0');
-    assert.equal(obs.last(`${P}/CP1/1/error_code`), '0');
-    assert.equal(obs.last(`${P}/CP1/1/availability`), '1');
-    assert.equal(obs.last(`${P}/CP1/1/max_current`), '16', 'the configured max current');
-    assert.ok(obs.last(`${P}/CP1/vendor`));
+    await obs.waitFor(`${P}/CP1/1/status_code`, '0');
+    await obs.waitFor(`${P}/CP1/1/error_code`, '0');
+    await obs.waitFor(`${P}/CP1/1/availability`, '1');
+    await obs.waitFor(`${P}/CP1/1/max_current`, '16'); // the configured max current
+    assert.ok(await obs.waitFor(`${P}/CP1/vendor`));
 
     sim.station.plug(1, { maxPowerW: 11000, phases: 3 });
     await obs.waitFor(`${P}/CP1/1/status`, 'Preparing');
@@ -70,7 +70,7 @@ describe('MQTT bridge against mosquitto', () => {
     await obs.waitFor(`${P}/CP1/1/charging`, '1');
     await obs.waitFor(`${P}/CP1/1/current`, (p) => Number(p) > 6);
     await obs.waitFor(`${P}/CP1/1/power`, (p) => Number(p) > 1000);
-    assert.ok(obs.last(`${P}/CP1/1/start_time`));
+    assert.ok(Date.parse(await obs.waitFor(`${P}/CP1/1/start_time`)) > 0);
     assert.deepEqual(obs.values(`${P}/CP1/1/status_code`).slice(0, 3), ['0', '1', '2']);
   });
 
@@ -130,7 +130,7 @@ describe('MQTT bridge against mosquitto', () => {
     await obs.waitFor(`${P}/CP1/1/charging`, '0');
     const energy = Number(await obs.waitFor(`${P}/CP1/1/energy_last_wh`));
     assert.ok(energy > 0, `energy at stop ${energy}`);
-    assert.ok(obs.last(`${P}/CP1/1/end_time`));
+    assert.ok(Date.parse(await obs.waitFor(`${P}/CP1/1/end_time`)) > 0);
     await obs.waitFor(`${P}/CP1/1/current`, '0', mark);
 
     const unlock = await obs.command(P, 'CP1/1', 'unlock', '1');
@@ -192,7 +192,7 @@ describe('MQTT bridge against mosquitto', () => {
     } finally {
       await late.close();
     }
-    assert.equal(obs.last(`${P}/bridge/online`), 'online');
+    await obs.waitFor(`${P}/bridge/online`, 'online');
     // Commands work again over the new connection.
     const stop = await obs.command(P, 'CP1/1', 'stop', '');
     assert.equal(stop.status, 'Accepted');
