@@ -72,6 +72,13 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(USAGE);
       return;
     default: {
+      // `ampere chargers | head`: a reader that goes away ends a client command quietly, not with
+      // a stack trace (serve handles its own pipes).
+      for (const stream of [process.stdout, process.stderr])
+        stream.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+          throw e;
+        });
       const smart = smartRoute(command, rest);
       if (smart === 'own') {
         process.exitCode = await runSmartCommand(command, rest, process.env);
