@@ -11,6 +11,7 @@ import type { Validator } from '../ocpp/index.ts';
 import { bearerAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
+import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -34,6 +35,8 @@ export interface ApiOptions {
   corsOrigins?: readonly string[];
   /** Lock after wrong bearer tokens, per remote address (default DEFAULT_API_AUTH_BACKOFF). */
   authBackoff?: BackoffOptions;
+  /** The home-automation bridge, for its routes under /api/bridge. */
+  bridge?: BridgeApiPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -101,6 +104,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
           description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
         },
         { name: 'events' },
+        { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
       ],
     },
   });
@@ -134,6 +138,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   commandRoutes(app, ctx, opts.validator);
   smartRoutes(app, ctx);
   securityRoutes(app, ctx);
+  if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 
