@@ -12,6 +12,7 @@ import { bearerAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -35,6 +36,8 @@ export interface ApiOptions {
   corsOrigins?: readonly string[];
   /** Lock after wrong bearer tokens, per remote address (default DEFAULT_API_AUTH_BACKOFF). */
   authBackoff?: BackoffOptions;
+  /** The home-automation bridge, for its routes under /api/bridge. */
+  bridge?: BridgeApiPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -102,6 +105,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
           description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
         },
         { name: 'events' },
+        { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
       ],
     },
   });
@@ -136,6 +140,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   smartRoutes(app, ctx);
   securityRoutes(app, ctx);
   certificateRoutes(app, ctx);
+  if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -3,6 +3,7 @@ import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { CERTIFICATES_USAGE } from './certificates.ts';
+import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 import { guardStdio } from './stdio.ts';
@@ -17,6 +18,7 @@ Commands:
 
 ${OPERATOR_USAGE}
 ${CERTIFICATES_USAGE}
+${BRIDGE_USAGE}
 
 ${SMART_USAGE}
 
@@ -68,6 +70,10 @@ async function main(argv: string[]): Promise<void> {
     case 'certificates': {
       const { runCertificatesCommand } = await import('./certificates.ts');
       process.exitCode = await runCertificatesCommand(rest, process.env);
+      return;
+    }
+    case 'bridge': {
+      process.exitCode = await runBridgeCli(rest, process.env, (t) => process.stdout.write(`${t}\n`));
       return;
     }
     case 'help':

@@ -364,6 +364,11 @@ export class SmartController {
   /** Balances a site soon (debounced), once at a time per site. */
   schedule(siteId: string): void {
     if (this.stopped || this.scheduled.has(siteId)) return;
+    // Leading edge: the first event after a quiet spell is balanced at once (a car that just started
+    // must be made room for before it draws); events that follow within the window share one run.
+    const now = this.central.clock.now();
+    const delay = Math.max(0, (this.lastScheduled.get(siteId) ?? Number.NEGATIVE_INFINITY) + this.debounceMs - now);
+    this.lastScheduled.set(siteId, now + delay);
     this.scheduled.set(
       siteId,
       this.timers.setTimeout(() => {
@@ -376,9 +381,10 @@ export class SmartController {
             (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
           );
         this.running.set(siteId, next);
-      }, this.debounceMs),
+      }, delay),
     );
   }
+  private readonly lastScheduled = new Map<string, number>();
 
   /**
    * Balances a site now (after any run in progress) and waits for it, at most `maxWaitMs`: the
