@@ -2,8 +2,8 @@
 import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
-import { CERTIFICATES_USAGE } from './certificates.ts';
 import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
+import { CERTIFICATES_USAGE } from './certificates.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 import { guardStdio } from './stdio.ts';
