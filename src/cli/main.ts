@@ -3,6 +3,7 @@ import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
+import { startupError } from './startup-errors.ts';
 
 const USAGE = `Usage: ampere <command> [flags]
 
@@ -19,8 +20,14 @@ ${serveHelp()}
 `;
 
 async function serve(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`Usage: ampere serve [flags]\n\nFlags (and environment variables):\n${serveHelp()}\n`);
+    return;
+  }
   const config = loadServeConfig(argv, process.env);
-  const running = await startServer(config);
+  const running = await startServer(config).catch((e: unknown) => {
+    throw startupError(e, config.data) ?? e;
+  });
   process.stdout.write(`${running.url}\n`);
   let stopping = false;
   const stop = (signal: string) => {
@@ -64,7 +71,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     default:
       if (OPERATOR_COMMANDS.includes(command)) {
-        process.exitCode = await runOperatorCommand(command, rest, process.env);
+        process.exitCode = await runOperatorCommand(command, rest, process.env, process.stdout.columns);
         return;
       }
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
