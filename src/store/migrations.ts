@@ -194,6 +194,33 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // Numbered after the issue that brought it (12), so parallel branches do not collide.
+    version: 12,
+    name: 'configuration policies',
+    sql: `
+CREATE TABLE config_policies (
+  scope TEXT NOT NULL,
+  vendor TEXT NOT NULL,
+  model TEXT NOT NULL,
+  charger_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, vendor, model, charger_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE config_outcomes (
+  charger_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  status TEXT NOT NULL,
+  note TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (charger_id, key)
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 /** Applies the migrations not yet recorded; returns the versions applied now. */

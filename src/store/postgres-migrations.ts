@@ -184,6 +184,33 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    // Numbered after the issue that brought it (12), so parallel branches do not collide.
+    version: 12,
+    name: 'configuration policies',
+    sql: `
+CREATE TABLE config_policies (
+  scope TEXT COLLATE "C" NOT NULL,
+  vendor TEXT COLLATE "C" NOT NULL,
+  model TEXT COLLATE "C" NOT NULL,
+  charger_id TEXT COLLATE "C" NOT NULL,
+  key TEXT COLLATE "C" NOT NULL,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (scope, vendor, model, charger_id, key)
+);
+
+CREATE TABLE config_outcomes (
+  charger_id TEXT COLLATE "C" NOT NULL,
+  key TEXT COLLATE "C" NOT NULL,
+  value TEXT NOT NULL,
+  status TEXT COLLATE "C" NOT NULL,
+  note TEXT,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (charger_id, key)
+);
+`,
+  },
 ];
 
 /**

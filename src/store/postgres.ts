@@ -4,6 +4,7 @@
 // message. Same logical schema, same rules and the same contract suite as sqlite.ts.
 import pg from 'pg';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
+import { outcomeRecord, outcomeRows, POLICY_ORDER, policyKeyRow, policyRecord, policyRow } from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
@@ -17,6 +18,11 @@ import type {
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
+  ConfigOutcomeInput,
+  ConfigOutcomeRecord,
+  ConfigPolicyInput,
+  ConfigPolicyRecord,
+  ConfigPolicyTarget,
   ConfigurationEntry,
   ConfigurationInput,
   ConnectionAttemptRecord,
@@ -1085,6 +1091,69 @@ export class PostgresStore implements Store {
       const sql = `DELETE FROM charging_profiles${w}`;
       return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
     });
+  }
+
+  // ---------------------------------------------------------------- configuration policies
+
+  async listConfigPolicies(): Promise<ConfigPolicyRecord[]> {
+    return (await this.#rows(`SELECT * FROM config_policies ORDER BY ${POLICY_ORDER}`)).map(policyRecord);
+  }
+
+  async putConfigPolicy(p: ConfigPolicyInput, at: TimeInput = Date.now()): Promise<ConfigPolicyRecord> {
+    const row = policyRow(p, at);
+    await this.#write(() => async (exec) => {
+      await exec(
+        `INSERT INTO config_policies (scope, vendor, model, charger_id, key, value, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope, vendor, model, charger_id, key)
+         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        row,
+      );
+    });
+    return policyRecord({
+      scope: row[0],
+      vendor: row[1],
+      model: row[2],
+      charger_id: row[3],
+      key: row[4],
+      value: row[5],
+      updated_at: row[6],
+    });
+  }
+
+  deleteConfigPolicy(p: ConfigPolicyTarget): Promise<boolean> {
+    return this.#write(() => {
+      const row = policyKeyRow(p);
+      return async (exec) =>
+        ((
+          await exec(
+            'DELETE FROM config_policies WHERE scope = ? AND vendor = ? AND model = ? AND charger_id = ? AND key = ?',
+            row,
+          )
+        ).rowCount ?? 0) > 0;
+    });
+  }
+
+  recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void> {
+    return this.#write(() => {
+      const rows = outcomeRows(chargerId, outcomes, at);
+      return async (exec) => {
+        for (const r of rows) {
+          await exec(
+            `INSERT INTO config_outcomes (charger_id, key, value, status, note, at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (charger_id, key) DO UPDATE SET value = excluded.value, status = excluded.status,
+             note = excluded.note, at = excluded.at`,
+            r,
+          );
+        }
+      };
+    });
+  }
+
+  async listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]> {
+    return (await this.#rows('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key', [chargerId])).map(
+      outcomeRecord,
+    );
   }
 
   // ---------------------------------------------------------------- settings

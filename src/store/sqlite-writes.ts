@@ -395,6 +395,28 @@ export const writeOps = {
     return s(p.sql).run(p.params).changes;
   },
 
+  /** [scope, vendor, model, chargerId, key, value, updatedAt] */
+  putConfigPolicy(s: Prepare, v: unknown[]): void {
+    s(`INSERT OR REPLACE INTO config_policies (scope, vendor, model, charger_id, key, value, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(v);
+  },
+
+  /** [scope, vendor, model, chargerId, key] */
+  deleteConfigPolicy(s: Prepare, v: unknown[]): boolean {
+    return (
+      s('DELETE FROM config_policies WHERE scope = ? AND vendor = ? AND model = ? AND charger_id = ? AND key = ?').run(
+        v,
+      ).changes > 0
+    );
+  },
+
+  /** Rows of [chargerId, key, value, status, note, at]. */
+  recordConfigOutcomes(s: Prepare, rows: unknown[][]): void {
+    const stmt = s(`INSERT OR REPLACE INTO config_outcomes (charger_id, key, value, status, note, at)
+      VALUES (?, ?, ?, ?, ?, ?)`);
+    for (const r of rows) stmt.run(r);
+  },
+
   setSetting(s: Prepare, p: [key: string, value: string | null]): void {
     if (p[1] === null) s('DELETE FROM settings WHERE key = ?').run(p[0]);
     else s('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(p);

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
+import { outcomeRecord, outcomeRows, POLICY_ORDER, policyKeyRow, policyRecord, policyRow } from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -43,6 +44,11 @@ import type {
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
+  ConfigOutcomeInput,
+  ConfigOutcomeRecord,
+  ConfigPolicyInput,
+  ConfigPolicyRecord,
+  ConfigPolicyTarget,
   ConfigurationEntry,
   ConfigurationInput,
   ConnectionAttemptRecord,
@@ -981,6 +987,42 @@ export class SqliteStore implements Store {
       if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
       return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
+  }
+
+  // ---------------------------------------------------------------- configuration policies
+
+  async listConfigPolicies(): Promise<ConfigPolicyRecord[]> {
+    this.#read();
+    return (this.#stmt(`SELECT * FROM config_policies ORDER BY ${POLICY_ORDER}`).all() as any[]).map(policyRecord);
+  }
+
+  async putConfigPolicy(p: ConfigPolicyInput, at: TimeInput = Date.now()): Promise<ConfigPolicyRecord> {
+    const row = policyRow(p, at);
+    await this.#write('putConfigPolicy', () => row);
+    return policyRecord({
+      scope: row[0],
+      vendor: row[1],
+      model: row[2],
+      charger_id: row[3],
+      key: row[4],
+      value: row[5],
+      updated_at: row[6],
+    });
+  }
+
+  deleteConfigPolicy(p: ConfigPolicyTarget): Promise<boolean> {
+    return this.#write('deleteConfigPolicy', () => policyKeyRow(p));
+  }
+
+  recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void> {
+    return this.#write('recordConfigOutcomes', () => outcomeRows(chargerId, outcomes, at));
+  }
+
+  async listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]> {
+    this.#read();
+    return (this.#stmt('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key').all(chargerId) as any[]).map(
+      outcomeRecord,
+    );
   }
 
   // ---------------------------------------------------------------- settings

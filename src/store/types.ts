@@ -419,6 +419,46 @@ export interface ChargingProfileFilter {
 
 // ---------------------------------------------------------------- the port
 
+/** Where a configuration policy applies (fleet-wide, a vendor + model, or one charger) and its key. */
+export interface ConfigPolicyTarget {
+  scope: 'fleet' | 'model' | 'charger';
+  vendor?: string | null;
+  model?: string | null;
+  chargerId?: string | null;
+  key: string;
+}
+
+export interface ConfigPolicyInput extends ConfigPolicyTarget {
+  value: string;
+}
+
+export interface ConfigPolicyRecord {
+  scope: 'fleet' | 'model' | 'charger';
+  vendor: string | null;
+  model: string | null;
+  chargerId: string | null;
+  key: string;
+  value: string;
+  updatedAt: IsoTime;
+}
+
+/** What a charger answered when a policy's value was sent (ChangeConfiguration status, or Failed). */
+export interface ConfigOutcomeInput {
+  key: string;
+  value: string;
+  status: string;
+  note?: string | null;
+}
+
+export interface ConfigOutcomeRecord {
+  chargerId: string;
+  key: string;
+  value: string;
+  status: string;
+  note: string | null;
+  at: IsoTime;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -498,6 +538,15 @@ export interface Store {
   listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]>;
   /** Returns how many were removed. */
   clearChargingProfiles(chargerId: string, filter?: ChargingProfileFilter): Promise<number>;
+
+  // configuration policies (src/central/config-policies.ts)
+  listConfigPolicies(): Promise<ConfigPolicyRecord[]>;
+  /** Creates or replaces the policy for (scope, vendor, model, chargerId, key). */
+  putConfigPolicy(p: ConfigPolicyInput, at?: TimeInput): Promise<ConfigPolicyRecord>;
+  deleteConfigPolicy(p: ConfigPolicyTarget): Promise<boolean>;
+  /** The latest outcome per key replaces the one before. */
+  recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void>;
+  listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]>;
 
   // settings
   getSetting(key: string): Promise<string | null>;

@@ -797,6 +797,70 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       });
     });
 
+    describe('configuration policies', () => {
+      it('puts, replaces, lists fleet → model → charger, deletes; outcomes replace per key', async () => {
+        await store.putConfigPolicy({ scope: 'charger', chargerId: 'CP1', key: 'HeartbeatInterval', value: '60' }, T0);
+        await store.putConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval', value: '60' }, T0);
+        const m = await store.putConfigPolicy(
+          { scope: 'model', vendor: 'go-e', model: 'Gemini', key: 'MeterValueSampleInterval', value: '30' },
+          T0,
+        );
+        assert.deepEqual(m, {
+          scope: 'model',
+          vendor: 'go-e',
+          model: 'Gemini',
+          chargerId: null,
+          key: 'MeterValueSampleInterval',
+          value: '30',
+          updatedAt: iso(T0),
+        });
+        await store.putConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval', value: '120' }, T0 + 1000);
+        const all = await store.listConfigPolicies();
+        assert.deepEqual(
+          all.map((p) => [p.scope, p.vendor, p.chargerId, p.key, p.value]),
+          [
+            ['fleet', null, null, 'MeterValueSampleInterval', '120'],
+            ['model', 'go-e', null, 'MeterValueSampleInterval', '30'],
+            ['charger', null, 'CP1', 'HeartbeatInterval', '60'],
+          ],
+        );
+        assert.equal(all[0]!.updatedAt, iso(T0 + 1000));
+        assert.equal(await store.deleteConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval' }), true);
+        assert.equal(await store.deleteConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval' }), false);
+        assert.equal((await store.listConfigPolicies()).length, 2);
+
+        await store.recordConfigOutcomes('CP1', [{ key: 'A', value: '1', status: 'Rejected', note: 'read-only' }], T0);
+        await store.recordConfigOutcomes(
+          'CP1',
+          [
+            { key: 'A', value: '2', status: 'Accepted' },
+            { key: 'B', value: 'x', status: 'NotSupported' },
+          ],
+          T0 + 5,
+        );
+        await store.recordConfigOutcomes('CP2', [{ key: 'A', value: '1', status: 'Accepted' }], T0);
+        assert.deepEqual(await store.listConfigOutcomes('CP1'), [
+          { chargerId: 'CP1', key: 'A', value: '2', status: 'Accepted', note: null, at: iso(T0 + 5) },
+          { chargerId: 'CP1', key: 'B', value: 'x', status: 'NotSupported', note: null, at: iso(T0 + 5) },
+        ]);
+      });
+
+      it('refuses a policy whose scope and target do not match', async () => {
+        const bad = [
+          { scope: 'fleet', chargerId: 'CP1', key: 'K', value: '1' },
+          { scope: 'model', vendor: 'go-e', key: 'K', value: '1' },
+          { scope: 'charger', key: 'K', value: '1' },
+          { scope: 'site', key: 'K', value: '1' },
+          { scope: 'fleet', key: 'K'.repeat(51), value: '1' },
+          { scope: 'fleet', key: 'K', value: 'v'.repeat(501) },
+        ];
+        for (const p of bad) {
+          await assert.rejects(store.putConfigPolicy(p as never, T0), { code: 'AMPERE_ERR_STORE_INVALID' });
+        }
+        assert.deepEqual(await store.listConfigPolicies(), []);
+      });
+    });
+
     describe('group commit', () => {
       it('1000 concurrent writes all resolve and are visible', async () => {
         const writes: Promise<unknown>[] = [];
