@@ -13,6 +13,7 @@ import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { configPolicyRoutes } from './routes/config-policies.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
 import { securityRoutes } from './routes/security.ts';
@@ -134,6 +135,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   commandRoutes(app, ctx, opts.validator);
   smartRoutes(app, ctx);
   securityRoutes(app, ctx);
+  configPolicyRoutes(app, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -457,3 +457,77 @@ export const FINDING = object({
   original: { description: 'the value as sent' },
   repaired: { description: 'the value as stored' },
 });
+
+// ---------------------------------------------------------------- configuration policies
+
+const POLICY_SCOPE = {
+  type: 'string',
+  enum: ['fleet', 'model', 'charger'],
+  description: 'fleet: every charger; model: chargers of this vendor + model; charger: one charger',
+} as const;
+const POLICY_TARGET_FIELDS: Record<string, Schema> = {
+  scope: POLICY_SCOPE,
+  vendor: { type: 'string', minLength: 1, maxLength: 20, description: 'chargePointVendor (scope model)' },
+  model: { type: 'string', minLength: 1, maxLength: 20, description: 'chargePointModel (scope model)' },
+  chargerId: { type: 'string', minLength: 1, maxLength: 48, description: 'scope charger' },
+  key: { type: 'string', minLength: 1, maxLength: 50 },
+};
+
+export const CONFIG_POLICY_TARGET = {
+  type: 'object',
+  properties: POLICY_TARGET_FIELDS,
+  required: ['scope', 'key'],
+  additionalProperties: false,
+} as const;
+
+export const CONFIG_POLICY_INPUT = {
+  type: 'object',
+  properties: { ...POLICY_TARGET_FIELDS, value: { type: 'string', maxLength: 500 } },
+  required: ['scope', 'key', 'value'],
+  additionalProperties: false,
+} as const;
+
+export const CONFIG_POLICY = object({
+  scope: POLICY_SCOPE,
+  vendor: nullable(str),
+  model: nullable(str),
+  chargerId: nullable(str),
+  key: str,
+  value: str,
+  updatedAt: time,
+});
+
+const CONFIG_STATUS = {
+  type: 'string',
+  description: 'the ChangeConfiguration answer (Accepted, Rejected, RebootRequired, NotSupported) or Failed',
+} as const;
+
+export const CONFIG_APPLY_RESULT = object({
+  key: str,
+  value: str,
+  status: CONFIG_STATUS,
+  note: nullable(str),
+  skipped: { ...bool, description: 'not sent: the charger refused this value before' },
+});
+
+export const CONFIG_DRIFT = object({
+  chargerId: str,
+  source: { type: 'string', enum: ['charger', 'stored'], description: 'read now, or the stored copy (offline)' },
+  items: {
+    type: 'array',
+    items: object({
+      key: str,
+      desired: str,
+      scope: POLICY_SCOPE,
+      actual: nullable(str),
+      readonly: nullable(bool),
+      inSync: bool,
+      outcome: {
+        oneOf: [
+          object({ key: str, value: str, status: CONFIG_STATUS, note: nullable(str), at: time }),
+          { type: 'null' },
+        ],
+      },
+    }),
+  },
+});

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
-import { CentralSystem, EventBus, Gateway } from '../central/index.ts';
+import { CentralSystem, EventBus, Gateway, startConfigPolicies } from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
@@ -98,6 +98,8 @@ export async function startServer(
   const smart = new SmartController({ central });
   central.smart = smart;
   await smart.start();
+  // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
+  const stopConfigPolicies = startConfigPolicies(central);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -127,6 +129,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      stopConfigPolicies();
       central.closeAll();
       gateway.close();
       await secure.close();

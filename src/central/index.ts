@@ -9,6 +9,15 @@ export {
   type RegistrationPolicy,
   type Transport,
 } from './central-system.ts';
+export {
+  type ApplyResult,
+  applyConfigPolicies,
+  configurationDrift,
+  type DesiredKey,
+  type DriftReport,
+  desiredConfiguration,
+  startConfigPolicies,
+} from './config-policies.ts';
 export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
 export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';

@@ -165,6 +165,75 @@ export type ChargerSettings = {
   notes?: string | null;
 };
 
+export type ConfigApplyResult = {
+  key: string;
+  value: string;
+  /** the ChangeConfiguration answer (Accepted, Rejected, RebootRequired, NotSupported) or Failed */
+  status: string;
+  note: string | null;
+  /** not sent: the charger refused this value before */
+  skipped: boolean;
+};
+
+export type ConfigDrift = {
+  chargerId: string;
+  /** read now, or the stored copy (offline) */
+  source: "charger" | "stored";
+  items: Array<{
+    key: string;
+    desired: string;
+    /** fleet: every charger; model: chargers of this vendor + model; charger: one charger */
+    scope: "fleet" | "model" | "charger";
+    actual: string | null;
+    readonly: boolean | null;
+    inSync: boolean;
+    outcome: {
+      key: string;
+      value: string;
+      /** the ChangeConfiguration answer (Accepted, Rejected, RebootRequired, NotSupported) or Failed */
+      status: string;
+      note: string | null;
+      at: string;
+    } | null;
+  }>;
+};
+
+export type ConfigPolicy = {
+  /** fleet: every charger; model: chargers of this vendor + model; charger: one charger */
+  scope: "fleet" | "model" | "charger";
+  vendor: string | null;
+  model: string | null;
+  chargerId: string | null;
+  key: string;
+  value: string;
+  updatedAt: string;
+};
+
+export type ConfigPolicyInput = {
+  /** fleet: every charger; model: chargers of this vendor + model; charger: one charger */
+  scope: "fleet" | "model" | "charger";
+  /** chargePointVendor (scope model) */
+  vendor?: string;
+  /** chargePointModel (scope model) */
+  model?: string;
+  /** scope charger */
+  chargerId?: string;
+  key: string;
+  value: string;
+};
+
+export type ConfigPolicyTarget = {
+  /** fleet: every charger; model: chargers of this vendor + model; charger: one charger */
+  scope: "fleet" | "model" | "charger";
+  /** chargePointVendor (scope model) */
+  vendor?: string;
+  /** chargePointModel (scope model) */
+  model?: string;
+  /** scope charger */
+  chargerId?: string;
+  key: string;
+};
+
 export type Configuration = {
   configurationKey: Array<{
     key: string;

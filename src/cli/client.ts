@@ -59,6 +59,26 @@ export interface Routes {
   'GET /api/security/events': { params: Record<string, never>; query: true; body: never; res: T.Page<T.SecurityEvent> };
   'POST /api/chargers/:id/certificate': { params: Id; query: false; body: T.CertificateRequest; res: T.Certificate };
   'GET /api/chargers/:id/findings': { params: Id; query: true; body: never; res: T.Page<T.Finding> };
+  'GET /api/config-policies': {
+    params: Record<string, never>;
+    query: false;
+    body: never;
+    res: { items: T.ConfigPolicy[] };
+  };
+  'PUT /api/config-policies': {
+    params: Record<string, never>;
+    query: false;
+    body: T.ConfigPolicyInput;
+    res: T.ConfigPolicy;
+  };
+  'DELETE /api/config-policies': { params: Record<string, never>; query: true; body: never; res: null };
+  'GET /api/chargers/:id/config-drift': { params: Id; query: false; body: never; res: T.ConfigDrift };
+  'POST /api/chargers/:id/config-policy/apply': {
+    params: Id;
+    query: true;
+    body: never;
+    res: { items: T.ConfigApplyResult[] };
+  };
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;

@@ -505,6 +505,119 @@ const configCommands: OperatorCommand[] = [
   },
 ];
 
+// ---------------------------------------------------------------- configuration policies
+
+const POLICY_TARGET: Flags = {
+  charger: { type: 'string', value: 'ID', help: 'for one charger' },
+  vendor: { type: 'string', value: 'V', help: 'with --model: for chargers of this chargePointVendor' },
+  model: { type: 'string', value: 'M', help: 'with --vendor: … and chargePointModel' },
+};
+
+/** Fleet-wide unless --charger or --vendor/--model say otherwise. */
+function policyTarget(p: Parsed, key: string): T.ConfigPolicyTarget {
+  const charger = s(p, 'charger');
+  const vendor = s(p, 'vendor');
+  const model = s(p, 'model');
+  if (charger !== undefined) return { scope: 'charger', chargerId: charger, key };
+  if (vendor !== undefined || model !== undefined) {
+    return {
+      scope: 'model',
+      key,
+      ...(vendor !== undefined ? { vendor } : {}),
+      ...(model !== undefined ? { model } : {}),
+    };
+  }
+  return { scope: 'fleet', key };
+}
+
+const scopeText = (x: { scope: string; vendor: string | null; model: string | null; chargerId: string | null }) =>
+  x.scope === 'fleet' ? 'fleet' : x.scope === 'model' ? `${x.vendor} ${x.model}` : `charger ${x.chargerId}`;
+
+const policyCommands: OperatorCommand[] = [
+  {
+    name: 'policies list',
+    isDefault: true,
+    summary: 'configuration policies: the values wanted on chargers, sent after each Accepted boot',
+    async run(c) {
+      const r = await c.call('GET /api/config-policies');
+      show(c, r, (v) =>
+        table(
+          ['FOR', 'KEY', 'VALUE', 'UPDATED'],
+          v.items.map((x) => [scopeText(x), x.key, x.value, time(x.updatedAt)]),
+          c.config.columns,
+        ),
+      );
+    },
+  },
+  {
+    name: 'policies set',
+    args: ['KEY', 'VALUE'],
+    summary: 'want KEY = VALUE fleet-wide, for a vendor + model, or for one charger',
+    flags: POLICY_TARGET,
+    async run(c, p) {
+      const [key, value] = p.args as [string, string];
+      const r = await c.call('PUT /api/config-policies', { body: { ...policyTarget(p, key), value } });
+      show(c, r, (v) => `${scopeText(v)}: ${v.key} = ${v.value}`);
+    },
+  },
+  {
+    name: 'policies rm',
+    args: ['KEY'],
+    summary: 'remove a policy (the chargers keep the value they have)',
+    flags: POLICY_TARGET,
+    async run(c, p) {
+      const target = policyTarget(p, p.args[0]!);
+      await c.call('DELETE /api/config-policies', { query: { ...target } });
+      c.out(
+        c.config.json
+          ? JSON.stringify({ deleted: target })
+          : `removed ${scopeText({ vendor: null, model: null, chargerId: null, ...target })} ${target.key}`,
+      );
+    },
+  },
+  {
+    name: 'config drift',
+    args: ['ID'],
+    subAt: 1,
+    summary: "desired (policies) against the charger's actual values, with its last answer per key",
+    async run(c, p) {
+      const r = await c.call('GET /api/chargers/:id/config-drift', { params: { id: p.args[0]! } });
+      show(c, r, (v) =>
+        [
+          table(
+            ['KEY', 'DESIRED', 'ACTUAL', 'IN SYNC', 'FROM', 'LAST ANSWER', 'NOTE'],
+            v.items.map((x) => [x.key, x.desired, x.actual, x.inSync, x.scope, x.outcome?.status, x.outcome?.note]),
+            c.config.columns,
+          ),
+          v.source === 'stored' ? '(charger offline: actual values are the last stored copy)' : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    },
+  },
+  {
+    name: 'config apply',
+    args: ['ID'],
+    subAt: 1,
+    summary: 'send the desired configuration now (ChangeConfiguration per key)',
+    flags: { force: { type: 'boolean', help: 'also resend values the charger refused before' } },
+    async run(c, p) {
+      const r = await c.call('POST /api/chargers/:id/config-policy/apply', {
+        params: { id: p.args[0]! },
+        query: { force: b(p, 'force') },
+      });
+      show(c, r, (v) =>
+        table(
+          ['KEY', 'VALUE', 'ANSWER', 'NOTE'],
+          v.items.map((x) => [x.key, x.value, x.skipped ? `${x.status} (not resent)` : x.status, x.note]),
+          c.config.columns,
+        ),
+      );
+    },
+  },
+];
+
 // ---------------------------------------------------------------- events
 
 function eventSummary(e: T.Event): string {
@@ -762,6 +875,7 @@ export const OPERATOR_COMMAND_LIST: readonly OperatorCommand[] = [
   ...tagCommands,
   ...txCommands,
   ...configCommands,
+  ...policyCommands,
   ...eventCommands,
   ...securityCommands,
 ];
