@@ -11,6 +11,7 @@ import type { Validator } from '../ocpp/index.ts';
 import { bearerAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
+import { chargerTagRoutes } from './routes/charger-tags.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { configPolicyRoutes } from './routes/config-policies.ts';
@@ -136,6 +137,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   smartRoutes(app, ctx);
   securityRoutes(app, ctx);
   configPolicyRoutes(app, ctx);
+  chargerTagRoutes(app, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -531,3 +531,25 @@ export const CONFIG_DRIFT = object({
     }),
   },
 });
+
+// ---------------------------------------------------------------- per-charger id tags
+
+const TAG_TEXT = { type: 'string', minLength: 1, maxLength: 20 } as const;
+
+export const CHARGER_TAGS = object({
+  chargerId: str,
+  allowed: { type: 'array', items: str, description: 'id tags (lower case) that may charge here; ["*"] = all' },
+  freeChargingTag: {
+    ...nullable(str),
+    description: "the charger's own tag when it charges without a card (go-e ocppd, Eaton FREECHARGING)",
+  },
+});
+
+export const CHARGER_TAGS_INPUT = {
+  type: 'object',
+  properties: {
+    allowed: { type: 'array', items: TAG_TEXT, maxItems: 10000, description: '["*"] or [] = all tags' },
+    freeChargingTag: { type: ['string', 'null'], minLength: 1, maxLength: 20 },
+  },
+  additionalProperties: false,
+} as const;

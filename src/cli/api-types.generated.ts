@@ -165,6 +165,20 @@ export type ChargerSettings = {
   notes?: string | null;
 };
 
+export type ChargerTags = {
+  chargerId: string;
+  /** id tags (lower case) that may charge here; ["*"] = all */
+  allowed: Array<string>;
+  /** the charger's own tag when it charges without a card (go-e ocppd, Eaton FREECHARGING) */
+  freeChargingTag: string | null;
+};
+
+export type ChargerTagsInput = {
+  /** ["*"] or [] = all tags */
+  allowed?: Array<string>;
+  freeChargingTag?: string | null;
+};
+
 export type ConfigApplyResult = {
   key: string;
   value: string;

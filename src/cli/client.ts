@@ -59,6 +59,8 @@ export interface Routes {
   'GET /api/security/events': { params: Record<string, never>; query: true; body: never; res: T.Page<T.SecurityEvent> };
   'POST /api/chargers/:id/certificate': { params: Id; query: false; body: T.CertificateRequest; res: T.Certificate };
   'GET /api/chargers/:id/findings': { params: Id; query: true; body: never; res: T.Page<T.Finding> };
+  'GET /api/chargers/:id/id-tags': { params: Id; query: false; body: never; res: T.ChargerTags };
+  'PUT /api/chargers/:id/id-tags': { params: Id; query: false; body: T.ChargerTagsInput; res: T.ChargerTags };
   'GET /api/config-policies': {
     params: Record<string, never>;
     query: false;

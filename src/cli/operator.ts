@@ -249,7 +249,36 @@ function tagFields(p: Parsed): T.IdTagPatch {
 const showTag = (c: Client, t: T.IdTag) =>
   show(c, t, (v) => keyValues(v, ['idTag', 'status', 'expiryDate', 'parentIdTag', 'note', 'updatedAt']));
 
+const chargerTagsText = (v: T.ChargerTags) =>
+  keyValues({ ...v, allowed: v.allowed.join(', ') }, ['chargerId', 'allowed', 'freeChargingTag']);
+
 const tagCommands: OperatorCommand[] = [
+  {
+    name: 'charger-tags',
+    args: ['ID'],
+    summary: 'the id tags allowed at a charger (others are answered Invalid there) and its free-charging tag',
+    flags: {
+      allow: { type: 'string', value: 'TAG,TAG', help: 'the tags allowed here; * = all (the default)' },
+      free: { type: 'string', value: 'TAG', help: "the charger's own tag for charging without a card (none = no tag)" },
+    },
+    async run(c, p) {
+      const id = p.args[0]!;
+      const allow = s(p, 'allow');
+      const free = s(p, 'free');
+      if (allow === undefined && free === undefined) {
+        show(c, await c.call('GET /api/chargers/:id/id-tags', { params: { id } }), chargerTagsText);
+        return;
+      }
+      const body: T.ChargerTagsInput = {};
+      if (allow !== undefined)
+        body.allowed = allow
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
+      if (free !== undefined) body.freeChargingTag = free === 'none' ? null : free;
+      show(c, await c.call('PUT /api/chargers/:id/id-tags', { params: { id }, body }), chargerTagsText);
+    },
+  },
   {
     name: 'tags list',
     isDefault: true,

@@ -3,6 +3,7 @@
 import { invalid, requireText } from './checks.ts';
 import { toIso, toMs } from './time.ts';
 import type {
+  ChargerTagsRecord,
   ConfigOutcomeInput,
   ConfigOutcomeRecord,
   ConfigPolicyInput,
@@ -100,3 +101,41 @@ export function outcomeRecord(r: {
 }
 
 export const POLICY_ORDER = `CASE scope WHEN 'fleet' THEN 0 WHEN 'model' THEN 1 ELSE 2 END, vendor, model, charger_id, key`;
+
+// ---------------------------------------------------------------- per-charger id tags
+
+/** Rows [charger_id, kind, id_tag]; tags are kept in lower case, as the id tag registry keys them. */
+export function chargerTagRows(
+  chargerId: string,
+  tags: { allowed: readonly string[]; freeChargingTag: string | null },
+): [string, 'allowed' | 'free', string][] {
+  requireText(chargerId, 'chargerId');
+  if (!Array.isArray(tags.allowed)) throw invalid('allowed: an array of id tags is required');
+  const rows: [string, 'allowed' | 'free', string][] = [];
+  const seen = new Set<string>();
+  tags.allowed.forEach((t, i) => {
+    const tag = requireText(t, `allowed[${i}]`);
+    if (tag.length > 20) throw invalid(`allowed[${i}]: at most 20 characters (OCPP 1.6 IdToken)`);
+    if (!seen.has(tag.toLowerCase())) rows.push([chargerId, 'allowed', tag.toLowerCase()]);
+    seen.add(tag.toLowerCase());
+  });
+  if (tags.freeChargingTag !== null) {
+    const tag = requireText(tags.freeChargingTag, 'freeChargingTag');
+    if (tag.length > 20) throw invalid('freeChargingTag: at most 20 characters (OCPP 1.6 IdToken)');
+    rows.push([chargerId, 'free', tag.toLowerCase()]);
+  }
+  return rows;
+}
+
+export function chargerTagsRecord(
+  chargerId: string,
+  rows: readonly { kind: string; id_tag: string }[],
+): ChargerTagsRecord {
+  const allowed = rows.filter((r) => r.kind === 'allowed').map((r) => r.id_tag);
+  const free = rows.find((r) => r.kind === 'free');
+  return {
+    chargerId,
+    allowed: allowed.length === 0 ? ['*'] : allowed.sort(),
+    freeChargingTag: free ? free.id_tag : null,
+  };
+}

@@ -197,7 +197,7 @@ CREATE TABLE settings (
   {
     // Numbered after the issue that brought it (12), so parallel branches do not collide.
     version: 12,
-    name: 'configuration policies',
+    name: 'fleet operations: configuration policies, per-charger id tags',
     sql: `
 CREATE TABLE config_policies (
   scope TEXT NOT NULL,
@@ -218,6 +218,13 @@ CREATE TABLE config_outcomes (
   note TEXT,
   at INTEGER NOT NULL,
   PRIMARY KEY (charger_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE charger_id_tags (
+  charger_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  id_tag TEXT NOT NULL,
+  PRIMARY KEY (charger_id, kind, id_tag)
 ) WITHOUT ROWID;
 `,
   },

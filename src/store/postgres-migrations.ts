@@ -187,7 +187,7 @@ CREATE TABLE settings (
   {
     // Numbered after the issue that brought it (12), so parallel branches do not collide.
     version: 12,
-    name: 'configuration policies',
+    name: 'fleet operations: configuration policies, per-charger id tags',
     sql: `
 CREATE TABLE config_policies (
   scope TEXT COLLATE "C" NOT NULL,
@@ -208,6 +208,13 @@ CREATE TABLE config_outcomes (
   note TEXT,
   at BIGINT NOT NULL,
   PRIMARY KEY (charger_id, key)
+);
+
+CREATE TABLE charger_id_tags (
+  charger_id TEXT COLLATE "C" NOT NULL,
+  kind TEXT COLLATE "C" NOT NULL,
+  id_tag TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (charger_id, kind, id_tag)
 );
 `,
   },

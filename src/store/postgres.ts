@@ -4,7 +4,16 @@
 // message. Same logical schema, same rules and the same contract suite as sqlite.ts.
 import pg from 'pg';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
-import { outcomeRecord, outcomeRows, POLICY_ORDER, policyKeyRow, policyRecord, policyRow } from './config-policies.ts';
+import {
+  chargerTagRows,
+  chargerTagsRecord,
+  outcomeRecord,
+  outcomeRows,
+  POLICY_ORDER,
+  policyKeyRow,
+  policyRecord,
+  policyRow,
+} from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
@@ -15,6 +24,7 @@ import type {
   ChargerPatch,
   ChargerQuery,
   ChargerRecord,
+  ChargerTagsRecord,
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
@@ -1091,6 +1101,30 @@ export class PostgresStore implements Store {
       const sql = `DELETE FROM charging_profiles${w}`;
       return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
     });
+  }
+
+  // ---------------------------------------------------------------- per-charger id tags
+
+  async getChargerTags(chargerId: string): Promise<ChargerTagsRecord> {
+    return chargerTagsRecord(
+      chargerId,
+      await this.#rows('SELECT kind, id_tag FROM charger_id_tags WHERE charger_id = ?', [chargerId]),
+    );
+  }
+
+  async setChargerTags(
+    chargerId: string,
+    tags: { allowed: readonly string[]; freeChargingTag: string | null },
+  ): Promise<ChargerTagsRecord> {
+    const rows = chargerTagRows(chargerId, tags);
+    await this.#write(() => async (exec) => {
+      await exec('DELETE FROM charger_id_tags WHERE charger_id = ?', [chargerId]);
+      for (const r of rows) await exec('INSERT INTO charger_id_tags (charger_id, kind, id_tag) VALUES (?, ?, ?)', r);
+    });
+    return chargerTagsRecord(
+      chargerId,
+      rows.map(([, kind, id_tag]) => ({ kind, id_tag })),
+    );
   }
 
   // ---------------------------------------------------------------- configuration policies

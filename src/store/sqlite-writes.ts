@@ -410,6 +410,13 @@ export const writeOps = {
     );
   },
 
+  /** Replaces a charger's id tag rows: { chargerId, rows: [chargerId, kind, idTag][] }. */
+  setChargerTags(s: Prepare, p: { chargerId: string; rows: unknown[][] }): void {
+    s('DELETE FROM charger_id_tags WHERE charger_id = ?').run(p.chargerId);
+    const stmt = s('INSERT INTO charger_id_tags (charger_id, kind, id_tag) VALUES (?, ?, ?)');
+    for (const r of p.rows) stmt.run(r);
+  },
+
   /** Rows of [chargerId, key, value, status, note, at]. */
   recordConfigOutcomes(s: Prepare, rows: unknown[][]): void {
     const stmt = s(`INSERT OR REPLACE INTO config_outcomes (charger_id, key, value, status, note, at)

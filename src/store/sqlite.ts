@@ -10,7 +10,16 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
-import { outcomeRecord, outcomeRows, POLICY_ORDER, policyKeyRow, policyRecord, policyRow } from './config-policies.ts';
+import {
+  chargerTagRows,
+  chargerTagsRecord,
+  outcomeRecord,
+  outcomeRows,
+  POLICY_ORDER,
+  policyKeyRow,
+  policyRecord,
+  policyRow,
+} from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -41,6 +50,7 @@ import type {
   ChargerPatch,
   ChargerQuery,
   ChargerRecord,
+  ChargerTagsRecord,
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
@@ -987,6 +997,29 @@ export class SqliteStore implements Store {
       if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
       return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
+  }
+
+  // ---------------------------------------------------------------- per-charger id tags
+
+  async getChargerTags(chargerId: string): Promise<ChargerTagsRecord> {
+    this.#read();
+    const rows = this.#stmt('SELECT kind, id_tag FROM charger_id_tags WHERE charger_id = ?').all(chargerId) as {
+      kind: string;
+      id_tag: string;
+    }[];
+    return chargerTagsRecord(chargerId, rows);
+  }
+
+  async setChargerTags(
+    chargerId: string,
+    tags: { allowed: readonly string[]; freeChargingTag: string | null },
+  ): Promise<ChargerTagsRecord> {
+    const rows = chargerTagRows(chargerId, tags);
+    await this.#write('setChargerTags', () => ({ chargerId, rows }));
+    return chargerTagsRecord(
+      chargerId,
+      rows.map(([, kind, id_tag]) => ({ kind, id_tag })),
+    );
   }
 
   // ---------------------------------------------------------------- configuration policies

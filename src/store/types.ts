@@ -419,6 +419,16 @@ export interface ChargingProfileFilter {
 
 // ---------------------------------------------------------------- the port
 
+/**
+ * The id tags a charger may use (`*` = every tag Ampere knows, the default) and its free-charging
+ * tag (go-e's `ocppd`, Eaton's `FREECHARGING`): what it sends when it charges without a card.
+ */
+export interface ChargerTagsRecord {
+  chargerId: string;
+  allowed: string[];
+  freeChargingTag: string | null;
+}
+
 /** Where a configuration policy applies (fleet-wide, a vendor + model, or one charger) and its key. */
 export interface ConfigPolicyTarget {
   scope: 'fleet' | 'model' | 'charger';
@@ -538,6 +548,14 @@ export interface Store {
   listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]>;
   /** Returns how many were removed. */
   clearChargingProfiles(chargerId: string, filter?: ChargingProfileFilter): Promise<number>;
+
+  // per-charger id tags (src/central/charger-tags.ts)
+  getChargerTags(chargerId: string): Promise<ChargerTagsRecord>;
+  /** Replaces both lists; `allowed` empty or ['*'] = all tags. */
+  setChargerTags(
+    chargerId: string,
+    tags: { allowed: readonly string[]; freeChargingTag: string | null },
+  ): Promise<ChargerTagsRecord>;
 
   // configuration policies (src/central/config-policies.ts)
   listConfigPolicies(): Promise<ConfigPolicyRecord[]>;

@@ -7,20 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
 import { getProfile } from '../../src/chargepoint/profiles/index.ts';
 import { runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { sleep, until } from '../helpers/wait.ts';
 
 const TOKEN = 'config-policy-token-0123456789abcdef01234';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(100);
-  }
-}
-
 describe('configuration policies against the seed simulators', () => {
   let server: ServerProcess;
   const sims: SimStation[] = [];

@@ -5,20 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { type ServerProcess, spawnServer, tempDir } from '../helpers/process.ts';
+import { sleep, until } from '../helpers/wait.ts';
 
 const TOKEN = 'sim-restart-token-0123456789abcdef0123456';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(200);
-  }
-}
-
 describe('ampere simulate survives a server restart', () => {
   let server: ServerProcess | undefined;
   let sim: ReturnType<typeof spawn> | undefined;
@@ -75,9 +64,9 @@ describe('ampere simulate survives a server restart', () => {
     const exited = new Promise<number | null>((resolve) => sim!.once('exit', resolve));
 
     const tx = await until(async () => {
-      const page = await api('/api/transactions?chargerId=RST-1&active=true');
+      const page = await api('/api/transactions?chargerId=RST-1&active=true').catch(() => undefined);
       return page?.items[0];
-    });
+    }, 30_000);
     assert.equal(tx.idTag, 'SIM-RST-1');
     const killedAt = Date.now();
     await server.kill();
@@ -89,9 +78,11 @@ describe('ampere simulate survives a server restart', () => {
     const restartedAt = Date.now();
     // Wait until samples taken after the restart arrive: the queue before them has been replayed.
     const series = await until(async () => {
-      const s = await api(`/api/transactions/${tx.id}/meter-values?measurand=Energy.Active.Import.Register`);
+      const s = await api(`/api/transactions/${tx.id}/meter-values?measurand=Energy.Active.Import.Register`).catch(
+        () => undefined,
+      );
       return s?.items.some((p: { timestamp: string }) => Date.parse(p.timestamp) > restartedAt + 1000) ? s : undefined;
-    });
+    }, 30_000);
     const stamps: number[] = series.items.map((p: { timestamp: string }) => Date.parse(p.timestamp));
     for (let i = 1; i < stamps.length; i++) {
       assert.ok(stamps[i]! > stamps[i - 1]!, `sample ${i} not after the one before: ${series.items[i].timestamp}`);
@@ -105,7 +96,7 @@ describe('ampere simulate survives a server restart', () => {
     assert.equal(report.id, 'RST-1');
     assert.equal(report.queuedMessages, 0);
     const stopped = await until(async () => {
-      const t = await api(`/api/transactions/${tx.id}`);
+      const t = await api(`/api/transactions/${tx.id}`).catch(() => undefined);
       return t && !t.active ? t : undefined;
     });
     assert.equal(stopped.stopReason, 'Local');

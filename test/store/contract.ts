@@ -845,6 +845,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         ]);
       });
 
+      it('per-charger id tags: all by default, replaced as a whole, lower case, free-charging tag apart', async () => {
+        assert.deepEqual(await store.getChargerTags('CP1'), {
+          chargerId: 'CP1',
+          allowed: ['*'],
+          freeChargingTag: null,
+        });
+        const set = await store.setChargerTags('CP1', {
+          allowed: ['Card-B', 'card-a', 'CARD-B'],
+          freeChargingTag: 'FREECHARGING',
+        });
+        assert.deepEqual(set, { chargerId: 'CP1', allowed: ['card-a', 'card-b'], freeChargingTag: 'freecharging' });
+        assert.deepEqual(await store.getChargerTags('CP1'), set);
+        assert.deepEqual((await store.getChargerTags('CP2')).allowed, ['*']);
+        await store.setChargerTags('CP1', { allowed: [], freeChargingTag: null });
+        assert.deepEqual(await store.getChargerTags('CP1'), {
+          chargerId: 'CP1',
+          allowed: ['*'],
+          freeChargingTag: null,
+        });
+        await assert.rejects(store.setChargerTags('CP1', { allowed: ['x'.repeat(21)], freeChargingTag: null }), {
+          code: 'AMPERE_ERR_STORE_INVALID',
+        });
+      });
+
       it('refuses a policy whose scope and target do not match', async () => {
         const bad = [
           { scope: 'fleet', chargerId: 'CP1', key: 'K', value: '1' },

@@ -3,6 +3,7 @@
 import { AmpereError } from '../../errors.ts';
 import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts';
 import { authorizeIdTag } from '../authorization.ts';
+import { authorizeAtCharger } from '../charger-tags.ts';
 import { meterRows } from '../meter.ts';
 import type { HandlerContext } from './context.ts';
 
@@ -75,7 +76,10 @@ export async function statusNotification(
 
 export async function authorize(ctx: HandlerContext, req: Req<'Authorize'>): Promise<Res<'Authorize'>> {
   requireAccepted(ctx);
-  const idTagInfo = await authorizeIdTag(ctx.central.store, req.idTag, { now: ctx.now, concurrent: {} });
+  const { idTagInfo } = await authorizeAtCharger(ctx.central.store, ctx.chargerId, req.idTag, {
+    now: ctx.now,
+    concurrent: {},
+  });
   return { idTagInfo };
 }
 
@@ -95,7 +99,7 @@ export async function startTransaction(
     meterStart: req.meterStart,
     reservationId: req.reservationId ?? null,
   });
-  const idTagInfo = await authorizeIdTag(central.store, req.idTag, {
+  const { idTagInfo, freeCharging } = await authorizeAtCharger(central.store, chargerId, req.idTag, {
     now,
     concurrent: { excludeTransactionId: started.transactionId },
   });
@@ -107,6 +111,7 @@ export async function startTransaction(
       meterStart: req.meterStart,
       timestamp: req.timestamp,
       status: idTagInfo.status,
+      ...(freeCharging ? { freeCharging } : {}),
     });
   }
   return { transactionId: started.transactionId, idTagInfo };
