@@ -17,6 +17,7 @@ import { commandRoutes } from './routes/commands.ts';
 import { configPolicyRoutes } from './routes/config-policies.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
@@ -138,6 +139,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   securityRoutes(app, ctx);
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
+  reservationRoutes(app, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

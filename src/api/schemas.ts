@@ -553,3 +553,44 @@ export const CHARGER_TAGS_INPUT = {
   },
   additionalProperties: false,
 } as const;
+
+// ---------------------------------------------------------------- reservations
+
+export const RESERVATION = object({
+  id: { ...int, description: 'the OCPP reservationId' },
+  chargerId: str,
+  connectorId: int,
+  idTag: str,
+  parentIdTag: nullable(str),
+  expiryDate: time,
+  status: {
+    ...str,
+    description:
+      'requested; the ReserveNow answer (Accepted, Faulted, Occupied, Rejected, Unavailable); expired; consumed; cancelled; failed',
+  },
+  transactionId: { ...nullable(int), description: 'the transaction that consumed it' },
+  createdAt: time,
+  updatedAt: time,
+});
+
+export const RESERVATION_INPUT = {
+  type: 'object',
+  properties: {
+    connectorId: {
+      type: 'integer',
+      minimum: 0,
+      description: 'default 1; 0 = any connector, if the charger supports it',
+    },
+    idTag: { type: 'string', minLength: 1, maxLength: 20 },
+    parentIdTag: { type: 'string', minLength: 1, maxLength: 20 },
+    expiryDate: { type: 'string', format: 'date-time' },
+    minutes: { type: 'integer', minimum: 1, maximum: 10080, description: 'instead of expiryDate (default 30)' },
+  },
+  required: ['idTag'],
+  additionalProperties: false,
+} as const;
+
+export const RESERVATION_RESULT = object({
+  reservation: RESERVATION,
+  status: { ...str, description: 'the charger answer' },
+});

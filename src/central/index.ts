@@ -23,3 +23,4 @@ export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, 
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';
 export { HANDLERS } from './handlers/index.ts';
 export { meterRows, normalise } from './meter.ts';
+export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';

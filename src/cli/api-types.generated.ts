@@ -411,6 +411,52 @@ export type MeterSeries = {
 
 export type Registration = "accepted" | "pending" | "rejected";
 
+export type Reservation = {
+  /** the OCPP reservationId */
+  id: number;
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  parentIdTag: string | null;
+  expiryDate: string;
+  /** requested; the ReserveNow answer (Accepted, Faulted, Occupied, Rejected, Unavailable); expired; consumed; cancelled; failed */
+  status: string;
+  /** the transaction that consumed it */
+  transactionId: number | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type ReservationInput = {
+  /** default 1; 0 = any connector, if the charger supports it */
+  connectorId?: number;
+  idTag: string;
+  parentIdTag?: string;
+  expiryDate?: string;
+  /** instead of expiryDate (default 30) */
+  minutes?: number;
+};
+
+export type ReservationResult = {
+  reservation: {
+    /** the OCPP reservationId */
+    id: number;
+    chargerId: string;
+    connectorId: number;
+    idTag: string;
+    parentIdTag: string | null;
+    expiryDate: string;
+    /** requested; the ReserveNow answer (Accepted, Faulted, Occupied, Rejected, Unavailable); expired; consumed; cancelled; failed */
+    status: string;
+    /** the transaction that consumed it */
+    transactionId: number | null;
+    createdAt: string;
+    updatedAt: string;
+  };
+  /** the charger answer */
+  status: string;
+};
+
 export type SecurityEvent = {
   id: number;
   chargerId: string | null;

@@ -61,6 +61,19 @@ export interface Routes {
   'GET /api/chargers/:id/findings': { params: Id; query: true; body: never; res: T.Page<T.Finding> };
   'GET /api/chargers/:id/id-tags': { params: Id; query: false; body: never; res: T.ChargerTags };
   'PUT /api/chargers/:id/id-tags': { params: Id; query: false; body: T.ChargerTagsInput; res: T.ChargerTags };
+  'GET /api/reservations': { params: Record<string, never>; query: true; body: never; res: T.Page<T.Reservation> };
+  'POST /api/chargers/:id/reservations': {
+    params: Id;
+    query: false;
+    body: T.ReservationInput;
+    res: T.ReservationResult;
+  };
+  'DELETE /api/chargers/:id/reservations/:reservationId': {
+    params: Id & { reservationId: string };
+    query: false;
+    body: never;
+    res: T.ReservationResult;
+  };
   'GET /api/config-policies': {
     params: Record<string, never>;
     query: false;

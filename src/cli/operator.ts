@@ -647,6 +647,71 @@ const policyCommands: OperatorCommand[] = [
   },
 ];
 
+// ---------------------------------------------------------------- reservations
+
+function reservationsTable(items: T.Reservation[], width: number): string {
+  return table(
+    ['ID', 'CHARGER', 'CONN', 'ID TAG', 'EXPIRES', 'STATUS', 'TX'],
+    items.map((r) => [r.id, r.chargerId, r.connectorId, r.idTag, time(r.expiryDate), r.status, r.transactionId]),
+    width,
+  );
+}
+
+const reservationCommands: OperatorCommand[] = [
+  {
+    name: 'reservations list',
+    isDefault: true,
+    summary: 'reservations, newest first',
+    flags: {
+      charger: { type: 'string', value: 'ID', help: 'of one charger' },
+      status: { type: 'string', value: 'S', help: 'Accepted, expired, consumed, cancelled, …' },
+      ...PAGING,
+    },
+    async run(c, p) {
+      const page = await c.call('GET /api/reservations', {
+        query: { chargerId: s(p, 'charger'), status: s(p, 'status'), limit: s(p, 'limit'), offset: s(p, 'offset') },
+      });
+      pageTable(c, page, (items) => reservationsTable(items, c.config.columns));
+    },
+  },
+  {
+    name: 'reservations add',
+    args: ['CHARGER', 'TAG'],
+    summary: 'reserve a connector for an id tag (ReserveNow)',
+    flags: {
+      connector: { type: 'string', value: 'N', help: 'connector (default 1; 0 = any, if the charger supports it)' },
+      minutes: { type: 'string', value: 'M', help: 'how long (default 30)' },
+      until: { type: 'string', value: 'ISO', help: 'expiry date instead of --minutes' },
+    },
+    async run(c, p) {
+      const connector = s(p, 'connector');
+      const minutes = s(p, 'minutes');
+      const until = s(p, 'until');
+      const body: T.ReservationInput = { idTag: p.args[1]! };
+      if (connector !== undefined) body.connectorId = Number(connector);
+      if (minutes !== undefined) body.minutes = Number(minutes);
+      if (until !== undefined) body.expiryDate = until;
+      const r = await c.call('POST /api/chargers/:id/reservations', { params: { id: p.args[0]! }, body });
+      show(
+        c,
+        r,
+        (v) => `ReserveNow: ${v.status}; reservation ${v.reservation.id} until ${time(v.reservation.expiryDate)}`,
+      );
+    },
+  },
+  {
+    name: 'reservations cancel',
+    args: ['CHARGER', 'RESERVATION'],
+    summary: 'cancel a reservation (CancelReservation)',
+    async run(c, p) {
+      const r = await c.call('DELETE /api/chargers/:id/reservations/:reservationId', {
+        params: { id: p.args[0]!, reservationId: p.args[1]! },
+      });
+      show(c, r, (v) => `CancelReservation: ${v.status}; reservation ${v.reservation.id} ${v.reservation.status}`);
+    },
+  },
+];
+
 // ---------------------------------------------------------------- events
 
 function eventSummary(e: T.Event): string {
@@ -905,6 +970,7 @@ export const OPERATOR_COMMAND_LIST: readonly OperatorCommand[] = [
   ...txCommands,
   ...configCommands,
   ...policyCommands,
+  ...reservationCommands,
   ...eventCommands,
   ...securityCommands,
 ];

@@ -1,6 +1,6 @@
 // Configuration policies (desired ChangeConfiguration values fleet-wide, per model or per charger)
 // and the outcome per charger and key: the checks and row mapping both stores share.
-import { invalid, requireText } from './checks.ts';
+import { invalid, optionalText, requireInt, requireText } from './checks.ts';
 import { toIso, toMs } from './time.ts';
 import type {
   ChargerTagsRecord,
@@ -9,6 +9,8 @@ import type {
   ConfigPolicyInput,
   ConfigPolicyRecord,
   ConfigPolicyTarget,
+  ReservationInput,
+  ReservationRecord,
   TimeInput,
 } from './types.ts';
 
@@ -137,5 +139,41 @@ export function chargerTagsRecord(
     chargerId,
     allowed: allowed.length === 0 ? ['*'] : allowed.sort(),
     freeChargingTag: free ? free.id_tag : null,
+  };
+}
+
+// ---------------------------------------------------------------- reservations
+
+/** [charger_id, connector_id, id_tag, parent_id_tag, expiry_at, status, created_at, updated_at] */
+export function reservationRow(r: ReservationInput, at: TimeInput): unknown[] {
+  const connectorId = requireInt(r.connectorId, 'connectorId');
+  if (connectorId < 0) throw invalid('connectorId: 0 or more');
+  const idTag = requireText(r.idTag, 'idTag');
+  if (idTag.length > 20) throw invalid('idTag: at most 20 characters (OCPP 1.6 IdToken)');
+  const ms = toMs(at, 'at');
+  return [
+    requireText(r.chargerId, 'chargerId'),
+    connectorId,
+    idTag,
+    optionalText(r.parentIdTag, 'parentIdTag'),
+    toMs(r.expiryDate, 'expiryDate'),
+    'requested',
+    ms,
+    ms,
+  ];
+}
+
+export function reservationRecord(r: any): ReservationRecord {
+  return {
+    id: Number(r.id),
+    chargerId: r.charger_id,
+    connectorId: Number(r.connector_id),
+    idTag: r.id_tag,
+    parentIdTag: r.parent_id_tag,
+    expiryDate: toIso(Number(r.expiry_at)),
+    status: r.status,
+    transactionId: r.transaction_id === null ? null : Number(r.transaction_id),
+    createdAt: toIso(Number(r.created_at)),
+    updatedAt: toIso(Number(r.updated_at)),
   };
 }

@@ -197,7 +197,7 @@ CREATE TABLE settings (
   {
     // Numbered after the issue that brought it (12), so parallel branches do not collide.
     version: 12,
-    name: 'fleet operations: configuration policies, per-charger id tags',
+    name: 'fleet operations: configuration policies, per-charger id tags, reservations',
     sql: `
 CREATE TABLE config_policies (
   scope TEXT NOT NULL,
@@ -226,6 +226,20 @@ CREATE TABLE charger_id_tags (
   id_tag TEXT NOT NULL,
   PRIMARY KEY (charger_id, kind, id_tag)
 ) WITHOUT ROWID;
+
+CREATE TABLE reservations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  charger_id TEXT NOT NULL,
+  connector_id INTEGER NOT NULL,
+  id_tag TEXT NOT NULL,
+  parent_id_tag TEXT,
+  expiry_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  transaction_id INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
 ];

@@ -13,6 +13,8 @@ import {
   policyKeyRow,
   policyRecord,
   policyRow,
+  reservationRecord,
+  reservationRow,
 } from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
@@ -54,6 +56,9 @@ import type {
   MeterValueRecord,
   Page,
   PageQuery,
+  ReservationInput,
+  ReservationQuery,
+  ReservationRecord,
   StartTransactionInput,
   StartTransactionResult,
   StatusHistoryQuery,
@@ -1101,6 +1106,62 @@ export class PostgresStore implements Store {
       const sql = `DELETE FROM charging_profiles${w}`;
       return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
     });
+  }
+
+  // ---------------------------------------------------------------- reservations
+
+  async createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord> {
+    const row = reservationRow(r, at);
+    return this.#write(
+      () => async (exec) =>
+        reservationRecord(
+          (
+            await exec(
+              `INSERT INTO reservations (charger_id, connector_id, id_tag, parent_id_tag, expiry_at, status,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+              row,
+            )
+          ).rows[0],
+        ),
+    );
+  }
+
+  updateReservation(
+    id: number,
+    patch: { status: string; transactionId?: number | null },
+    at: TimeInput,
+  ): Promise<ReservationRecord | null> {
+    return this.#write(() => {
+      const status = requireText(patch.status, 'status');
+      const ms = toMs(at, 'at');
+      requireInt(id, 'id');
+      return async (exec) => {
+        const r =
+          patch.transactionId === undefined
+            ? await exec('UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? RETURNING *', [
+                status,
+                ms,
+                id,
+              ])
+            : await exec(
+                'UPDATE reservations SET status = ?, transaction_id = ?, updated_at = ? WHERE id = ? RETURNING *',
+                [status, patch.transactionId, ms, id],
+              );
+        return r.rows[0] ? reservationRecord(r.rows[0]) : null;
+      };
+    });
+  }
+
+  async getReservation(id: number): Promise<ReservationRecord | null> {
+    const r = await this.#one('SELECT * FROM reservations WHERE id = ?', [id]);
+    return r ? reservationRecord(r) : null;
+  }
+
+  listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.status !== undefined) w.add('status = ?', q.status);
+    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
   }
 
   // ---------------------------------------------------------------- per-charger id tags

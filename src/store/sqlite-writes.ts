@@ -417,6 +417,23 @@ export const writeOps = {
     for (const r of p.rows) stmt.run(r);
   },
 
+  /** reservationRow(): returns the new reservation id. */
+  createReservation(s: Prepare, v: unknown[]): number {
+    return Number(
+      s(`INSERT INTO reservations (charger_id, connector_id, id_tag, parent_id_tag, expiry_at, status, created_at,
+        updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(v).lastInsertRowid,
+    );
+  },
+
+  /** [status, transactionId | undefined, updatedAt, id] */
+  updateReservation(s: Prepare, v: [string, number | null | undefined, number, number]): boolean {
+    const sql =
+      v[1] === undefined
+        ? 'UPDATE reservations SET status = ?, updated_at = ? WHERE id = ?'
+        : 'UPDATE reservations SET status = ?, transaction_id = ?, updated_at = ? WHERE id = ?';
+    return s(sql).run(v[1] === undefined ? [v[0], v[2], v[3]] : v).changes > 0;
+  },
+
   /** Rows of [chargerId, key, value, status, note, at]. */
   recordConfigOutcomes(s: Prepare, rows: unknown[][]): void {
     const stmt = s(`INSERT OR REPLACE INTO config_outcomes (charger_id, key, value, status, note, at)

@@ -19,6 +19,8 @@ import {
   policyKeyRow,
   policyRecord,
   policyRow,
+  reservationRecord,
+  reservationRow,
 } from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
@@ -79,6 +81,9 @@ import type {
   MeterValueRecord,
   Page,
   PageQuery,
+  ReservationInput,
+  ReservationQuery,
+  ReservationRecord,
   StartTransactionInput,
   StartTransactionResult,
   StatusHistoryQuery,
@@ -997,6 +1002,40 @@ export class SqliteStore implements Store {
       if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
       return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
+  }
+
+  // ---------------------------------------------------------------- reservations
+
+  async createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord> {
+    const id = await this.#write('createReservation', () => reservationRow(r, at));
+    return (await this.getReservation(id))!;
+  }
+
+  async updateReservation(
+    id: number,
+    patch: { status: string; transactionId?: number | null },
+    at: TimeInput,
+  ): Promise<ReservationRecord | null> {
+    const ok = await this.#write('updateReservation', () => [
+      requireText(patch.status, 'status'),
+      patch.transactionId,
+      toMs(at, 'at'),
+      requireInt(id, 'id'),
+    ]);
+    return ok ? this.getReservation(id) : null;
+  }
+
+  async getReservation(id: number): Promise<ReservationRecord | null> {
+    this.#read();
+    const r = this.#stmt('SELECT * FROM reservations WHERE id = ?').get(id);
+    return r ? reservationRecord(r) : null;
+  }
+
+  async listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.status !== undefined) w.add('status = ?', q.status);
+    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
   }
 
   // ---------------------------------------------------------------- per-charger id tags

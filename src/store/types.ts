@@ -429,6 +429,33 @@ export interface ChargerTagsRecord {
   freeChargingTag: string | null;
 }
 
+export interface ReservationInput {
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  parentIdTag?: string | null;
+  expiryDate: TimeInput;
+}
+
+/** A reservation (OCPP 1.6 §5.13): `requested`, then the ReserveNow answer, `consumed`, `cancelled` or `failed`. */
+export interface ReservationRecord {
+  id: number;
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  parentIdTag: string | null;
+  expiryDate: IsoTime;
+  status: string;
+  transactionId: number | null;
+  createdAt: IsoTime;
+  updatedAt: IsoTime;
+}
+
+export interface ReservationQuery extends PageQuery {
+  chargerId?: string;
+  status?: string;
+}
+
 /** Where a configuration policy applies (fleet-wide, a vendor + model, or one charger) and its key. */
 export interface ConfigPolicyTarget {
   scope: 'fleet' | 'model' | 'charger';
@@ -556,6 +583,17 @@ export interface Store {
     chargerId: string,
     tags: { allowed: readonly string[]; freeChargingTag: string | null },
   ): Promise<ChargerTagsRecord>;
+
+  // reservations (src/central/reservations.ts); ids are the OCPP reservationIds
+  createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord>;
+  updateReservation(
+    id: number,
+    patch: { status: string; transactionId?: number | null },
+    at: TimeInput,
+  ): Promise<ReservationRecord | null>;
+  getReservation(id: number): Promise<ReservationRecord | null>;
+  /** Newest first. */
+  listReservations(q?: ReservationQuery): Promise<Page<ReservationRecord>>;
 
   // configuration policies (src/central/config-policies.ts)
   listConfigPolicies(): Promise<ConfigPolicyRecord[]>;

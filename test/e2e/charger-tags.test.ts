@@ -3,34 +3,23 @@
 // CsMode = 1) is accepted there and marked as free charging instead of refused as an unknown card.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
-import { getProfile } from '../../src/chargepoint/profiles/index.ts';
 import { runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { SimFleet } from '../helpers/sim.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
 const TOKEN = 'charger-tags-token-0123456789abcdef012345';
 describe('per-charger id tags against the Eaton simulator', () => {
   let server: ServerProcess;
-  const sims: SimStation[] = [];
+  const fleet = new SimFleet();
   const env = () => ({ AMPERE_URL: server.url, AMPERE_API_TOKEN: TOKEN });
-  const station = async (id: string, config: Record<string, string>) => {
-    const sim = createStation({
-      id,
-      profile: getProfile('eaton-green-motion'),
-      url: `${server.wsUrl}/ocppj/v1.6`,
-      config,
-    });
-    sims.push(sim);
-    await sim.start();
-    await until(() => (sim.station.registration === 'Accepted' ? true : undefined));
-    return sim.station;
-  };
+  const station = (id: string, config: Record<string, string>) =>
+    fleet.start(server.wsUrl, id, 'eaton-green-motion', '/ocppj/v1.6', config);
 
   before(async () => {
     server = await spawnServer(['--registration', 'open'], { env: { AMPERE_API_TOKEN: TOKEN } });
   });
   after(async () => {
-    for (const s of sims) await s.stop();
+    await fleet.stop();
     await server.stop();
   });
 

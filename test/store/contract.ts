@@ -869,6 +869,50 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         });
       });
 
+      it('reservations: ids in order, status and transaction updates, filters, newest first', async () => {
+        const a = await store.createReservation(
+          { chargerId: 'CP1', connectorId: 1, idTag: 'CARD', expiryDate: T0 + 3600_000 },
+          T0,
+        );
+        const b = await store.createReservation(
+          { chargerId: 'CP2', connectorId: 0, idTag: 'OTHER', parentIdTag: 'FLEET', expiryDate: T0 + 60_000 },
+          T0,
+        );
+        assert.ok(b.id > a.id);
+        assert.deepEqual(a, {
+          id: a.id,
+          chargerId: 'CP1',
+          connectorId: 1,
+          idTag: 'CARD',
+          parentIdTag: null,
+          expiryDate: iso(T0 + 3600_000),
+          status: 'requested',
+          transactionId: null,
+          createdAt: iso(T0),
+          updatedAt: iso(T0),
+        });
+        const accepted = await store.updateReservation(a.id, { status: 'Accepted' }, T0 + 1);
+        assert.equal(accepted?.status, 'Accepted');
+        assert.equal(accepted?.transactionId, null);
+        const consumed = await store.updateReservation(a.id, { status: 'consumed', transactionId: 7 }, T0 + 2);
+        assert.equal(consumed?.transactionId, 7);
+        assert.equal(consumed?.updatedAt, iso(T0 + 2));
+        assert.equal(await store.updateReservation(999_999, { status: 'x' }, T0), null);
+        assert.deepEqual(
+          (await store.listReservations()).items.map((r) => r.id),
+          [b.id, a.id],
+        );
+        assert.deepEqual(
+          (await store.listReservations({ chargerId: 'CP1', status: 'consumed' })).items.map((r) => r.id),
+          [a.id],
+        );
+        assert.equal((await store.getReservation(b.id))?.parentIdTag, 'FLEET');
+        await assert.rejects(
+          store.createReservation({ chargerId: 'CP1', connectorId: -1, idTag: 'C', expiryDate: T0 }, T0),
+          { code: 'AMPERE_ERR_STORE_INVALID' },
+        );
+      });
+
       it('refuses a policy whose scope and target do not match', async () => {
         const bad = [
           { scope: 'fleet', chargerId: 'CP1', key: 'K', value: '1' },

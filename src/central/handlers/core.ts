@@ -5,6 +5,7 @@ import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts'
 import { authorizeIdTag } from '../authorization.ts';
 import { authorizeAtCharger } from '../charger-tags.ts';
 import { meterRows } from '../meter.ts';
+import { consumeReservation } from '../reservations.ts';
 import type { HandlerContext } from './context.ts';
 
 type Req<A extends keyof ActionMap> = ActionMap[A]['request'];
@@ -104,6 +105,11 @@ export async function startTransaction(
     concurrent: { excludeTransactionId: started.transactionId },
   });
   if (!started.duplicate) {
+    await consumeReservation(
+      central.store,
+      { ...req, chargerId, reservationId: req.reservationId ?? null, transactionId: started.transactionId },
+      now,
+    );
     central.events.emit('transaction.started', chargerId, {
       transactionId: started.transactionId,
       connectorId: req.connectorId,
