@@ -594,3 +594,34 @@ export const RESERVATION_RESULT = object({
   reservation: RESERVATION,
   status: { ...str, description: 'the charger answer' },
 });
+
+// ---------------------------------------------------------------- local authorisation lists
+
+const LOCAL_ENTRY = object({
+  idTag: str,
+  idTagInfo: {
+    type: 'object',
+    properties: { status: str, expiryDate: str, parentIdTag: str },
+    required: ['status'],
+    additionalProperties: false,
+  },
+});
+
+export const LOCAL_LIST = object({
+  chargerId: str,
+  version: { ...int, description: 'the version the charger holds, as far as Ampere knows (0: never sent)' },
+  status: {
+    type: 'string',
+    enum: ['synced', 'unsupported', 'failed', 'never'],
+    description: 'unsupported chargers are skipped until a sync is asked for',
+  },
+  answer: { ...nullable(str), description: "the charger's last answer" },
+  entries: { type: 'array', items: LOCAL_ENTRY },
+  at: nullable(time),
+});
+
+export const LOCAL_LIST_SYNC = object({
+  updateType: { type: 'string', enum: ['Full', 'Differential', 'none'] },
+  sent: { ...int, description: 'entries sent' },
+  state: LOCAL_LIST,
+});

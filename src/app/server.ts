@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
-import { CentralSystem, EventBus, Gateway, startConfigPolicies } from '../central/index.ts';
+import { CentralSystem, EventBus, Gateway, startConfigPolicies, startLocalLists } from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
@@ -100,6 +100,8 @@ export async function startServer(
   await smart.start();
   // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
   const stopConfigPolicies = startConfigPolicies(central);
+  // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
+  const stopLocalLists = startLocalLists(central);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -130,6 +132,7 @@ export async function startServer(
     closing ??= (async () => {
       await smart.stop();
       stopConfigPolicies();
+      stopLocalLists();
       central.closeAll();
       gateway.close();
       await secure.close();

@@ -6,6 +6,7 @@
 // changes, so a read-only key is not retried forever.
 import { AmpereError, isAmpereError } from '../errors.ts';
 import type { ChargerRecord, ConfigOutcomeInput, ConfigOutcomeRecord, ConfigPolicyRecord } from '../store/types.ts';
+import { onAcceptedBoot } from './after-boot.ts';
 import type { CentralSystem } from './central-system.ts';
 
 export interface DesiredKey {
@@ -147,14 +148,5 @@ export async function configurationDrift(central: CentralSystem, chargerId: stri
 
 /** Applies the policies after every Accepted BootNotification; returns the unsubscribe. */
 export function startConfigPolicies(central: CentralSystem): () => void {
-  return central.events.subscribe((e) => {
-    if (e.type !== 'charger.boot' || e.data.status !== 'Accepted' || !e.chargerId) return;
-    const chargerId = e.chargerId;
-    // After the BootNotification.conf has gone out: the charger acts on calls once Accepted.
-    setImmediate(() => {
-      applyConfigPolicies(central, chargerId).catch((err) =>
-        central.log.warn({ chargerId, err: (err as Error).message }, 'configuration policies not applied'),
-      );
-    });
-  });
+  return onAcceptedBoot(central, 'configuration policies', (id) => applyConfigPolicies(central, id));
 }

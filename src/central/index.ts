@@ -22,5 +22,14 @@ export { type CentralEvent, type CentralEventType, EventBus } from './events.ts'
 export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';
 export { HANDLERS } from './handlers/index.ts';
+export {
+  desiredLocalList,
+  type LocalListState,
+  type LocalListSyncResult,
+  localListState,
+  reconcileLocalList,
+  startLocalLists,
+  syncLocalList,
+} from './local-lists.ts';
 export { meterRows, normalise } from './meter.ts';
 export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';

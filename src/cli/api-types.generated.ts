@@ -371,6 +371,49 @@ export type Live = {
   secondsToTarget: number | null;
 };
 
+export type LocalList = {
+  chargerId: string;
+  /** the version the charger holds, as far as Ampere knows (0: never sent) */
+  version: number;
+  /** unsupported chargers are skipped until a sync is asked for */
+  status: "synced" | "unsupported" | "failed" | "never";
+  /** the charger's last answer */
+  answer: string | null;
+  entries: Array<{
+    idTag: string;
+    idTagInfo: {
+      status: string;
+      expiryDate?: string;
+      parentIdTag?: string;
+    };
+  }>;
+  at: string | null;
+};
+
+export type LocalListSync = {
+  updateType: "Full" | "Differential" | "none";
+  /** entries sent */
+  sent: number;
+  state: {
+    chargerId: string;
+    /** the version the charger holds, as far as Ampere knows (0: never sent) */
+    version: number;
+    /** unsupported chargers are skipped until a sync is asked for */
+    status: "synced" | "unsupported" | "failed" | "never";
+    /** the charger's last answer */
+    answer: string | null;
+    entries: Array<{
+      idTag: string;
+      idTagInfo: {
+        status: string;
+        expiryDate?: string;
+        parentIdTag?: string;
+      };
+    }>;
+    at: string | null;
+  };
+};
+
 export type MeterPoint = {
   timestamp: string;
   connectorId: number;

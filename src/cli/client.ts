@@ -74,6 +74,8 @@ export interface Routes {
     body: never;
     res: T.ReservationResult;
   };
+  'GET /api/chargers/:id/local-list': { params: Id; query: false; body: never; res: T.LocalList };
+  'POST /api/chargers/:id/local-list/sync': { params: Id; query: true; body: never; res: T.LocalListSync };
   'GET /api/config-policies': {
     params: Record<string, never>;
     query: false;

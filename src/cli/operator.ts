@@ -252,7 +252,45 @@ const showTag = (c: Client, t: T.IdTag) =>
 const chargerTagsText = (v: T.ChargerTags) =>
   keyValues({ ...v, allowed: v.allowed.join(', ') }, ['chargerId', 'allowed', 'freeChargingTag']);
 
+function localListText(v: T.LocalList): string {
+  return [
+    keyValues({ ...v, entries: v.entries.length }, ['chargerId', 'version', 'status', 'answer', 'entries', 'at']),
+    '',
+    table(
+      ['ID TAG', 'STATUS', 'EXPIRY', 'PARENT'],
+      v.entries.map((e) => [e.idTag, e.idTagInfo.status, e.idTagInfo.expiryDate, e.idTagInfo.parentIdTag]),
+    ),
+  ].join('\n');
+}
+
 const tagCommands: OperatorCommand[] = [
+  {
+    name: 'local-list',
+    args: ['ID'],
+    summary: "the charger's local authorisation list as Ampere last sent it; --sync sends changes now",
+    flags: {
+      sync: { type: 'boolean', help: 'send now: Differential when possible (also retries an unsupported charger)' },
+      full: { type: 'boolean', help: 'with --sync: a Full update' },
+    },
+    async run(c, p) {
+      const id = p.args[0]!;
+      if (!b(p, 'sync')) {
+        show(c, await c.call('GET /api/chargers/:id/local-list', { params: { id } }), localListText);
+        return;
+      }
+      const r = await c.call('POST /api/chargers/:id/local-list/sync', {
+        params: { id },
+        query: { full: b(p, 'full') },
+      });
+      show(
+        c,
+        r,
+        (v) =>
+          `SendLocalList ${v.updateType === 'none' ? 'not sent' : `${v.updateType}, ${v.sent} entries`}: ` +
+          `version ${v.state.version}, ${v.state.status}${v.state.answer ? ` (${v.state.answer})` : ''}`,
+      );
+    },
+  },
   {
     name: 'charger-tags',
     args: ['ID'],
