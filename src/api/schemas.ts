@@ -90,6 +90,23 @@ const CHARGER_FIELDS: Record<string, Schema> = {
 };
 
 export const CHARGER = object(CHARGER_FIELDS);
+export const CHARGER_APPROVED = object({
+  ...CHARGER_FIELDS,
+  approval: {
+    oneOf: [
+      object({
+        takesEffect: {
+          type: 'string',
+          enum: ['now', 'next-boot', 'next-connection'],
+          description: 'now: asked to boot again (TriggerMessage); next-boot: the model cannot be triggered',
+        },
+        message: str,
+      }),
+      { type: 'null' },
+    ],
+    description: 'how an approval reaches the charger (null for a reject or an already accepted charger)',
+  },
+});
 export const CHARGER_DETAIL = object({ ...CHARGER_FIELDS, connectors: { type: 'array', items: CONNECTOR } });
 
 export const CHARGER_SETTINGS = {

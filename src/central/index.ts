@@ -1,3 +1,4 @@
+export { type ApprovalOutcome, approvalOutcome, supportsTriggerMessage } from './approvals.ts';
 export { authorizeIdTag, WILDCARD_TAG } from './authorization.ts';
 export {
   type BootAnswer,

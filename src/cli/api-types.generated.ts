@@ -66,6 +66,38 @@ export type Charger = {
   updatedAt: string;
 };
 
+export type ChargerApproved = {
+  id: string;
+  registration: "accepted" | "pending" | "rejected";
+  /** a WebSocket of this charger is open now */
+  connected: boolean;
+  vendor: string | null;
+  model: string | null;
+  chargePointSerialNumber: string | null;
+  chargeBoxSerialNumber: string | null;
+  firmwareVersion: string | null;
+  iccid: string | null;
+  imsi: string | null;
+  meterType: string | null;
+  meterSerialNumber: string | null;
+  lastBootAt: string | null;
+  lastSeenAt: string | null;
+  remoteAddress: string | null;
+  /** answered at boot; null = server default */
+  heartbeatInterval: number | null;
+  validationMode: "strict" | "tolerant" | null;
+  notes: string | null;
+  securityProfile: 0 | 1 | 2 | 3;
+  createdAt: string;
+  updatedAt: string;
+  /** how an approval reaches the charger (null for a reject or an already accepted charger) */
+  approval: {
+    /** now: asked to boot again (TriggerMessage); next-boot: the model cannot be triggered */
+    takesEffect: "now" | "next-boot" | "next-connection";
+    message: string;
+  } | null;
+};
+
 export type ChargerCreate = {
   id: string;
   registration?: "accepted" | "pending" | "rejected";

@@ -13,8 +13,8 @@ export interface Routes {
   'GET /api/chargers': { params: Record<string, never>; query: true; body: never; res: T.Page<T.Charger> };
   'GET /api/chargers/:id': { params: Id; query: false; body: never; res: T.ChargerDetail };
   'GET /api/approvals': { params: Record<string, never>; query: true; body: never; res: T.Page<T.Approval> };
-  'POST /api/chargers/:id/approve': { params: Id; query: false; body: never; res: T.Charger };
-  'POST /api/chargers/:id/reject': { params: Id; query: false; body: never; res: T.Charger };
+  'POST /api/chargers/:id/approve': { params: Id; query: false; body: never; res: T.ChargerApproved };
+  'POST /api/chargers/:id/reject': { params: Id; query: false; body: never; res: T.ChargerApproved };
   'GET /api/id-tags': { params: Record<string, never>; query: true; body: never; res: T.Page<T.IdTag> };
   'GET /api/id-tags/:idTag': { params: { idTag: string }; query: false; body: never; res: T.IdTag };
   'POST /api/id-tags': { params: Record<string, never>; query: false; body: T.IdTagCreate; res: T.IdTag };

@@ -218,7 +218,12 @@ const chargerCommands: OperatorCommand[] = [
       summary: verb === 'approve' ? 'accept a charger' : 'reject a charger',
       async run(c, p) {
         const ch = await c.call(`POST /api/chargers/:id/${verb}`, { params: { id: p.args[0]! } });
-        show(c, ch, (v) => `${v.id}: ${v.registration}`);
+        // A charger that cannot be asked to boot again: say when the approval takes effect.
+        show(c, ch, (v) =>
+          v.approval?.takesEffect === 'next-boot'
+            ? `${v.id}: ${v.registration}\n${v.approval.message}`
+            : `${v.id}: ${v.registration}`,
+        );
       },
     }),
   ),

@@ -2,6 +2,7 @@
 // before it returns: the session sends the CALLRESULT only after the handler resolved.
 import { AmpereError } from '../../errors.ts';
 import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts';
+import { pendingBootInterval } from '../approvals.ts';
 import { authorizeIdTag } from '../authorization.ts';
 import { authorizeAtCharger } from '../charger-tags.ts';
 import { meterRows } from '../meter.ts';
@@ -48,7 +49,9 @@ export async function bootNotification(
   const interval =
     status === 'Accepted'
       ? (record.heartbeatInterval ?? central.settings.heartbeatInterval)
-      : central.settings.bootRetryInterval;
+      : status === 'Pending'
+        ? pendingBootInterval(central, record)
+        : central.settings.bootRetryInterval;
   return { status, currentTime: formatTimestamp(now), interval };
 }
 
