@@ -121,6 +121,11 @@ export interface Client {
   config: Readonly<ClientConfig>;
   token: string;
   call<R extends keyof Routes>(route: R, req?: RequestOf<R>): Promise<Routes[R]['res']>;
+  /**
+   * Untyped: for routes not in `Routes` yet (src/cli/smart.ts). A string body goes as text/csv
+   * unless `contentType` says otherwise.
+   */
+  request(method: string, path: string, body?: unknown, contentType?: string): Promise<any>;
   out(text: string): void;
 }
 
@@ -157,18 +162,21 @@ export function createClient(config: Readonly<ClientConfig>): Client {
     config,
     token,
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    async call(route, req) {
-      const method = route.split(' ')[0]!;
+    call(route, req) {
       const r = (req ?? {}) as { params?: Record<string, string>; query?: Query; body?: unknown };
-      const body = r.body;
+      return this.request(route.split(' ')[0]!, pathOf(route, r.params, r.query), r.body);
+    },
+    async request(method, path, body, contentType) {
       const isText = typeof body === 'string';
       let res: Response;
       try {
-        res = await fetch(config.url + pathOf(route, r.params, r.query), {
+        res = await fetch(config.url + path, {
           method,
           headers: {
             authorization: `Bearer ${token}`,
-            ...(body !== undefined ? { 'content-type': isText ? 'text/csv' : 'application/json' } : {}),
+            ...(body !== undefined
+              ? { 'content-type': contentType ?? (isText ? 'text/csv' : 'application/json') }
+              : {}),
           },
           ...(body !== undefined ? { body: isText ? body : JSON.stringify(body) } : {}),
         });

@@ -10,6 +10,9 @@ import type * as T from './api-types.generated.ts';
 import { type CommandSpec, type Flags, type Parsed, selectCommand, usageLines } from './args.ts';
 import { ApiFailure, type Client, createClient } from './client.ts';
 
+// For command files that build their own client (src/cli/smart.ts).
+export { type Client, createClient as client } from './client.ts';
+
 export interface OperatorCommand extends CommandSpec {
   run(c: Client, p: Parsed): Promise<void>;
 }

@@ -51,3 +51,31 @@ export function clientConfig(
     columns: Math.max(40, columns),
   });
 }
+
+/**
+ * Splits the client flags (--url, --token, --data, --json) from a command's other arguments, for
+ * commands that parse the rest themselves (src/cli/smart.ts).
+ */
+export function loadClientConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { config: Readonly<ClientConfig>; rest: string[] } {
+  const flags: { url?: string; token?: string; data?: string; json?: boolean } = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--json') {
+      flags.json = true;
+      continue;
+    }
+    const m = /^--(url|token|data)(?:=(.*))?$/.exec(arg);
+    if (!m) {
+      rest.push(arg);
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new AmpereError('AMPERE_ERR_CONFIG', `--${m[1]} needs a value`);
+    flags[m[1] as 'url' | 'token' | 'data'] = value;
+  }
+  return { config: clientConfig(flags, env), rest };
+}

@@ -56,6 +56,11 @@ export interface Capabilities {
   rateUnits: ChargingRateUnit[];
   maxStackLevel?: number;
   mechanisms: LimitMechanism[];
+  /**
+   * Granularity of the limits the charger takes with its first mechanism (A): 1 for a vendor
+   * current key or a model that takes whole amperes, else 0.1 (§7.14: one decimal).
+   */
+  stepA: number;
   /** Why each conclusion was reached, for the operator. */
   reasons: string[];
 }
@@ -152,6 +157,7 @@ export function deriveCapabilities(
     rateUnits,
     ...(Number.isInteger(maxStack) && maxStack >= 0 ? { maxStackLevel: maxStack } : {}),
     mechanisms: [...mechanisms],
+    stepA: mechanisms[0] === 'configKey' || entry?.wholeAmperes === true ? 1 : 0.1,
     reasons,
   };
 }
@@ -300,20 +306,13 @@ export function planActuation(caps: Capabilities, req: LimitRequest): ActuationP
       continue;
     }
     if (m === 'configKey' && caps.currentKey !== undefined) {
-      if (pause) {
-        if (running && caps.remoteStartStop !== 'no')
-          return {
-            mechanism: m,
-            commands: [{ action: 'RemoteStopTransaction', payload: { transactionId: req.transactionId! } }],
-            note: 'a current key cannot pause: the transaction is stopped',
-          };
-        return { mechanism: m, commands: [], note: 'nothing is charging' };
-      }
+      // A key of 0 A pauses in place (below 6 A there is no PWM signal to charge on, IEC 61851-1):
+      // the transaction stays. A charger that refuses 0 moves on to the next mechanism.
       // Whole amperes: a vendor key is an integer on the chargers we know; rounding down keeps the limit.
       const commands: OcppCommand[] = [
         { action: 'ChangeConfiguration', payload: { key: caps.currentKey, value: String(Math.floor(req.currentA)) } },
       ];
-      if (!running && req.resume && caps.remoteStartStop !== 'no')
+      if (!running && req.resume && !pause && caps.remoteStartStop !== 'no')
         commands.push({
           action: 'RemoteStartTransaction',
           payload: { connectorId: req.connectorId, idTag: req.resume.idTag },

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { runAmpere as ampere, type ServerProcess, spawnServer, tempDir } from '../helpers/process.ts';
+import { runCli as ampere, type ServerProcess, spawnServer, tempDir } from '../helpers/process.ts';
 
 const LONG = 'Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,Current.Offered,SoC,Temperature';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createStation, getProfile, type SimStation } from '../../src/chargepoint/index.ts';
-import { runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { until } from '../helpers/wait.ts';
 
 const TOKEN = 'approvals-token-0123456789abcdef0123456789a';
@@ -54,7 +54,7 @@ describe('approvals that say what happens', () => {
     assert.deepEqual(bootIntervals(weid), [10]);
     assert.deepEqual(bootIntervals(eaton), [30]);
 
-    const approved = await runAmpere(['approve', 'WEID-1'], env());
+    const approved = await runCli(['approve', 'WEID-1'], env());
     assert.equal(approved.code, 0, approved.stderr);
     assert.equal(
       approved.stdout.trim(),
@@ -64,7 +64,7 @@ describe('approvals that say what happens', () => {
     await until(() => (weid.registration === 'Accepted' ? true : undefined), 20_000);
     assert.ok(Date.now() - t0 < 12_000, `accepted after ${Date.now() - t0} ms`);
 
-    const json = JSON.parse((await runAmpere(['approve', 'EAT-APP', '--json'], env())).stdout);
+    const json = JSON.parse((await runCli(['approve', 'EAT-APP', '--json'], env())).stdout);
     assert.equal(json.approval.takesEffect, 'now');
     await until(() => (eaton.registration === 'Accepted' ? true : undefined), 5_000);
   });

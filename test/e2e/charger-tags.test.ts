@@ -3,7 +3,7 @@
 // CsMode = 1) is accepted there and marked as free charging instead of refused as an unknown card.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { SimFleet } from '../helpers/sim.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
@@ -24,12 +24,12 @@ describe('per-charger id tags against the Eaton simulator', () => {
   });
 
   it('a tag refused at the wrong charger, accepted at its own', async () => {
-    assert.equal((await runAmpere(['tags', 'add', 'CARD-HOME'], env())).code, 0);
-    assert.equal((await runAmpere(['tags', 'add', 'CARD-WORK'], env())).code, 0);
+    assert.equal((await runCli(['tags', 'add', 'CARD-HOME'], env())).code, 0);
+    assert.equal((await runCli(['tags', 'add', 'CARD-WORK'], env())).code, 0);
     // Card mode (CsMode 0): charging needs a card.
     const home = await station('HOME-1', { CsMode: '0' });
     const work = await station('WORK-1', { CsMode: '0' });
-    const set = await runAmpere(['charger-tags', 'HOME-1', '--allow', 'CARD-HOME'], env());
+    const set = await runCli(['charger-tags', 'HOME-1', '--allow', 'CARD-HOME'], env());
     assert.equal(set.code, 0, set.stderr);
     assert.match(set.stdout, /allowed\s+card-home/);
 
@@ -39,7 +39,7 @@ describe('per-charger id tags against the Eaton simulator', () => {
     // The default `*`: every tag Ampere knows.
     work.plug(1);
     assert.equal(await work.swipe('CARD-WORK'), 'Accepted');
-    const shown = await runAmpere(['charger-tags', 'WORK-1', '--json'], env());
+    const shown = await runCli(['charger-tags', 'WORK-1', '--json'], env());
     assert.deepEqual(JSON.parse(shown.stdout).allowed, ['*']);
   });
 
@@ -54,7 +54,7 @@ describe('per-charger id tags against the Eaton simulator', () => {
     assert.equal(before.connector(1).status === 'Charging', false);
 
     const free = await station('FREE-1', {});
-    assert.equal((await runAmpere(['charger-tags', 'FREE-1', '--free', 'FREECHARGING'], env())).code, 0);
+    assert.equal((await runCli(['charger-tags', 'FREE-1', '--free', 'FREECHARGING'], env())).code, 0);
     const events: string[] = [];
     const ac = new AbortController();
     const stream = fetch(`${server.url}/api/events?chargerId=FREE-1&type=transaction.started`, {

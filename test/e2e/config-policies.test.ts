@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
 import { getProfile } from '../../src/chargepoint/profiles/index.ts';
-import { runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
 const TOKEN = 'config-policy-token-0123456789abcdef01234';
@@ -32,7 +32,7 @@ describe('configuration policies against the seed simulators', () => {
   });
 
   it('applies the fleet policy at boot; go-e Rejects the read-only key once, Eaton accepts both', async () => {
-    const set = await runAmpere(
+    const set = await runCli(
       ['policies', 'set', 'MeterValuesSampledData', 'Energy.Active.Import.Register,Power.Active.Import'],
       env(),
     );
@@ -41,11 +41,11 @@ describe('configuration policies against the seed simulators', () => {
       set.stdout.trim(),
       'fleet: MeterValuesSampledData = Energy.Active.Import.Register,Power.Active.Import',
     );
-    assert.equal((await runAmpere(['policies', 'set', 'MeterValueSampleInterval', '60'], env())).code, 0);
+    assert.equal((await runCli(['policies', 'set', 'MeterValueSampleInterval', '60'], env())).code, 0);
     // A per-model value wins over the fleet's for that model.
     assert.equal(
       (
-        await runAmpere(
+        await runCli(
           ['policies', 'set', 'HeartbeatInterval', '120', '--vendor', 'go-e', '--model', 'go-eCharger'],
           env(),
         )
@@ -98,17 +98,17 @@ describe('configuration policies against the seed simulators', () => {
       .map((h) => (h.payload as { key: string }).key);
     assert.deepEqual(again.sort(), ['HeartbeatInterval', 'MeterValueSampleInterval']);
 
-    const drift = await runAmpere(['config', 'GOE-POL', 'drift'], env());
+    const drift = await runCli(['config', 'GOE-POL', 'drift'], env());
     assert.equal(drift.code, 0, drift.stderr);
     assert.match(drift.stdout, /^KEY\s+DESIRED\s+ACTUAL\s+IN SYNC/);
     assert.match(
       drift.stdout,
       /MeterValuesSampledData\s+Energy\.Active\.Import\.Register,Power\.Active\.Import\s+\S+\s+no\s+fleet\s+Rejected/,
     );
-    const forced = await runAmpere(['config', 'GOE-POL', 'apply', '--force', '--json'], env());
+    const forced = await runCli(['config', 'GOE-POL', 'apply', '--force', '--json'], env());
     const items = JSON.parse(forced.stdout).items;
     assert.equal(items.find((i: any) => i.key === 'MeterValuesSampledData').skipped, false);
-    const plain = await runAmpere(['config', 'GOE-POL', 'apply'], env());
+    const plain = await runCli(['config', 'GOE-POL', 'apply'], env());
     assert.match(plain.stdout, /MeterValuesSampledData\s+\S+\s+Rejected \(not resent\)/);
   });
 
@@ -116,10 +116,10 @@ describe('configuration policies against the seed simulators', () => {
     const bad = await api('PUT', '/api/config-policies', { scope: 'model', vendor: 'go-e', key: 'K', value: '1' });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /A model policy names vendor and model/);
-    const list = await runAmpere(['policies'], env());
+    const list = await runCli(['policies'], env());
     assert.match(list.stdout, /^FOR\s+KEY\s+VALUE/);
     assert.match(list.stdout, /go-e go-eCharger\s+HeartbeatInterval\s+120/);
-    const rm = await runAmpere(
+    const rm = await runCli(
       ['policies', 'rm', 'HeartbeatInterval', '--vendor', 'go-e', '--model', 'go-eCharger'],
       env(),
     );

@@ -3,7 +3,7 @@
 // local lists (Eaton answers -1, go-e a CALLERROR) recorded and skipped.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runAmpere, type ServerProcess, spawnServer } from '../helpers/process.ts';
+import { runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 import { SimFleet } from '../helpers/sim.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -13,11 +13,11 @@ describe('local authorisation lists against the seed simulators', () => {
   let server: ServerProcess;
   const fleet = new SimFleet();
   const env = () => ({ AMPERE_URL: server.url, AMPERE_API_TOKEN: TOKEN });
-  const list = async (id: string) => JSON.parse((await runAmpere(['local-list', id, '--json'], env())).stdout);
+  const list = async (id: string) => JSON.parse((await runCli(['local-list', id, '--json'], env())).stdout);
 
   before(async () => {
     server = await spawnServer(['--registration', 'open'], { env: { AMPERE_API_TOKEN: TOKEN } });
-    for (const tag of ['LL-CARD-1', 'LL-CARD-2']) assert.equal((await runAmpere(['tags', 'add', tag], env())).code, 0);
+    for (const tag of ['LL-CARD-1', 'LL-CARD-2']) assert.equal((await runCli(['tags', 'add', tag], env())).code, 0);
   });
   after(async () => {
     await fleet.stop();
@@ -39,7 +39,7 @@ describe('local authorisation lists against the seed simulators', () => {
     assert.equal((full?.payload as { updateType: string } | undefined)?.updateType, 'Full');
     assert.deepEqual([...st.localList.keys()].sort(), ['LL-CARD-1', 'LL-CARD-2']);
 
-    assert.equal((await runAmpere(['charger-tags', 'LL-1', '--allow', 'LL-CARD-1'], env())).code, 0);
+    assert.equal((await runCli(['charger-tags', 'LL-1', '--allow', 'LL-CARD-1'], env())).code, 0);
     await until(() => (st.localListVersion === 2 ? true : undefined));
     const diff = st.history.filter((h) => h.dir === 'in' && h.action === 'SendLocalList').at(-1)?.payload as {
       updateType: string;
@@ -49,11 +49,11 @@ describe('local authorisation lists against the seed simulators', () => {
     assert.deepEqual(diff.localAuthorizationList, [{ idTag: 'LL-CARD-2' }]);
     assert.deepEqual([...st.localList.keys()], ['LL-CARD-1']);
 
-    assert.equal((await runAmpere(['tags', 'set', 'LL-CARD-1', '--status', 'Blocked'], env())).code, 0);
-    const r = await runAmpere(['local-list', 'LL-1', '--sync'], env());
+    assert.equal((await runCli(['tags', 'set', 'LL-CARD-1', '--status', 'Blocked'], env())).code, 0);
+    const r = await runCli(['local-list', 'LL-1', '--sync'], env());
     assert.equal(r.stdout.trim(), 'SendLocalList Differential, 1 entries: version 3, synced (Accepted)');
     assert.equal(st.localList.get('LL-CARD-1')?.status, 'Blocked');
-    const again = await runAmpere(['local-list', 'LL-1', '--sync'], env());
+    const again = await runCli(['local-list', 'LL-1', '--sync'], env());
     assert.match(again.stdout, /^SendLocalList not sent: version 3, synced/);
   });
 
@@ -72,8 +72,8 @@ describe('local authorisation lists against the seed simulators', () => {
         false,
       );
     // Tag changes skip them.
-    assert.equal((await runAmpere(['charger-tags', 'LL-EATON', '--allow', 'LL-CARD-2'], env())).code, 0);
-    const text = await runAmpere(['local-list', 'LL-EATON'], env());
+    assert.equal((await runCli(['charger-tags', 'LL-EATON', '--allow', 'LL-CARD-2'], env())).code, 0);
+    const text = await runCli(['local-list', 'LL-EATON'], env());
     assert.match(text.stdout, /status\s+unsupported/);
     assert.equal(
       eaton.history.some((h) => h.action === 'SendLocalList'),

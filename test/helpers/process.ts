@@ -67,22 +67,22 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `ampere ARGS…` as a child process with only PATH, HOME and `env`; `stdin` is piped in. */
-export function runAmpere(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
+/** Runs `ampere ARGS…` as a child process with only the given environment (plus PATH and HOME). */
+export function runCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['bin/ampere.js', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => {
+    p.stdout!.on('data', (d) => {
       stdout += d;
     });
-    p.stderr.on('data', (d) => {
+    p.stderr!.on('data', (d) => {
       stderr += d;
     });
-    p.stdin.end(stdin ?? '');
+    if (stdin !== undefined) p.stdin!.end(stdin);
     p.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }

@@ -3,11 +3,9 @@
 // the mechanism it really supports (profile, vendor current key, or on/off), learning from answers.
 import { AmpereError, isAmpereError } from '../../errors.ts';
 import {
-  type Allocation,
+  type ActuationRecord,
+  AMPERE_PROFILE_ID_BASE,
   type BalanceResult,
-  type BalancerCharger,
-  type BalancerSession,
-  balance,
   balancerHints,
   type Capabilities,
   compositeSchedule,
@@ -15,17 +13,23 @@ import {
   DEFAULT_CHARGER_MAX_A,
   DEFAULT_VOLTAGE,
   deriveCapabilities,
+  type EngineCharger,
+  type EngineSession,
   type InstalledProfile,
   type LearnedAnswer,
+  ledgerLoad,
   type Objective,
-  type OcppCommand,
   type Plan,
   type PlanSession,
-  planActuation,
   planCharging,
+  SiteEngine,
+  Unanswered,
+  type Violation,
 } from '../../smart/index.ts';
+import { loadTariff } from '../analytics.ts';
 import type { CentralSystem } from '../central-system.ts';
 import type { CentralEvent } from '../events.ts';
+import { effectiveTariff, rateAt, seriesEnd, type Tariff } from '../tariff.ts';
 import {
   checkSite,
   nextLocalTime,
@@ -50,46 +54,25 @@ export interface SmartControllerOptions {
   debounceMs?: number;
   /** Re-plan period, so slot boundaries of the price series take effect (ms). */
   tickMs?: number;
+  /** After a change, a car's under-use is ignored for this long, so fast charge does not oscillate (ms). */
+  dampMs?: number;
+  /** How long a connector whose lowering failed keeps its current out of balancing (ms). */
+  holdMs?: number;
 }
 
-/** What Ampere last told a connector, and how. */
-export interface Offer {
-  sessionId: string;
-  currentA: number;
-  phases: number;
-  mechanism: string;
-  at: number;
-}
+type SessionInfo = EngineSession;
 
-export interface ActuationRecord {
-  chargerId: string;
-  connectorId: number;
-  sessionId: string;
-  currentA: number;
-  phases: number;
-  mechanism: string;
-  commands: Array<{ action: string; status: string }>;
-  ok: boolean;
-  note?: string;
-}
-
-interface SessionInfo {
-  id: string;
-  chargerId: string;
-  connectorId: number;
-  transactionId?: number;
-  idTag?: string;
-  startedAt: number;
-  kind: 'transaction' | 'paused' | 'prospective' | 'idle';
+/** A planner run: the plan, the slots it was made on, and the inputs of each planned session. */
+interface PlanRun {
+  plan: Plan;
+  slots: { start: number; slotMinutes: number; price: number[]; co2: number[] };
+  inputs: Map<string, SessionPlanInput>;
 }
 
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
-/** Connector states in which a car may plug in and start without Ampere. */
-const IDLE = new Set(['Available', 'Reserved']);
-/** Reservations of free connectors are admitted before every session. */
-const IDLE_PRIORITY = 1_000_000;
-const MISSING_CODES = new Set(['NotSupported', 'NotImplemented']);
-/** A change smaller than this is not worth a command (A). */
+/** Last actuations kept per site for the status route. */
+const RECENT = 20;
+/** A raise smaller than this is not worth a command (A); a decrease is always sent. */
 const DEADBAND_A = 0.5;
 
 const realTimers: SmartTimers = {
@@ -107,16 +90,20 @@ export class SmartController {
   private readonly timers: SmartTimers;
   private readonly debounceMs: number;
   private readonly tickMs: number;
+  private readonly dampMs: number;
+  private readonly holdMs: number;
   private sitesById = new Map<string, SiteConfig>();
   private siteOfCharger = new Map<string, string>();
-  private readonly offers = new Map<string, Offer>();
+  private readonly engines = new Map<string, SiteEngine>();
+  private readonly recent = new Map<string, ActuationRecord[]>();
+  private readonly violations = new Map<string, Array<Violation & { at: string }>>();
   private readonly measured = new Map<string, number>();
   private readonly answers = new Map<string, LearnedAnswer[]>();
   private readonly configAsked = new Set<string>();
   private readonly paused = new Map<string, { idTag: string; since: number; transactionId: number }>();
   private readonly scheduled = new Map<string, unknown>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly lastResult = new Map<string, { result: BalanceResult; plan: Plan | null; at: number }>();
+  private readonly lastResult = new Map<string, { result: BalanceResult; plan: PlanRun | null; at: number }>();
   private unsubscribe: (() => void) | undefined;
   private tickTimer: unknown;
   private stopped = false;
@@ -127,6 +114,8 @@ export class SmartController {
     this.timers = opts.timers ?? realTimers;
     this.debounceMs = opts.debounceMs ?? 150;
     this.tickMs = opts.tickMs ?? 60_000;
+    this.dampMs = opts.dampMs ?? 60_000;
+    this.holdMs = opts.holdMs ?? 60_000;
   }
 
   async start(): Promise<void> {
@@ -178,56 +167,144 @@ export class SmartController {
         });
       }
     }
+    const before = this.sitesById.get(site.id);
     const sites = [...this.sitesById.values()].filter((s) => s.id !== site.id);
     sites.push(site);
     await this.repo.saveSites(sites);
     await this.reloadSites();
-    this.schedule(site.id);
+    const kept = new Set(site.chargers.map((c) => c.chargerId));
+    for (const c of before?.chargers ?? []) if (!kept.has(c.chargerId)) await this.release(site.id, c);
+    // Told before the answer: a car plugged in right after sees its charger already limited.
+    await this.runNow(site.id);
     return site;
   }
 
   async deleteSite(id: string): Promise<void> {
-    this.getSite(id);
+    const site = this.getSite(id);
     await this.repo.saveSites([...this.sitesById.values()].filter((s) => s.id !== id));
     await this.repo.saveSeries(id, null);
     await this.repo.saveLoad(id, null);
     await this.reloadSites();
+    for (const c of site.chargers) await this.release(id, c);
+    this.engines.delete(id);
+  }
+
+  /**
+   * A charger that leaves smart charging gets its own limits back: Ampere's charging profiles are
+   * cleared and a vendor current key is set to the charger's maximum, so a standing limit of 0 A
+   * does not keep it from charging. Best effort: a charger offline now keeps them.
+   */
+  private async release(siteId: string, c: SiteCharger): Promise<void> {
+    const engine = this.engines.get(siteId);
+    const connectors = [...(engine?.entries.values() ?? [])].filter((e) => e.chargerId === c.chargerId);
+    engine?.forget(c.chargerId);
+    if (!this.central.isConnected(c.chargerId) || connectors.length === 0) return;
+    const caps = await this.capabilities(c.chargerId, true);
+    const attempt = async (action: string, payload: unknown) => {
+      try {
+        await this.central.call(c.chargerId, action as never, payload as never);
+      } catch (err) {
+        this.central.log.info({ chargerId: c.chargerId, action, err: (err as Error).message }, 'release: not applied');
+      }
+    };
+    for (const e of connectors) {
+      if (caps.txProfile !== 'no' || caps.chargePointMaxProfile !== 'no')
+        for (const id of [AMPERE_PROFILE_ID_BASE + e.connectorId, AMPERE_PROFILE_ID_BASE + 100 + e.connectorId])
+          await attempt('ClearChargingProfile', { id });
+      if (caps.currentKey !== undefined && e.standingA !== undefined)
+        await attempt('ChangeConfiguration', {
+          key: caps.currentKey,
+          value: String(Math.floor(c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A)),
+        });
+    }
   }
 
   async setBuildingLoad(siteId: string, buildingLoadA: [number, number, number]): Promise<SiteLoad> {
     this.getSite(siteId);
     const load = { buildingLoadA, at: new Date(this.central.clock.now()).toISOString() };
     await this.repo.saveLoad(siteId, load);
-    this.schedule(siteId);
+    await this.runNow(siteId);
     return load;
   }
 
-  async setSeries(siteId: string, series: TariffSeries): Promise<TariffSeries> {
+  async setSeries(siteId: string, series: TariffSeries): Promise<TariffSeries & { warnings?: string[] }> {
     this.getSite(siteId);
-    if (!(series.slotMinutes > 0))
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'slotMinutes must be positive', { field: 'slotMinutes' });
-    if (Number.isNaN(Date.parse(series.start)))
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'start is not a date-time', { field: 'start' });
-    if (series.co2 && series.co2.length !== series.price.length) {
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'co2 needs one value per price slot', { field: 'co2' });
-    }
+    const bad = (field: string, message: string) => {
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', message, { field });
+    };
+    if (![15, 30, 60].includes(series.slotMinutes)) bad('slotMinutes', 'slotMinutes must be 15, 30 or 60');
+    if (Number.isNaN(Date.parse(series.start))) bad('start', 'start is not a date-time');
+    if (series.price.some((p) => !Number.isFinite(p))) bad('price', 'every price must be a number');
+    if (series.co2 && series.co2.length !== series.price.length) bad('co2', 'co2 needs one value per price slot');
+    if (series.co2?.some((c) => !(c >= 0))) bad('co2', 'co2 values are g/kWh, 0 or more');
+    const now = this.central.clock.now();
+    const end = seriesEnd(series);
+    if (end <= now)
+      bad('start', `the price series ends at ${new Date(end).toISOString()}, before now: nothing left to plan with`);
     await this.repo.saveSeries(siteId, series);
     this.schedule(siteId);
-    return series;
+    const warnings = await this.coverageWarnings(siteId);
+    return warnings.length > 0 ? { ...series, warnings } : series;
   }
 
-  async setSessionPlan(transactionId: number, plan: SessionPlanInput): Promise<SessionPlanInput> {
+  /** Plans of running sessions at the site whose departure lies beyond the prices known. */
+  private async coverageWarnings(
+    siteId: string,
+    only?: { transactionId: number; departure: string },
+  ): Promise<string[]> {
+    const model = await this.priceModel(siteId);
+    const plans = only ? { [String(only.transactionId)]: { departure: only.departure } } : await this.repo.plans();
+    const out: string[] = [];
+    for (const [tx, p] of Object.entries(plans)) {
+      if (!p.departure) continue;
+      const departure = Date.parse(p.departure);
+      if (!model) out.push(`transaction ${tx}: no tariff and no price series: it charges at once`);
+      else if (model.type === 'dynamic' && !model.fallback && seriesEnd(model.series) < departure)
+        out.push(
+          `transaction ${tx}: the price series ends at ${new Date(seriesEnd(model.series)).toISOString()}, before its departure ${p.departure}: it is planned only on the slots known`,
+        );
+    }
+    return out;
+  }
+
+  async setSessionPlan(
+    transactionId: number,
+    plan: SessionPlanInput,
+  ): Promise<SessionPlanInput & { warnings?: string[] }> {
     const tx = await this.central.store.getTransaction(transactionId);
     if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
-    if (plan.departure !== undefined && Number.isNaN(Date.parse(plan.departure))) {
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'departure is not a date-time', { field: 'departure' });
+    if (tx.stoppedAt) throw new AmpereError('AMPERE_ERR_CONFLICT', `Transaction ${transactionId} has ended`);
+    if (plan.departure !== undefined && /^\d{1,2}:\d{2}$/.test(plan.departure)) {
+      // HH:MM: the next such time on the site's clock.
+      const siteId = this.siteOfCharger.get(tx.chargerId);
+      const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
+      plan = {
+        ...plan,
+        departure: new Date(nextLocalTime(plan.departure, this.central.clock.now(), tz)).toISOString(),
+      };
     }
+    if (plan.departure !== undefined) {
+      const departure = Date.parse(plan.departure);
+      if (Number.isNaN(departure))
+        throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'departure is not a date-time', { field: 'departure' });
+      if (departure <= this.central.clock.now())
+        throw new AmpereError('AMPERE_ERR_BAD_REQUEST', `departure ${plan.departure} is in the past`, {
+          field: 'departure',
+        });
+    }
+    if (plan.energyKWh !== undefined && !(plan.energyKWh > 0))
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'energyKWh must be more than 0', { field: 'energyKWh' });
     const plans = await this.repo.plans();
     plans[String(transactionId)] = plan;
     await this.repo.savePlans(plans);
     const site = this.siteOfCharger.get(tx.chargerId);
-    if (site) this.schedule(site);
-    return plan;
+    // Answered once the site has been re-balanced, so the plan shown next is the new one.
+    if (site) await this.runNow(site);
+    const warnings: string[] = [];
+    if (!site) warnings.push(`charger ${tx.chargerId} is in no site: the plan takes effect once it is`);
+    else if (plan.departure && !plan.fast)
+      warnings.push(...(await this.coverageWarnings(site, { transactionId, departure: plan.departure })));
+    return warnings.length > 0 ? { ...plan, warnings } : plan;
   }
 
   // ---------------------------------------------------------------- events
@@ -240,7 +317,7 @@ export class SmartController {
     switch (e.type) {
       case 'charger.connected':
         // A new connection: the charger may have lost what it was told; tell it again.
-        for (const k of [...this.offers.keys()]) if (k.startsWith(`${chargerId}/`)) this.offers.delete(k);
+        this.engines.get(siteId)?.retell(chargerId);
         this.configAsked.delete(chargerId);
         this.schedule(siteId);
         return;
@@ -267,9 +344,14 @@ export class SmartController {
         if (amps === undefined) return;
         const before = this.measured.get(key);
         this.measured.set(key, amps);
-        const offer = this.offers.get(key);
+        const told = this.engines.get(siteId)?.entries.get(key);
+        const offered = told ? (told.txA ?? told.standingA) : undefined;
         // Re-plan when the draw moved noticeably, or when a car takes much less than offered.
-        if (before === undefined || Math.abs(before - amps) > 2 || (offer && amps < offer.currentA * 0.8 - 2)) {
+        if (
+          before === undefined ||
+          Math.abs(before - amps) > 2 ||
+          (offered !== undefined && amps < offered * 0.8 - 2)
+        ) {
           this.schedule(siteId);
         }
         return;
@@ -296,6 +378,30 @@ export class SmartController {
         this.running.set(siteId, next);
       }, this.debounceMs),
     );
+  }
+
+  /**
+   * Balances a site now (after any run in progress) and waits for it, at most `maxWaitMs`: the
+   * API answers a change of the site once the chargers have been told, unless one is slow.
+   */
+  async runNow(siteId: string, maxWaitMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    const pending = this.scheduled.get(siteId);
+    if (pending !== undefined) {
+      this.timers.clearTimeout(pending);
+      this.scheduled.delete(siteId);
+    }
+    const prev = this.running.get(siteId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.rebalance(siteId))
+      .then(
+        () => undefined,
+        (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
+      );
+    this.running.set(siteId, next);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([next, new Promise((r) => (timer = setTimeout(r, maxWaitMs)))]);
+    clearTimeout(timer);
   }
 
   /** Waits for scheduled and running balancing runs (tests, shutdown). */
@@ -352,7 +458,8 @@ export class SmartController {
             startedAt: Date.parse(conn.updatedAt),
             kind: 'prospective',
           });
-        } else if (IDLE.has(conn.status)) {
+        } else {
+          // Free (or Finishing, Unavailable, Faulted): what counts is the standing limit in force.
           out.push(this.idleSession(c.chargerId, conn.connectorId));
         }
       }
@@ -373,49 +480,76 @@ export class SmartController {
     return { id: `idle:${chargerId}/${connectorId}`, chargerId, connectorId, startedAt: 0, kind: 'idle' };
   }
 
-  private async planFor(site: SiteConfig, sessions: SessionInfo[], now: number): Promise<Plan | null> {
-    const series = await this.repo.series(site.id);
-    if (!series || series.price.length === 0) return null;
-    const slotMs = series.slotMinutes * 60_000;
-    const first = Math.floor((now - Date.parse(series.start)) / slotMs);
-    if (first >= series.price.length) return null;
-    const from = Math.max(0, first);
+  /** The site's one price model: its day-ahead series in front of the tariff. */
+  async priceModel(siteId: string): Promise<Tariff | null> {
+    const [tariff, series] = await Promise.all([loadTariff(this.central.store), this.repo.series(siteId)]);
+    return effectiveTariff(tariff, series);
+  }
+
+  /** The price model that prices a charger's sessions: its site's series in front of the tariff. */
+  async tariffFor(chargerId: string, tariff: Tariff | null): Promise<Tariff | null> {
+    const siteId = this.siteOfCharger.get(chargerId);
+    return siteId ? effectiveTariff(tariff, await this.repo.series(siteId)) : tariff;
+  }
+
+  /** The plan input of a session: its own, else its id tag's smart-energy plan. */
+  private async planInput(s: SessionInfo, site: SiteConfig, now: number): Promise<SessionPlanInput | undefined> {
     const plans = await this.repo.plans();
+    const own = s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
+    if (own) return own;
+    return s.idTag ? this.tagPlan(s.idTag, now, site) : undefined;
+  }
+
+  private async planFor(site: SiteConfig, sessions: SessionInfo[], now: number): Promise<PlanRun | null> {
+    const model = await this.priceModel(site.id);
+    if (!model) return null;
     const voltage = site.voltage ?? DEFAULT_VOLTAGE;
     const planSessions: PlanSession[] = [];
     let objective: Objective = site.objective ?? 'cheapest';
+    const inputs = new Map<string, SessionPlanInput>();
     for (const s of sessions) {
       if (s.kind === 'prospective' || s.kind === 'idle') continue;
-      let input: SessionPlanInput | undefined =
-        s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
-      if (!input && s.idTag) input = await this.tagPlan(s.idTag, now, site);
+      const input = await this.planInput(s, site, now);
       if (!input || input.fast || input.departure === undefined) continue;
       if (input.objective) objective = input.objective;
+      inputs.set(s.id, input);
+    }
+    if (inputs.size === 0) return null;
+    // Slots of the series where there is one, else quarter hours of the tariff, from the slot that
+    // holds `now` to the last departure (at most a week ahead).
+    const slotMinutes = model.type === 'dynamic' ? model.series.slotMinutes : 15;
+    const slotMs = slotMinutes * 60_000;
+    const origin = model.type === 'dynamic' ? Date.parse(model.series.start) : 0;
+    const start = origin + Math.floor((now - origin) / slotMs) * slotMs;
+    const lastDeparture = Math.max(...[...inputs.values()].map((p) => Date.parse(p.departure!)));
+    const end = Math.min(lastDeparture, now + 7 * 86_400_000);
+    const price: number[] = [];
+    const co2: number[] = [];
+    for (let t = start; t < end; t += slotMs) {
+      const rate = rateAt(model, t + slotMs / 2);
+      if (!rate) break;
+      price.push(rate.price);
+      co2.push(rate.co2 ?? 0);
+    }
+    if (price.length === 0) return null;
+    for (const s of sessions) {
+      const input = inputs.get(s.id);
+      if (!input) continue;
       const charger = site.chargers.find((c) => c.chargerId === s.chargerId)!;
       const maxA = charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A;
       planSessions.push({
         id: s.id,
-        arrival: Math.max(now, Date.parse(series.start) + from * slotMs),
-        departure: Date.parse(input.departure),
-        ...(input.energyKWh !== undefined ? { energyKWh: input.energyKWh - (await this.deliveredKWh(s)) } : {}),
+        arrival: Math.max(now, start),
+        departure: Date.parse(input.departure!),
+        energyKWh: Math.max(0, (input.energyKWh ?? 0) - (await this.deliveredKWh(s))),
         maxPowerKw: (maxA * charger.phases * voltage) / 1000,
         phases: charger.phases,
         voltage,
       });
     }
-    if (planSessions.length === 0) return null;
     const siteLimitKw = site.gridLimitKw ?? ((site.gridLimitA ?? 0) * 3 * voltage) / 1000;
-    return planCharging(
-      {
-        start: Date.parse(series.start) + from * slotMs,
-        slotMinutes: series.slotMinutes,
-        price: series.price.slice(from),
-        ...(series.co2 ? { co2: series.co2.slice(from) } : {}),
-        siteLimitKw,
-      },
-      planSessions.map((p) => ({ ...p, energyKWh: Math.max(0, p.energyKWh ?? 0) })),
-      objective,
-    );
+    const plan = planCharging({ start, slotMinutes, price, co2, siteLimitKw }, planSessions, objective);
+    return { plan, slots: { start, slotMinutes, price, co2 }, inputs };
   }
 
   private async tagPlan(idTag: string, now: number, site: SiteConfig): Promise<SessionPlanInput | undefined> {
@@ -439,7 +573,73 @@ export class SmartController {
     return Math.max(0, (summary.lastWh - tx.meterStart) / 1000);
   }
 
-  /** One balancing run for a site: compute, then actuate what changed. */
+  private engineOf(siteId: string): SiteEngine {
+    let engine = this.engines.get(siteId);
+    if (!engine) {
+      const central = this.central;
+      engine = new SiteEngine(
+        {
+          call: async (chargerId, cmd) => {
+            try {
+              const res = (await central.call(chargerId, cmd.action, cmd.payload as never)) as { status?: string };
+              return res.status ?? 'Accepted';
+            } catch (err) {
+              if (isAmpereError(err, 'AMPERE_ERR_CHARGER_CALLERROR'))
+                return String(err.details?.ocppCode ?? 'GenericError');
+              // Not sent at all: nothing can have changed on the charger.
+              if (isAmpereError(err, 'AMPERE_ERR_CHARGER_OFFLINE') || isAmpereError(err, 'AMPERE_ERR_CALL_REFUSED'))
+                return 'NotSent';
+              throw new Unanswered((err as Error).message);
+            }
+          },
+          capabilities: (chargerId) => this.capabilities(chargerId, true),
+          learned: (chargerId, cmd, status) => {
+            const learned: LearnedAnswer = { action: cmd.action, status };
+            if (cmd.action === 'ChangeConfiguration') learned.key = cmd.payload.key;
+            if (cmd.action === 'SetChargingProfile')
+              learned.purpose = cmd.payload.csChargingProfiles.chargingProfilePurpose;
+            this.learn(chargerId, learned);
+          },
+          record: (r) => this.onRecord(siteId, r),
+          violation: (v) => this.onViolation(siteId, v),
+          pausedByStop: (chargerId, connectorId, idTag, since, transactionId) =>
+            this.paused.set(`${chargerId}/${connectorId}`, { idTag, since, transactionId }),
+        },
+        { deadbandA: DEADBAND_A, dampMs: this.dampMs, holdMs: this.holdMs },
+      );
+      this.engines.set(siteId, engine);
+    }
+    return engine;
+  }
+
+  private onRecord(siteId: string, r: ActuationRecord): void {
+    const list = this.recent.get(siteId) ?? [];
+    list.push({ ...r, at: new Date(this.central.clock.now()).toISOString() } as ActuationRecord);
+    if (list.length > RECENT) list.splice(0, list.length - RECENT);
+    this.recent.set(siteId, list);
+    const payload = { siteId, ...r } as unknown as Record<string, unknown>;
+    void this.central.store
+      .recordEvent({
+        chargerId: r.chargerId,
+        kind: 'smart.actuation',
+        payload: payload as never,
+        at: this.central.clock.now(),
+      })
+      .catch((err) => this.central.log.warn({ err }, 'smart.actuation not recorded'));
+    this.central.events.emit('smart.actuation', r.chargerId, payload);
+  }
+
+  private onViolation(siteId: string, v: Violation): void {
+    const at = new Date(this.central.clock.now()).toISOString();
+    const list = this.violations.get(siteId) ?? [];
+    list.push({ ...v, at });
+    if (list.length > RECENT) list.splice(0, list.length - RECENT);
+    this.violations.set(siteId, list);
+    this.central.log.error({ siteId, ...v }, 'site limit: the ledger exceeds the limit');
+    this.central.events.emit('smart.violation', null, { siteId, ...v } as unknown as Record<string, unknown>);
+  }
+
+  /** One balancing run for a site: compute, then lower, then raise into the room left. */
   async rebalance(siteId: string): Promise<BalanceResult | undefined> {
     const site = this.sitesById.get(siteId);
     if (!site) return undefined;
@@ -447,56 +647,49 @@ export class SmartController {
     const sessions = await this.sessionsOf(site);
     const plan = await this.planFor(site, sessions, now);
     const load = await this.repo.load(siteId);
-    const chargers: BalancerCharger[] = [];
-    const capsByCharger = new Map<string, Capabilities>();
+    const chargers: EngineCharger[] = [];
     for (const c of site.chargers) {
       const connected = this.central.isConnected(c.chargerId);
       const caps = await this.capabilities(c.chargerId, connected);
-      capsByCharger.set(c.chargerId, caps);
       const hints = balancerHints(caps);
-      const connectorIds = new Set<number>(
-        sessions.filter((s) => s.chargerId === c.chargerId).map((s) => s.connectorId),
-      );
-      if (connectorIds.size === 0) connectorIds.add(1);
-      for (const connectorId of connectorIds) {
-        // A charger out of reach keeps what it was last told (or its fallback, if that is more).
-        const lastOffer = this.offers.get(`${c.chargerId}/${connectorId}`)?.currentA ?? 0;
-        chargers.push(balancerCharger(c, connectorId, connected, hints, site, lastOffer));
-      }
-    }
-    const onOff = new Map([...capsByCharger].map(([id, caps]) => [id, balancerHints(caps).onOffOnly]));
-    const idleA = site.idleCurrentA ?? site.minCurrentA ?? 6;
-    const active = sessions.filter((s) => s.kind !== 'idle' || this.central.isConnected(s.chargerId));
-    const bSessions: BalancerSession[] = active.map((s) => {
-      const c = site.chargers.find((x) => x.chargerId === s.chargerId)!;
-      if (s.kind === 'idle') {
-        const limit = onOff.get(s.chargerId) ? (c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A) : idleA;
-        return {
-          id: s.id,
-          chargerId: `${s.chargerId}/${s.connectorId}`,
-          priority: IDLE_PRIORITY,
-          minCurrentA: limit,
-          maxCurrentA: limit,
-          startedAt: 0,
-        };
-      }
-      const key = `${s.chargerId}/${s.connectorId}`;
-      const slot = plan?.sessions.find((p) => p.sessionId === s.id)?.slots[0];
-      const cap = slot ? slot.currentA : undefined;
-      const measured = this.measured.get(key);
-      const offer = this.offers.get(key);
-      return {
-        id: s.id,
-        chargerId: key,
-        ...(c.priority !== undefined ? { priority: c.priority } : {}),
+      const record = await this.central.store.getCharger(c.chargerId);
+      const mine = sessions.filter((s) => s.chargerId === c.chargerId);
+      chargers.push({
+        id: c.chargerId,
+        phases: c.phases,
+        ...(c.phaseMapping ? { phaseMapping: c.phaseMapping } : {}),
+        ...(c.rotation ? { rotation: c.rotation } : {}),
+        ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
         ...(c.minCurrentA !== undefined ? { minCurrentA: c.minCurrentA } : {}),
-        ...(cap !== undefined ? { maxCurrentA: cap } : {}),
-        ...(measured !== undefined && s.kind === 'transaction' ? { measuredCurrentA: measured } : {}),
-        ...(offer ? { offeredCurrentA: offer.currentA } : {}),
-        startedAt: s.startedAt,
-      };
-    });
-    const result = balance(
+        ...(c.priority !== undefined ? { priority: c.priority } : {}),
+        ...(c.fallbackCurrentA !== undefined ? { fallbackCurrentA: c.fallbackCurrentA } : {}),
+        connected,
+        everConnected: record !== null && record !== undefined,
+        // The store keeps the last known state: a session on it when the link dropped.
+        lostDuringSession: connected ? [] : mine.filter((s) => s.kind !== 'idle').map((s) => s.connectorId),
+        caps,
+        stepA: c.wholeAmperes ? 1 : caps.stepA,
+        onOffOnly: hints.onOffOnly,
+        supportsPhaseSwitching: hints.supportsPhaseSwitching,
+      });
+    }
+    for (const s of sessions) {
+      const key = `${s.chargerId}/${s.connectorId}`;
+      const slots = plan?.plan.sessions.find((p) => p.sessionId === s.id)?.slots;
+      if (slots?.[0]) {
+        s.maxCurrentA = slots[0].currentA;
+        if (slots[0].currentA <= 0) {
+          const next = slots.find((x) => x.currentA > 0);
+          s.capReason = next
+            ? `waiting for the planned slot at ${localTime(next.start, site.timeZone)}`
+            : 'the plan has no slot for this session';
+        }
+      }
+      const measured = this.measured.get(key);
+      if (measured !== undefined) s.measuredCurrentA = measured;
+    }
+    const engine = this.engineOf(siteId);
+    const run = await engine.run(
       {
         ...(site.gridLimitA !== undefined ? { gridLimitA: site.gridLimitA } : {}),
         ...(site.gridLimitKw !== undefined ? { gridLimitKw: site.gridLimitKw } : {}),
@@ -505,47 +698,140 @@ export class SmartController {
         ...(site.fallbackCurrentA !== undefined ? { fallbackCurrentA: site.fallbackCurrentA } : {}),
         ...(site.minCurrentA !== undefined ? { minCurrentA: site.minCurrentA } : {}),
         ...(site.phaseSwitching !== undefined ? { phaseSwitching: site.phaseSwitching } : {}),
+        ...(site.idleCurrentA !== undefined ? { idleCurrentA: site.idleCurrentA } : {}),
         ...(load ? { buildingLoadA: load.buildingLoadA } : {}),
       },
       chargers,
-      bSessions,
+      sessions,
+      now,
     );
-    this.lastResult.set(siteId, { result, plan, at: now });
-    // Lower limits first, and only then raise others: the site stays under its limit in between.
-    // A connector never told anything may be running at its hardware maximum, so it counts as lowering.
-    const steps = result.allocations
-      .map((a) => ({ a, s: sessions.find((x) => x.id === a.sessionId)! }))
-      .filter(({ a, s }) => a.state !== 'fallback' && this.central.isConnected(s.chargerId))
-      .filter(({ s }) => s.kind !== 'idle' || idleA > 0)
-      .map(({ a, s }) => {
-        const offer = this.offers.get(`${s.chargerId}/${s.connectorId}`);
-        return { a, s, lowering: !offer || a.currentA < offer.currentA };
-      });
-    await Promise.all(
-      steps.filter((x) => x.lowering).map(({ a, s }) => this.actuate(s, a, capsByCharger.get(s.chargerId)!, site)),
-    );
-    await Promise.all(
-      steps.filter((x) => !x.lowering).map(({ a, s }) => this.actuate(s, a, capsByCharger.get(s.chargerId)!, site)),
-    );
-    return result;
+    this.lastResult.set(siteId, { result: run.balance, plan, at: now });
+    return run.balance;
   }
 
-  /** The last balancing result and plan of a site (for the API). */
+  /** The site as the operator sees it: the ledger, the last run, the plan, the last actuations. */
   status(siteId: string) {
-    this.getSite(siteId);
+    const site = this.getSite(siteId);
     const last = this.lastResult.get(siteId);
+    const engine = this.engines.get(siteId);
+    const promised = engine ? ledgerLoad(engine.entries.values(), engine.limits()) : null;
+    const tz = site.timeZone ?? 'UTC';
     return {
       at: last ? new Date(last.at).toISOString() : null,
+      gridLimitA: site.gridLimitA ?? null,
+      gridLimitKw: site.gridLimitKw ?? null,
+      buildingLoadA: engine?.limits().buildingLoadA ?? [0, 0, 0],
       allocations: last?.result.allocations ?? [],
-      phaseLoadA: last?.result.phaseLoadA ?? [0, 0, 0],
+      phaseLoadA: promised ? promised.phaseA.map(round2) : (last?.result.phaseLoadA ?? [0, 0, 0]),
+      powerKw: promised ? round2(promised.powerW / 1000) : (last?.result.powerKw ?? 0),
       availableA: last?.result.availableA ?? null,
-      powerKw: last?.result.powerKw ?? 0,
-      plan: last?.plan ?? null,
-      offers: Object.fromEntries([...this.offers].filter(([k]) => this.siteOfCharger.get(k.split('/')[0]!) === siteId)),
+      ledger: engine?.snapshot() ?? [],
+      plan: last?.plan ? showPlan(last.plan.plan, tz) : null,
+      recentActuations: this.recent.get(siteId) ?? [],
+      violations: this.violations.get(siteId) ?? [],
     };
   }
 
-  // ---------------------------------------------------------------- capabilities and actuation
+  /**
+   * A session as smart charging sees it: what it is allocated and why, its plan (departure, energy
+   * wanted, the next slots with their current, price and CO2, expected cost, energy short).
+   */
+  async sessionView(transactionId: number) {
+    const store = this.central.store;
+    const tx = await store.getTransaction(transactionId);
+    if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
+    const siteId = this.siteOfCharger.get(tx.chargerId) ?? null;
+    const base = { transactionId, chargerId: tx.chargerId, connectorId: tx.connectorId, siteId };
+    if (tx.stoppedAt) {
+      // An on/off session Ampere stopped is waiting to be started again: say so, and why.
+      const key = `${tx.chargerId}/${tx.connectorId}`;
+      const paused = this.paused.get(key);
+      const alloc =
+        paused?.transactionId === transactionId && siteId
+          ? this.lastResult.get(siteId)?.result.allocations.find((a) => a.sessionId === `paused:${key}`)
+          : undefined;
+      if (alloc)
+        return {
+          ...base,
+          state: alloc.state === 'paused' ? 'paused by smart charging' : 'being resumed',
+          currentA: null,
+          reason: alloc.reason ?? null,
+          plan: null,
+          nextSlots: [],
+        };
+      return { ...base, state: 'ended', currentA: null, reason: null, plan: null, nextSlots: [] };
+    }
+    if (!siteId)
+      return {
+        ...base,
+        state: 'unmanaged',
+        currentA: null,
+        reason: 'the charger is in no site: it charges at its own maximum',
+        plan: null,
+        nextSlots: [],
+      };
+    const site = this.getSite(siteId);
+    const tz = site.timeZone ?? 'UTC';
+    const now = this.central.clock.now();
+    const sessionId = `tx:${transactionId}`;
+    const last = this.lastResult.get(siteId);
+    const alloc = last?.result.allocations.find((a) => a.sessionId === sessionId);
+    const session: SessionInfo = {
+      id: sessionId,
+      chargerId: tx.chargerId,
+      connectorId: tx.connectorId,
+      transactionId,
+      idTag: tx.idTag,
+      startedAt: Date.parse(tx.startedAt),
+      kind: 'transaction',
+    };
+    const input = await this.planInput(session, site, now);
+    const run = last?.plan;
+    const sp = run?.plan.sessions.find((p) => p.sessionId === sessionId);
+    const model = await this.priceModel(siteId);
+    const slotMs = (run?.slots.slotMinutes ?? 15) * 60_000;
+    const nextSlots = (sp?.slots ?? [])
+      .filter((x) => x.start + slotMs > now && x.energyKWh > 0)
+      .slice(0, 12)
+      .map((x) => {
+        const i = Math.round((x.start - run!.slots.start) / slotMs);
+        return {
+          start: localTime(x.start, tz),
+          end: localTime(x.start + slotMs, tz),
+          currentA: x.currentA,
+          energyKWh: round2(x.energyKWh),
+          price: run!.slots.price[i] ?? null,
+          co2: run!.slots.co2[i] ?? null,
+        };
+      });
+    return {
+      ...base,
+      state: alloc?.state ?? 'waiting for the next balancing run',
+      currentA: alloc?.currentA ?? null,
+      reason: alloc?.reason ?? null,
+      plan: input
+        ? {
+            fast: input.fast === true,
+            departure: input.departure ? localTime(Date.parse(input.departure), tz) : null,
+            energyWantedKWh: input.energyKWh ?? null,
+            objective: input.objective ?? site.objective ?? 'cheapest',
+            deliveredKWh: round2(await this.deliveredKWh(session)),
+            shortKWh: sp ? round2(sp.shortfallKWh) : null,
+            expectedCost: sp ? round2(sp.cost) : null,
+            currency: model?.currency ?? null,
+            expectedCo2g: sp ? Math.round(sp.co2g) : null,
+          }
+        : null,
+      nextSlots,
+    };
+  }
+
+  /** Every breach of the site limit the ledger recorded (tests, the status route). */
+  violationsOf(siteId: string): ReadonlyArray<Violation & { at: string }> {
+    return this.violations.get(siteId) ?? [];
+  }
+
+  // ---------------------------------------------------------------- capabilities
 
   /** What Ampere believes a charger supports, for the operator. */
   async capabilitiesOf(chargerId: string): Promise<Capabilities> {
@@ -565,12 +851,14 @@ export class SmartController {
         this.central.log.info({ chargerId, err: (err as Error).message }, 'GetConfiguration for capabilities failed');
       }
     }
-    const record = await store.getCharger(chargerId);
+    const [record, connectors] = await Promise.all([store.getCharger(chargerId), store.listConnectors(chargerId)]);
+    const numberOfConnectors = connectors.filter((c) => c.connectorId > 0).length;
     return deriveCapabilities({
       ...(record?.vendor ? { vendor: record.vendor } : {}),
       ...(record?.model ? { model: record.model } : {}),
       ...(config.length > 0 ? { configuration: Object.fromEntries(config.map((e) => [e.key, e.value ?? ''])) } : {}),
       answers: this.answers.get(chargerId) ?? [],
+      ...(numberOfConnectors > 0 ? { numberOfConnectors } : {}),
     });
   }
 
@@ -581,107 +869,6 @@ export class SmartController {
     this.answers.set(chargerId, list);
   }
 
-  private async actuate(s: SessionInfo, a: Allocation, capsIn: Capabilities, site: SiteConfig): Promise<void> {
-    const key = `${s.chargerId}/${s.connectorId}`;
-    const offer = this.offers.get(key);
-    if (
-      offer &&
-      offer.sessionId === s.id &&
-      Math.abs(offer.currentA - a.currentA) < DEADBAND_A &&
-      offer.phases === a.phases
-    ) {
-      return;
-    }
-    let caps = capsIn;
-    const record: ActuationRecord = {
-      chargerId: s.chargerId,
-      connectorId: s.connectorId,
-      sessionId: s.id,
-      currentA: a.currentA,
-      phases: a.phases,
-      mechanism: 'none',
-      commands: [],
-      ok: false,
-    };
-    // A failed mechanism is learned and the next one tried, at most once per mechanism.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const plan = planActuation(caps, {
-        connectorId: s.connectorId,
-        ...(s.transactionId !== undefined ? { transactionId: s.transactionId } : {}),
-        currentA: a.currentA,
-        phases: a.phases,
-        ...(s.kind === 'paused' && s.idTag ? { resume: { idTag: s.idTag } } : {}),
-        ...(s.kind === 'idle' || s.kind === 'prospective' ? { standing: true } : {}),
-        voltage: site.voltage ?? DEFAULT_VOLTAGE,
-      });
-      record.mechanism = plan.mechanism;
-      if (plan.note) record.note = plan.note;
-      const failed = await this.send(s, plan.commands, record);
-      if (!failed) {
-        record.ok = true;
-        break;
-      }
-      caps = await this.capabilities(s.chargerId, true);
-      if (!caps.mechanisms.length) break;
-    }
-    if (record.ok) {
-      this.offers.set(key, {
-        sessionId: s.id,
-        currentA: a.currentA,
-        phases: a.phases,
-        mechanism: record.mechanism,
-        at: this.central.clock.now(),
-      });
-    }
-    if (record.commands.length === 0 && record.ok) return;
-    const payload = { ...record } as unknown as Record<string, unknown>;
-    await this.central.store.recordEvent({
-      chargerId: s.chargerId,
-      kind: 'smart.actuation',
-      payload: payload as never,
-      at: this.central.clock.now(),
-    });
-    this.central.events.emit('smart.actuation', s.chargerId, payload);
-  }
-
-  /** Sends the commands in order; returns true when one failed in a way that rules its mechanism out. */
-  private async send(s: SessionInfo, commands: OcppCommand[], record: ActuationRecord): Promise<boolean> {
-    for (const cmd of commands) {
-      let status: string;
-      try {
-        const res = (await this.central.call(s.chargerId, cmd.action, cmd.payload as never)) as { status?: string };
-        status = res.status ?? 'Accepted';
-      } catch (err) {
-        if (isAmpereError(err, 'AMPERE_ERR_CHARGER_CALLERROR'))
-          status = String(err.details?.ocppCode ?? 'GenericError');
-        else {
-          record.commands.push({ action: cmd.action, status: (err as Error & { code?: string }).code ?? 'error' });
-          return false;
-        }
-      }
-      record.commands.push({ action: cmd.action, status });
-      const learned: LearnedAnswer = { action: cmd.action, status };
-      if (cmd.action === 'ChangeConfiguration') learned.key = cmd.payload.key;
-      if (cmd.action === 'SetChargingProfile') learned.purpose = cmd.payload.csChargingProfiles.chargingProfilePurpose;
-      this.learn(s.chargerId, learned);
-      if (cmd.action === 'RemoteStopTransaction' && status === 'Accepted' && s.transactionId !== undefined && s.idTag) {
-        // On/off: remember the car so it can be started again when current frees up.
-        this.paused.set(`${s.chargerId}/${s.connectorId}`, {
-          idTag: s.idTag,
-          since: s.startedAt,
-          transactionId: s.transactionId,
-        });
-      }
-      if (
-        status !== 'Accepted' &&
-        (MISSING_CODES.has(status) || status === 'Rejected' || status === 'NotSupported' || status === 'RebootRequired')
-      ) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   // ---------------------------------------------------------------- composite schedules
 
   /** The composite schedule of a connector as Ampere computes it from the profiles the charger accepted. */
@@ -690,11 +877,19 @@ export class SmartController {
     const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
     return compositeSchedule(installed, {
       connectorId,
+      ...this.zoneOf(chargerId),
       start: this.central.clock.now(),
       duration,
       chargingRateUnit: unit,
       ...(tx ? { transaction: { transactionId: tx.id, startedAt: Date.parse(tx.startedAt) } } : {}),
     });
+  }
+
+  /** The time zone of a charger's site, for recurring profiles. */
+  private zoneOf(chargerId: string): { timeZone?: string } {
+    const siteId = this.siteOfCharger.get(chargerId);
+    const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
+    return tz ? { timeZone: tz } : {};
   }
 
   private async installed(chargerId: string): Promise<InstalledProfile[]> {
@@ -721,6 +916,7 @@ export class SmartController {
     const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
     const computed = compositeSegments(installed, {
       connectorId,
+      ...this.zoneOf(chargerId),
       start,
       duration,
       chargingRateUnit: unit,
@@ -772,24 +968,39 @@ export function measuredCurrent(
   return undefined;
 }
 
-function balancerCharger(
-  c: SiteCharger,
-  connectorId: number,
-  connected: boolean,
-  hints: { onOffOnly: boolean; supportsPhaseSwitching: boolean },
-  site: SiteConfig,
-  lastOfferA: number,
-): BalancerCharger {
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** A time as an ISO string with the site's UTC offset, e.g. 2026-12-01T23:00:00+01:00. */
+export function localTime(at: number, timeZone = 'UTC'): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(at));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
+  const wall = Date.UTC(+get('year'), +get('month') - 1, +get('day'), +get('hour'), +get('minute'), +get('second'));
+  const offsetMin = Math.round((wall - Math.floor(at / 1000) * 1000) / 60_000);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  const off =
+    offsetMin === 0
+      ? 'Z'
+      : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}${off}`;
+}
+
+/** A plan for people: slot times in the site's time zone instead of epoch ms. */
+export function showPlan(plan: Plan, timeZone = 'UTC') {
   return {
-    id: `${c.chargerId}/${connectorId}`,
-    phases: c.phases,
-    ...(c.phaseMapping ? { phaseMapping: c.phaseMapping } : {}),
-    ...(c.rotation ? { rotation: c.rotation } : {}),
-    ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
-    ...(c.priority !== undefined ? { priority: c.priority } : {}),
-    connected,
-    fallbackCurrentA: Math.max(c.fallbackCurrentA ?? site.fallbackCurrentA ?? 6, lastOfferA),
-    supportsPhaseSwitching: hints.supportsPhaseSwitching,
-    onOffOnly: hints.onOffOnly,
+    ...plan,
+    sessions: plan.sessions.map((p) => ({
+      ...p,
+      slots: p.slots.map((x) => ({ ...x, start: localTime(x.start, timeZone) })),
+    })),
   };
 }
