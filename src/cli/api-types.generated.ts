@@ -315,7 +315,8 @@ export type Cost = {
   /** rounded to 4 decimals */
   amount: number;
   energyWh: number;
-  tariff: "flat" | "time-of-use";
+  /** dynamic: the site's price series where it covers the session, the tariff elsewhere */
+  tariff: "flat" | "time-of-use" | "dynamic";
 };
 
 export type ErrorBody = {
@@ -584,6 +585,8 @@ export type Tariff = {
   type: unknown;
   currency: string;
   pricePerKwh: number;
+  /** g CO2 per kWh */
+  co2PerKwh?: number;
 } | {
   type: unknown;
   currency: string;
@@ -591,6 +594,8 @@ export type Tariff = {
   timeZone?: string;
   /** price outside every period */
   defaultPricePerKwh: number;
+  /** g CO2 per kWh outside every period */
+  defaultCo2PerKwh?: number;
   periods: Array<{
     /** local time HH:MM, inclusive */
     from: string;
@@ -599,6 +604,8 @@ export type Tariff = {
     /** ISO weekdays (1 = Monday); all days when omitted */
     days?: Array<number>;
     pricePerKwh: number;
+    /** g CO2 per kWh */
+    co2PerKwh?: number;
   }>;
 };
 
@@ -627,7 +634,8 @@ export type Transaction = {
     /** rounded to 4 decimals */
     amount: number;
     energyWh: number;
-    tariff: "flat" | "time-of-use";
+    /** dynamic: the site's price series where it covers the session, the tariff elsewhere */
+    tariff: "flat" | "time-of-use" | "dynamic";
   } | null;
 };
 
@@ -656,7 +664,8 @@ export type TransactionDetail = {
     /** rounded to 4 decimals */
     amount: number;
     energyWh: number;
-    tariff: "flat" | "time-of-use";
+    /** dynamic: the site's price series where it covers the session, the tariff elsewhere */
+    tariff: "flat" | "time-of-use" | "dynamic";
   } | null;
   meterSamples: number;
   live: {
