@@ -88,7 +88,8 @@ async function main(argv: string[]): Promise<void> {
       if (OPERATOR_COMMANDS.includes(command)) {
         process.exitCode = await runOperatorCommand(command, rest, process.env, process.stdout.columns);
         // `tx show` and `tx active` go on with what smart charging says of the session(s).
-        if (smart === 'after' && process.exitCode === 0)
+        const help = rest.includes('--help') || rest.includes('-h');
+        if (smart === 'after' && process.exitCode === 0 && !help)
           process.exitCode = await runSmartCommand(`tx-${rest[0]}`, rest.slice(1), process.env);
         return;
       }

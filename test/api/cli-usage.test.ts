@@ -104,6 +104,11 @@ describe('ampere CLI usage (real processes)', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`ampere ${word} list`));
     }
+    // tx show is followed by smart charging's part of the session: not for --help.
+    const show = await ampere(['tx', 'show', '--help']);
+    assert.equal(show.code, 0);
+    assert.equal(show.stderr, '');
+    assert.match(show.stdout, /^Usage: ampere tx show ID/);
     const bogus = await ampere(['chargers', '--bogus'], env);
     assert.equal(bogus.code, 2);
     assert.equal(bogus.stderr, 'ampere: chargers: unknown flag --bogus; see `ampere chargers --help`\n');
