@@ -146,6 +146,10 @@ export async function syncLocalList(
 export async function reconcileLocalList(central: CentralSystem, chargerId: string): Promise<LocalListSyncResult> {
   const state = await localListState(central, chargerId);
   if (state.status === 'unsupported') return { updateType: 'none', sent: 0, state };
+  // Nothing sent before and nothing to send: a site without id tags is not asked at all.
+  if (state.status === 'never' && (await desiredLocalList(central, chargerId)).length === 0) {
+    return { updateType: 'none', sent: 0, state };
+  }
   let version: number;
   try {
     ({ listVersion: version } = await central.call(chargerId, 'GetLocalListVersion', {}));

@@ -50,6 +50,9 @@ describe('ampere simulate survives a server restart', () => {
         'RetryBackoffRandomRange=0',
         '--config',
         'MeterValueSampleInterval=1',
+        // Card mode: in its default free mode (CsMode 1) Eaton charges as FREECHARGING.
+        '--config',
+        'CsMode=0',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
     );
