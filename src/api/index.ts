@@ -11,6 +11,7 @@ import type { Validator } from '../ocpp/index.ts';
 import { bearerAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
+import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
 import { chargerTagRoutes } from './routes/charger-tags.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
@@ -37,6 +38,8 @@ export interface ApiOptions {
   corsOrigins?: readonly string[];
   /** Lock after wrong bearer tokens, per remote address (default DEFAULT_API_AUTH_BACKOFF). */
   authBackoff?: BackoffOptions;
+  /** The home-automation bridge, for its routes under /api/bridge. */
+  bridge?: BridgeApiPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -104,6 +107,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
           description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
         },
         { name: 'events' },
+        { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
       ],
     },
   });
@@ -140,6 +144,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
+  if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -11,6 +11,7 @@ import { createValidator } from '../ocpp/index.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
+import { type RunningBridge, startBridge } from './bridge.ts';
 import { secureServing } from './tls.ts';
 
 export interface RunningServer {
@@ -25,6 +26,8 @@ export interface RunningServer {
   apiRoutes: readonly ApiRoute[];
   /** The plain second port for profile 0/1 chargers (--plain-port), when open. */
   plainPort?: number;
+  /** The home-automation bridge (MQTT, Home Assistant, webhooks) and its embedded broker's port. */
+  bridge: RunningBridge;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
   close(): Promise<void>;
@@ -102,6 +105,7 @@ export async function startServer(
   const stopConfigPolicies = startConfigPolicies(central);
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
+  const bridge = await startBridge(config, central, smart, log);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -116,6 +120,7 @@ export async function startServer(
     token: token.token,
     log,
     corsOrigins: config.corsOrigins,
+    bridge: bridge.bridge,
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -133,6 +138,7 @@ export async function startServer(
       await smart.stop();
       stopConfigPolicies();
       stopLocalLists();
+      await bridge.close();
       central.closeAll();
       gateway.close();
       await secure.close();
@@ -151,6 +157,7 @@ export async function startServer(
     log,
     apiToken: token.token,
     apiRoutes,
+    bridge,
     ...(plainPort !== undefined ? { plainPort } : {}),
     reloadTls: secure.reload,
     close,

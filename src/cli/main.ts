@@ -2,6 +2,7 @@
 import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
+import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 import { startupError } from './startup-errors.ts';
@@ -15,6 +16,7 @@ Commands:
   help         show this text
 
 ${OPERATOR_USAGE}
+${BRIDGE_USAGE}
 
 ${SMART_USAGE}
 
@@ -65,6 +67,10 @@ async function main(argv: string[]): Promise<void> {
     case 'certs': {
       const { runCertsCli } = await import('./certs.ts');
       process.exitCode = await runCertsCli(rest, (t) => process.stdout.write(t));
+      return;
+    }
+    case 'bridge': {
+      process.exitCode = await runBridgeCli(rest, process.env, (t) => process.stdout.write(`${t}\n`));
       return;
     }
     case 'help':
