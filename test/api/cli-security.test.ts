@@ -5,11 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { type CliRun, runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
-
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
-  return runCli(args, env, stdin);
-}
+import { runCli as cli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 
 const KEY = 'aabbccddeeff00112233445566778899aabbccdd';
 const KEY2 = 'second-key-from-in';

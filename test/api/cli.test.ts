@@ -7,11 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { type CliRun, runCli, type ServerProcess, spawnServer } from '../helpers/process.ts';
-
-function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return runCli(args, env);
-}
+import { runCli as cli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 
 describe('ampere serve + operator CLI (real processes)', () => {
   let server: ServerProcess;

@@ -2,8 +2,11 @@
 // before it returns: the session sends the CALLRESULT only after the handler resolved.
 import { AmpereError } from '../../errors.ts';
 import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts';
+import { pendingBootInterval } from '../approvals.ts';
 import { authorizeIdTag } from '../authorization.ts';
+import { authorizeAtCharger } from '../charger-tags.ts';
 import { meterRows } from '../meter.ts';
+import { consumeReservation } from '../reservations.ts';
 import type { HandlerContext } from './context.ts';
 import { closeAfterReboot, closeOnAvailable, closeSuperseded } from './stale-transactions.ts';
 
@@ -48,7 +51,9 @@ export async function bootNotification(
   const interval =
     status === 'Accepted'
       ? (record.heartbeatInterval ?? central.settings.heartbeatInterval)
-      : central.settings.bootRetryInterval;
+      : status === 'Pending'
+        ? pendingBootInterval(central, record)
+        : central.settings.bootRetryInterval;
   return { status, currentTime: formatTimestamp(now), interval };
 }
 
@@ -83,7 +88,7 @@ export async function authorize(ctx: HandlerContext, req: Req<'Authorize'>): Pro
   requireAccepted(ctx);
   // OCPP 1.6 §7.2: ConcurrentTx "is only relevant for a StartTransaction.req"; a tag running a
   // transaction elsewhere is Accepted here (unless blocked, expired or invalid).
-  const idTagInfo = await authorizeIdTag(ctx.central.store, req.idTag, { now: ctx.now });
+  const { idTagInfo } = await authorizeAtCharger(ctx.central.store, ctx.chargerId, req.idTag, { now: ctx.now });
   return { idTagInfo };
 }
 
@@ -106,11 +111,16 @@ export async function startTransaction(
   if (!started.duplicate) {
     await closeSuperseded(ctx, req.connectorId, started.transactionId, Date.parse(req.timestamp));
   }
-  const idTagInfo = await authorizeIdTag(central.store, req.idTag, {
+  const { idTagInfo, freeCharging } = await authorizeAtCharger(central.store, chargerId, req.idTag, {
     now,
     concurrent: { excludeTransactionId: started.transactionId },
   });
   if (!started.duplicate) {
+    await consumeReservation(
+      central.store,
+      { ...req, chargerId, reservationId: req.reservationId ?? null, transactionId: started.transactionId },
+      now,
+    );
     central.events.emit('transaction.started', chargerId, {
       transactionId: started.transactionId,
       connectorId: req.connectorId,
@@ -118,6 +128,7 @@ export async function startTransaction(
       meterStart: req.meterStart,
       timestamp: req.timestamp,
       status: idTagInfo.status,
+      ...(freeCharging ? { freeCharging } : {}),
     });
   }
   return { transactionId: started.transactionId, idTagInfo };
