@@ -628,7 +628,11 @@ export type Transaction = {
   energyWh: number | null;
   durationSeconds: number;
   averagePowerW: number | null;
+  /** the average is energy over duration, from the energy register */
+  averagePowerSource: "Energy.Active.Import.Register" | null;
   peakPowerW: number | null;
+  /** sampled power, or (when samples are sparse or lower) the highest average the energy register shows over 15 minutes or more */
+  peakPowerSource: "Power.Active.Import" | "Energy.Active.Import.Register" | null;
   cost: {
     currency: string;
     /** rounded to 4 decimals */
@@ -658,7 +662,11 @@ export type TransactionDetail = {
   energyWh: number | null;
   durationSeconds: number;
   averagePowerW: number | null;
+  /** the average is energy over duration, from the energy register */
+  averagePowerSource: "Energy.Active.Import.Register" | null;
   peakPowerW: number | null;
+  /** sampled power, or (when samples are sparse or lower) the highest average the energy register shows over 15 minutes or more */
+  peakPowerSource: "Power.Active.Import" | "Energy.Active.Import.Register" | null;
   cost: {
     currency: string;
     /** rounded to 4 decimals */
