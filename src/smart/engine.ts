@@ -58,6 +58,8 @@ export interface EngineSession {
   /** Why the planner caps it (shown when the session is paused by it). */
   capReason?: string;
   measuredCurrentA?: number;
+  /** The charger says power flows (status Charging or SuspendedEV) although no transaction is open. */
+  drawing?: boolean;
 }
 
 export interface EngineCharger {
@@ -201,6 +203,7 @@ export class SiteEngine {
         connected: c.connected,
         everConnected: c.everConnected,
         state,
+        ...(s.drawing && state === 'car' ? { drawing: true } : {}),
         ...(s.transactionId !== undefined ? { transactionId: s.transactionId } : {}),
         lostDuringSession: c.lostDuringSession?.includes(s.connectorId) ?? false,
         onOffOnly: c.onOffOnly,
@@ -210,7 +213,9 @@ export class SiteEngine {
       };
       // A TxProfile ends with its transaction (§3.13.2); a new transaction starts under the standing
       // limit, or under the profile that came with its RemoteStartTransaction (§5.11).
-      if (before && before.transactionId !== e.facts.transactionId) {
+      // A transaction that ended in Ampere's books while the charger still reports charging keeps
+      // its limit in the count (its TxProfile ends only when the charger ends the transaction).
+      if (before && before.transactionId !== e.facts.transactionId && !e.facts.drawing) {
         e.txA = undefined;
         e.txPhases = undefined;
         e.off = undefined;

@@ -34,6 +34,8 @@ export interface LedgerFacts {
   /** The charger has connected at least once. */
   everConnected: boolean;
   state: ConnectorState;
+  /** A car with no open transaction, but the charger reports power flowing (Charging, SuspendedEV). */
+  drawing?: boolean;
   transactionId?: number;
   /** For an offline charger: a session was on when the connection was lost. */
   lostDuringSession?: boolean;
@@ -126,7 +128,7 @@ export function exposure(e: LedgerEntry): Exposure {
   if (f.onOffOnly) {
     // Switched off counts only once the transaction has ended: a RemoteStopTransaction accepted is a
     // promise to stop, the StopTransaction is the fact.
-    const on = f.state === 'transaction' || e.pending?.on === true || e.starting !== undefined;
+    const on = f.state === 'transaction' || f.drawing === true || e.pending?.on === true || e.starting !== undefined;
     return on
       ? {
           a: f.maxA,
@@ -148,14 +150,18 @@ export function exposure(e: LedgerEntry): Exposure {
     // A transaction Ampere stopped leaves the car under the standing limit, should it start again.
     const usingTx = f.state === 'transaction' && !e.off && e.txA !== undefined;
     const told = usingTx ? e.txA : e.standingA;
-    if (told === undefined) {
+    if (f.drawing) {
+      // Charging with no transaction in Ampere's books: whichever limit the charger may still hold.
+      a = Math.max(e.txA ?? 0, e.standingA ?? f.maxA);
+      basis = `charging with no open transaction: ${a} A (its last transaction or standing limit)`;
+    } else if (told === undefined) {
       a = f.maxA;
       basis = 'car present, never told: the charger maximum';
     } else {
       a = told;
       basis = `${usingTx ? 'transaction limit' : 'standing limit'} ${told} A`;
     }
-    phases = (usingTx ? e.txPhases : e.standingPhases) ?? all;
+    phases = f.drawing ? all : ((usingTx ? e.txPhases : e.standingPhases) ?? all);
   }
   if (e.starting && e.starting.a > a) {
     a = e.starting.a;

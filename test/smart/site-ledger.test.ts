@@ -46,7 +46,7 @@ interface ModelCharger {
   connected: boolean;
   everConnected: boolean;
   car: boolean;
-  tx?: { id: number; idTag: string; startedAt: number; profileA?: number; profilePhases?: number };
+  tx?: { id: number; idTag: string; startedAt: number; profileA?: number; profilePhases?: number; stale?: boolean };
   defaultA?: number;
   defaultPhases?: number;
   keyA: number;
@@ -114,7 +114,9 @@ type Step =
   | { t: 'cap'; i: number; a: number | undefined }
   | { t: 'drop'; i: number }
   | { t: 'back'; i: number }
-  | { t: 'wait'; ms: number };
+  | { t: 'wait'; ms: number }
+  /** Ampere's books lose the running transaction (closed as stale) while the charger goes on. */
+  | { t: 'stale'; i: number };
 
 const chargerArb = fc.record({
   kind: fc.constantFrom<Kind>('profile', 'key', 'onoff', 'whole'),
@@ -146,6 +148,7 @@ function stepArb(n: number): fc.Arbitrary<Step> {
         .map(([i, a]) => ({ t: 'cap' as const, i, a })),
     },
     { weight: 1, arbitrary: i.map((i) => ({ t: 'drop' as const, i })) },
+    { weight: 1, arbitrary: i.map((i) => ({ t: 'stale' as const, i })) },
     { weight: 2, arbitrary: i.map((i) => ({ t: 'back' as const, i })) },
     { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 120_000 }).map((ms) => ({ t: 'wait' as const, ms })) },
   );
@@ -304,6 +307,8 @@ async function play(sc: Scenario): Promise<void> {
       const base = { chargerId: c.id, connectorId: 1 };
       const cap = caps.get(i);
       const capped = cap !== undefined ? { maxCurrentA: cap } : {};
+      if (c.tx?.stale)
+        return { ...base, id: `plug:${key}`, kind: 'prospective', startedAt: now, drawing: true, ...capped };
       if (c.tx)
         return {
           ...base,
@@ -369,7 +374,9 @@ async function play(sc: Scenario): Promise<void> {
           e.uncertain ||
           (!e.facts.connected && e.facts.lostDuringSession) ||
           // an on/off charger told to stop counts until its StopTransaction is in
-          (e.off && e.facts.state === 'transaction'),
+          (e.off && e.facts.state === 'transaction') ||
+          // a transaction Ampere closed as stale while the charger goes on: counted, not steerable
+          e.facts.drawing === true,
       );
     // P1
     if (result.violation && !excused)
@@ -446,6 +453,9 @@ async function play(sc: Scenario): Promise<void> {
         break;
       case 'wait':
         now += st.ms;
+        break;
+      case 'stale':
+        if (c!.connected && c!.tx) c!.tx.stale = true;
         break;
     }
     await run(`step ${n} ${JSON.stringify(st)}`);

@@ -463,6 +463,9 @@ export class SmartController {
             connectorId: conn.connectorId,
             startedAt: Date.parse(conn.updatedAt),
             kind: 'prospective',
+            // Charging with no open transaction (e.g. one closed as stale while the charger went on):
+            // power may flow under whatever the charger still holds.
+            ...(conn.status === 'Charging' || conn.status === 'SuspendedEV' ? { drawing: true } : {}),
           });
         } else {
           // Free (or Finishing, Unavailable, Faulted): what counts is the standing limit in force.
