@@ -22,7 +22,7 @@ import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
 import { createValidatorCompiler } from './validation.ts';
 
-export { DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
