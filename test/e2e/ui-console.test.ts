@@ -38,8 +38,9 @@ describe('web console in a real browser', () => {
     return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
   };
   const go = async (hash: string) => {
+    // Code run in the page: its globals are the browser's (the tests' types are Node's).
     await b.page.evaluate((h) => {
-      location.hash = h;
+      (globalThis as any).location.hash = h;
     }, hash);
   };
   /** axe on the page as it is now: no serious or critical violation; all findings reported. */
@@ -79,8 +80,12 @@ describe('web console in a real browser', () => {
     assert.ok(session, 'a session cookie is set');
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Strict');
-    assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the cookie');
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.equal(await page.evaluate(() => (globalThis as any).document.cookie), '', 'scripts cannot read the cookie');
+    const stored = await page.evaluate(
+      () =>
+        JSON.stringify({ ...(globalThis as any).localStorage }) +
+        JSON.stringify({ ...(globalThis as any).sessionStorage }),
+    );
     assert.doesNotMatch(stored, new RegExp(TOKEN));
     // The live stream is open with the cookie alone.
     await page.getByRole('status').filter({ hasText: 'live' }).first().waitFor({ timeout: T });
@@ -106,7 +111,10 @@ describe('web console in a real browser', () => {
     await page.getByTestId('outcome-UI-CP1').waitFor({ timeout: T });
     await until('the charger is accepted', () => sim.station.registration === 'Accepted');
     // What happened next is said in words, from what the server saw.
-    await page.getByTestId('outcome-UI-CP1').filter({ hasText: /booting again now|booted and is accepted|boot again by itself/ }).waitFor({ timeout: T });
+    await page
+      .getByTestId('outcome-UI-CP1')
+      .filter({ hasText: /booting again now|booted and is accepted|boot again by itself/ })
+      .waitFor({ timeout: T });
     await row.waitFor({ state: 'detached', timeout: T });
   });
 
@@ -173,9 +181,59 @@ describe('web console in a real browser', () => {
     // A wrong bearer token is a security event of the server's own.
     const wrong = await fetch(`${server.url}/api/chargers`, { headers: { authorization: 'Bearer wrong' } });
     assert.equal(wrong.status, 401);
-    await page.getByTestId('security-events').getByText('OperatorApiAuthenticationFailed').first().waitFor({ timeout: T });
+    await page
+      .getByTestId('security-events')
+      .getByText('OperatorApiAuthenticationFailed')
+      .first()
+      .waitFor({ timeout: T });
     await page.getByTestId('event-list').getByText('security.event').first().waitFor({ timeout: T });
     await checkPage('events');
+  });
+
+  test("the household card's fast/smart toggle changes the charger's limit", async () => {
+    const { page } = b;
+    const sim = sims[0]!;
+    // A home site with a price series: expensive for two hours, then cheap (set up as an operator would).
+    const site = await api('PUT', '/api/sites/home', {
+      gridLimitA: 32,
+      chargers: [{ chargerId: 'UI-CP1', phases: 3, maxCurrentA: 16 }],
+    });
+    assert.equal(site.status, 200, JSON.stringify(site.body));
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const prices = await api('PUT', '/api/sites/home/prices', {
+      start: new Date(hour).toISOString(),
+      slotMinutes: 60,
+      price: [0.4, 0.4, 0.1, 0.1, 0.3, 0.3, 0.3, 0.3],
+    });
+    assert.equal(prices.status, 200, JSON.stringify(prices.body));
+    sim.station.unplug(1);
+    sim.station.plug(1, { maxPowerW: 11_000, soc: 0.2 });
+    await sim.station.swipe('UI-TAG-1', 1);
+    await until('a session runs', () => sim.station.connector(1).tx !== undefined);
+    await until('the site lets it charge at full current', () => sim.station.connector(1).offeredA >= 16);
+
+    await go('#/home');
+    await page.getByTestId('home-smart-UI-CP1').waitFor({ timeout: T });
+    await page.getByTestId('home-power-UI-CP1').filter({ hasText: 'kW' }).waitFor({ timeout: T });
+    // Ready in five hours (local time of the browser) with 8 kWh: the cheap hours are enough.
+    const readyBy = await page.evaluate((h) => {
+      const d = new Date(h + 5 * 3_600_000);
+      return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    }, hour);
+    await page.getByLabel('ready by').fill(readyBy);
+    await page.getByLabel('kWh').fill('8');
+    await page.getByTestId('home-smart-UI-CP1').click();
+    await page.getByText(/Charging at the cheapest times/).waitFor({ timeout: T });
+    await until(
+      'smart: the charger is held at 0 A through the expensive hours',
+      () => sim.station.connector(1).offeredA === 0,
+    );
+    await checkPage('home-smart');
+    await page.getByTestId('home-fast-UI-CP1').click();
+    await page.getByText('Charging at full power now').waitFor({ timeout: T });
+    await until('fast: the charger may draw its 16 A again', () => sim.station.connector(1).offeredA >= 16);
+    await sim.station.swipe('UI-TAG-1', 1);
+    await until('the session ended', () => sim.station.connector(1).tx === undefined);
   });
 
   test('fleet, home and site pages render; no page broke the CSP', async () => {

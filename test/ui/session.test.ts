@@ -83,7 +83,12 @@ describe('web console session', () => {
     assert.equal(noCsrf.status, 403);
     assert.equal(noCsrf.body.error.code, 'AMPERE_ERR_CSRF');
     assert.match(noCsrf.body.error.message, /x-ampere-csrf/);
-    const wrongCsrf = await s.api('POST', '/api/chargers', { id: 'CSRF-1' }, { ...NO_BEARER, cookie, 'x-ampere-csrf': 'x'.repeat(43) });
+    const wrongCsrf = await s.api(
+      'POST',
+      '/api/chargers',
+      { id: 'CSRF-1' },
+      { ...NO_BEARER, cookie, 'x-ampere-csrf': 'x'.repeat(43) },
+    );
     assert.equal(wrongCsrf.status, 403);
     const otherSite = await s.api(
       'POST',
@@ -130,7 +135,11 @@ describe('web console session', () => {
   test('sign-out revokes the cookie; a forged or altered cookie is refused', async () => {
     const ok = await signIn();
     const cookie = cookieOf(ok.headers);
-    const out = await s.api('DELETE', '/api/session', undefined, { ...NO_BEARER, cookie, 'x-ampere-csrf': ok.body.csrfToken });
+    const out = await s.api('DELETE', '/api/session', undefined, {
+      ...NO_BEARER,
+      cookie,
+      'x-ampere-csrf': ok.body.csrfToken,
+    });
     assert.equal(out.status, 204);
     assert.match(out.headers.get('set-cookie') ?? '', /Max-Age=0/);
     const after = await s.api('GET', '/api/chargers', undefined, { ...NO_BEARER, cookie });

@@ -24,11 +24,19 @@ interface Allocation {
 interface SiteStatus {
   at: string | null;
   allocations: Allocation[];
-  phaseLoadA: number[];
-  availableA: number | null;
-  powerKw: number;
+  phaseLoadA: unknown;
+  availableA: unknown;
+  powerKw: unknown;
   plan: { siteLoadKw: number[]; cost: number; co2g: number; shortfallKWh: number } | null;
-  buildingLoadA?: number[];
+  buildingLoadA?: unknown;
+}
+
+/** Amperes as the smart-charging routes give them: one number, or one per phase. */
+function amps(v: unknown): string {
+  if (typeof v === 'number') return `${v.toFixed(1)} A`;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number'))
+    return `${v.map((a: number) => a.toFixed(1)).join(' / ')} A`;
+  return '–';
 }
 interface Prices {
   start: string;
@@ -78,7 +86,9 @@ function SiteView({ site }: { site: Site }) {
         ? old
         : {
             x: [...old.x, x].slice(-500),
-            l: [0, 1, 2].map((i) => [...(old.l[i] ?? []), s.phaseLoadA[i] ?? 0].slice(-500)),
+            l: [0, 1, 2].map((i) =>
+              [...(old.l[i] ?? []), (Array.isArray(s.phaseLoadA) ? Number(s.phaseLoadA[i]) : 0) || 0].slice(-500),
+            ),
           },
     );
   }, [s]);
@@ -101,13 +111,13 @@ function SiteView({ site }: { site: Site }) {
                     : '–'}
               </dd>
               <dt>Load now (L1/L2/L3)</dt>
-              <dd>{s.phaseLoadA.map((a) => a.toFixed(1)).join(' / ')} A</dd>
+              <dd>{amps(s.phaseLoadA)}</dd>
               <dt>Building load</dt>
-              <dd>{s.buildingLoadA ? `${s.buildingLoadA.map((a) => a.toFixed(1)).join(' / ')} A` : '–'}</dd>
+              <dd>{amps(s.buildingLoadA)}</dd>
               <dt>Available</dt>
-              <dd>{s.availableA == null ? '–' : `${s.availableA.toFixed(1)} A`}</dd>
+              <dd>{amps(s.availableA)}</dd>
               <dt>Charging power</dt>
-              <dd>{s.powerKw.toFixed(1)} kW</dd>
+              <dd>{typeof s.powerKw === 'number' ? `${s.powerKw.toFixed(1)} kW` : '–'}</dd>
             </dl>
           )}
         </Card>
@@ -120,8 +130,8 @@ function SiteView({ site }: { site: Site }) {
             <ul class="plain">
               {s.allocations.map((a) => (
                 <li key={a.chargerId}>
-                  <a href={`#/chargers/${encodeURIComponent(a.chargerId)}`}>{a.chargerId}</a>: {a.currentA.toFixed(1)} A
-                  × {a.phases} ({a.state}
+                  <a href={`#/chargers/${encodeURIComponent(a.chargerId)}`}>{a.chargerId}</a>:{' '}
+                  {Number(a.currentA).toFixed(1)} A × {a.phases} ({a.state}
                   {a.reason ? `, ${a.reason}` : ''})
                 </li>
               ))}
