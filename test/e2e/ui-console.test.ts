@@ -8,19 +8,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createStation, type SimStation } from '../../src/chargepoint/index.ts';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
-import { axe, type Browser, openBrowser, screenshots } from '../ui/browser.ts';
+import { axe, type Browser, openBrowser, screenshots, until } from '../ui/browser.ts';
 
 const TOKEN = 'ui-console-token-0123456789abcdef';
 const T = 20_000;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = T): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('web console in a real browser', () => {
   let server: ServerProcess;

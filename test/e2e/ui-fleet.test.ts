@@ -7,18 +7,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { type ServerProcess, spawnServer } from '../helpers/process.ts';
-import { type Browser, openBrowser } from '../ui/browser.ts';
+import { type Browser, openBrowser, until } from '../ui/browser.ts';
 
 const TOKEN = 'ui-fleet-token-0123456789abcdef';
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('fleet page with 2 000 simulated chargers', () => {
   let server: ServerProcess;
@@ -77,7 +68,7 @@ describe('fleet page with 2 000 simulated chargers', () => {
 
   test('first paint of the fleet with 1 000 chargers', async () => {
     simulate('FA', 1000);
-    await until('1 000 chargers connected', async () => (await connected()) >= 1000);
+    await until('1 000 chargers connected', async () => (await connected()) >= 1000, 120_000);
     await signIn();
     // A fresh load of the page straight onto the fleet: navigation start to rows on screen.
     await b.page.goto(`${server.url}/#/fleet`);
@@ -95,7 +86,7 @@ describe('fleet page with 2 000 simulated chargers', () => {
 
   test('with 2 000: scrolling to the end and searching stay quick; few rows exist in the page', async () => {
     simulate('FB', 1000);
-    await until('2 000 chargers connected', async () => (await connected()) >= 2000);
+    await until('2 000 chargers connected', async () => (await connected()) >= 2000, 120_000);
     const { page } = b;
     await page.getByTestId('fleet-total').filter({ hasText: '2000 chargers' }).waitFor({ timeout: 30_000 });
     // The longest main-thread task from here on (run in the page: browser globals, untyped here).

@@ -103,3 +103,13 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.setViewportSize(size);
   if (overflow > 1) throw new Error(`${name}: the page is ${overflow} px wider than a 360 px screen`);
 }
+
+/** Waits for something outside the page (a simulated charger, the server) to come true. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -176,3 +176,47 @@ export function duration(seconds: number | null | undefined): string {
   const m = Math.floor((s % 3600) / 60);
   return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`;
 }
+
+/** A labelled number field (kWh, minutes); the value stays the text typed until it is used. */
+export function NumberField(props: {
+  id: string;
+  label: ComponentChildren;
+  value: string;
+  set: (v: string) => void;
+  min?: number;
+  max?: number;
+  hideLabel?: boolean;
+}) {
+  return (
+    <>
+      <label for={props.id} class={props.hideLabel ? 'sr-only' : undefined}>
+        {props.label}
+      </label>
+      <input
+        id={props.id}
+        type="number"
+        min={props.min ?? 1}
+        max={props.max}
+        size={4}
+        value={props.value}
+        onInput={(e) => props.set((e.target as HTMLInputElement).value)}
+      />
+    </>
+  );
+}
+
+/** A labelled choice among fixed options, as [value, text] pairs. */
+export function Choice(props: { label: string; value: string; set: (v: string) => void; options: [string, string][] }) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.set((e.target as HTMLSelectElement).value)}>
+        {props.options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

@@ -10,6 +10,7 @@ import {
   kW,
   kWh,
   Loading,
+  NumberField,
   Online,
   StatusBadge,
   useDebounced,
@@ -277,16 +278,7 @@ function Reserve({ id, connectors }: { id: string; connectors: number[] }) {
     <p class="inline-form">
       <label for="reserve-tag">Reserve for tag</label>
       <input id="reserve-tag" size={10} value={idTag} onInput={(e) => setIdTag((e.target as HTMLInputElement).value)} />
-      <label for="reserve-min">minutes</label>
-      <input
-        id="reserve-min"
-        type="number"
-        min="1"
-        max="1440"
-        size={4}
-        value={minutes}
-        onInput={(e) => setMinutes((e.target as HTMLInputElement).value)}
-      />
+      <NumberField id="reserve-min" label="minutes" value={minutes} set={setMinutes} max={1440} />
       <Action
         label="Reserve"
         disabled={idTag.trim() === '' || connectors.length === 0}

@@ -2,7 +2,7 @@
 // chargers and Ampere's own) listed beside it.
 import { useState } from 'preact/hooks';
 import { api, EVENT_TYPES, type LiveEvent } from '../api.ts';
-import { Card, Loading, useDebounced, useLive, useLoad, when } from '../ui.tsx';
+import { Card, Choice, Loading, useDebounced, useLive, useLoad, when } from '../ui.tsx';
 
 const KEEP = 300;
 
@@ -35,15 +35,12 @@ export function EventsPage() {
           Charger
           <input type="search" value={charger} onInput={(e) => setCharger((e.target as HTMLInputElement).value)} />
         </label>
-        <label>
-          Type
-          <select value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
-            <option value="">all</option>
-            {EVENT_TYPES.map((t) => (
-              <option key={t}>{t}</option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="Type"
+          value={type}
+          set={setType}
+          options={[['', 'all'], ...EVENT_TYPES.map((t): [string, string] => [t, t])]}
+        />
         <button type="button" class="btn plain" onClick={() => setPaused((p) => !p)} aria-pressed={paused}>
           {paused ? 'Resume' : 'Pause'}
         </button>

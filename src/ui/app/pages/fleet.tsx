@@ -3,7 +3,7 @@
 // filtering through /api/fleet), so 10 000 chargers cost what 50 do. Events patch rows in place.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type LiveEvent } from '../api.ts';
-import { kW, kWh, Online, StatusBadge, useDebounced, useLive } from '../ui.tsx';
+import { Choice, kW, kWh, Online, StatusBadge, useDebounced, useLive } from '../ui.tsx';
 
 export interface FleetConnector {
   connectorId: number;
@@ -227,23 +227,25 @@ export function FleetPage() {
             onInput={(e) => setQ((e.target as HTMLInputElement).value)}
           />
         </label>
-        <label>
-          Online
-          <select value={connected} onChange={(e) => setConnected((e.target as HTMLSelectElement).value)}>
-            <option value="">all</option>
-            <option value="true">online</option>
-            <option value="false">offline</option>
-          </select>
-        </label>
-        <label>
-          Registration
-          <select value={registration} onChange={(e) => setRegistration((e.target as HTMLSelectElement).value)}>
-            <option value="">all</option>
-            <option value="accepted">accepted</option>
-            <option value="pending">pending</option>
-            <option value="rejected">rejected</option>
-          </select>
-        </label>
+        <Choice
+          label="Online"
+          value={connected}
+          set={setConnected}
+          options={[
+            ['', 'all'],
+            ['true', 'online'],
+            ['false', 'offline'],
+          ]}
+        />
+        <Choice
+          label="Registration"
+          value={registration}
+          set={setRegistration}
+          options={[
+            ['', 'all'],
+            ...(['accepted', 'pending', 'rejected'] as const).map((r): [string, string] => [r, r]),
+          ]}
+        />
         <output class="count" data-testid="fleet-total">
           {total === null ? '' : `${total} charger${total === 1 ? '' : 's'}`}
         </output>

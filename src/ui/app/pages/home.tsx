@@ -3,7 +3,20 @@
 // month's energy and cost.
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { Action, Card, kW, kWh, Loading, money, Online, StatusBadge, useDebounced, useLive, useLoad } from '../ui.tsx';
+import {
+  Action,
+  Card,
+  kW,
+  kWh,
+  Loading,
+  money,
+  NumberField,
+  Online,
+  StatusBadge,
+  useDebounced,
+  useLive,
+  useLoad,
+} from '../ui.tsx';
 import type { Tx } from './charger.tsx';
 import type { FleetCharger } from './fleet.tsx';
 
@@ -194,16 +207,7 @@ function HomeCard({ charger }: { charger: FleetCharger }) {
             value={readyBy}
             onInput={(e) => setReadyBy((e.target as HTMLInputElement).value)}
           />
-          <label for={`kwh-${id}`}>kWh</label>
-          <input
-            id={`kwh-${id}`}
-            type="number"
-            min="1"
-            max="200"
-            size={4}
-            value={energyKWh}
-            onInput={(e) => setEnergyKWh((e.target as HTMLInputElement).value)}
-          />
+          <NumberField id={`kwh-${id}`} label="kWh" value={energyKWh} set={setEnergyKWh} max={200} />
         </span>
         <p class="muted" aria-live="polite">
           Now: {mode === 'fast' ? 'fast, full power' : 'smart, following the price plan'}

@@ -2,7 +2,7 @@
 // plan (ready-by time and energy) used when a session of that tag starts on a smart site.
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { Action, Loading, useLoad, when } from '../ui.tsx';
+import { Action, Loading, NumberField, useLoad, when } from '../ui.tsx';
 
 interface Tag {
   idTag: string;
@@ -104,17 +104,7 @@ function TagRow({ tag, reload }: { tag: Tag; reload: () => void }) {
             value={ready}
             onInput={(e) => setReady((e.target as HTMLInputElement).value)}
           />
-          <label for={`kwh-${enc}`} class="sr-only">
-            Energy in kWh for {tag.idTag}
-          </label>
-          <input
-            id={`kwh-${enc}`}
-            type="number"
-            min="1"
-            size={4}
-            value={kwh}
-            onInput={(e) => setKwh((e.target as HTMLInputElement).value)}
-          />
+          <NumberField id={`kwh-${enc}`} label={`Energy in kWh for ${tag.idTag}`} value={kwh} set={setKwh} hideLabel />
           <Action
             label="Save plan"
             run={() =>
