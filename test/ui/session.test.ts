@@ -20,6 +20,7 @@ describe('web console session', () => {
     s.api('POST', '/api/session', { token }, { ...NO_BEARER, ...headers });
   const cookieOf = (headers: Headers) => (headers.get('set-cookie') ?? '').split(';')[0]!;
 
+  // It answered AMPERE_ERR_NOT_FOUND "No route GET /" while the README promised a dashboard there.
   test('GET / is the console page: its own script and style sheet only, under a CSP without inline script', async () => {
     const page = await fetch(`${s.url}/`);
     assert.equal(page.status, 200);

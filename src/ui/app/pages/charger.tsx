@@ -48,6 +48,7 @@ export interface Tx {
   active: boolean;
   startedAt: string;
   stoppedAt: string | null;
+  meterStart?: number;
   energyWh: number | null;
   durationSeconds: number;
   stopReason: string | null;

@@ -70,7 +70,10 @@ export function SessionPage({ id }: { id: number }) {
   const tx = useLoad(() => api<Tx>('GET', `/api/transactions/${id}`), [id]);
   const series = useLoad(async () => {
     const [energy, power] = await Promise.all([
-      api<{ items: Point[] }>('GET', `/api/transactions/${id}/meter-values?limit=5000`),
+      api<{ items: Point[] }>(
+        'GET',
+        `/api/transactions/${id}/meter-values?measurand=Energy.Active.Import.Register&limit=5000`,
+      ),
       api<{ items: Point[] }>('GET', `/api/transactions/${id}/meter-values?measurand=Power.Active.Import&limit=5000`),
     ]);
     return { energy: energy.items, power: power.items };
@@ -133,17 +136,19 @@ function SessionChart({ energy, power, start }: { energy: Point[]; power: Point[
   // One x axis for both: every timestamp, each series null where it has no sample.
   const at = new Map<number, { wh: number | null; w: number | null }>();
   for (const p of energy) {
+    if (p.wh === null) continue;
     const x = Date.parse(p.timestamp) / 1000;
     at.set(x, { wh: p.wh, w: at.get(x)?.w ?? null });
   }
   for (const p of power) {
+    const w = p.w ?? (typeof p.value === 'number' ? p.value : null);
+    if (w === null) continue;
     const x = Date.parse(p.timestamp) / 1000;
-    at.set(x, { wh: at.get(x)?.wh ?? null, w: p.w ?? (typeof p.value === 'number' ? p.value : null) });
+    at.set(x, { wh: at.get(x)?.wh ?? null, w });
   }
   const xs = [...at.keys()].sort((a, b) => a - b);
-  const first = energy.find((p) => p.wh !== null)?.wh ?? null;
-  const base = first ?? 0;
-  void start;
+  // Energy of this session: the register minus its value at the start.
+  const base = start.meterStart ?? energy.find((p) => p.wh !== null)?.wh ?? 0;
   return (
     <TimeChart
       label="Power in kW and energy in kWh over the session"
