@@ -241,4 +241,14 @@ describe('web console in a real browser', () => {
     await checkPage('site');
     assert.deepEqual(b.problems, []);
   });
+
+  test('an API error is said in words next to the button that caused it', async () => {
+    const { page } = b;
+    await sims[0]!.stop();
+    await go('#/chargers/UI-CP1');
+    await page.getByText('offline').first().waitFor({ timeout: T });
+    await page.getByRole('button', { name: 'Soft reset' }).click();
+    const note = page.locator('.action', { has: page.getByRole('button', { name: 'Soft reset' }) }).getByRole('alert');
+    await note.filter({ hasText: /UI-CP1 is not connected/ }).waitFor({ timeout: T });
+  });
 });
