@@ -20,7 +20,8 @@ export type CentralEventType =
   | 'conformance.finding'
   | 'security.event'
   | 'smart.actuation'
-  | 'smart.mismatch';
+  | 'smart.mismatch'
+  | 'smart.violation';
 
 export interface CentralEvent {
   id: number;

@@ -56,6 +56,11 @@ export interface Capabilities {
   rateUnits: ChargingRateUnit[];
   maxStackLevel?: number;
   mechanisms: LimitMechanism[];
+  /**
+   * Granularity of the limits the charger takes with its first mechanism (A): 1 for a vendor
+   * current key or a model that takes whole amperes, else 0.1 (§7.14: one decimal).
+   */
+  stepA: number;
   /** Why each conclusion was reached, for the operator. */
   reasons: string[];
 }
@@ -152,6 +157,7 @@ export function deriveCapabilities(
     rateUnits,
     ...(Number.isInteger(maxStack) && maxStack >= 0 ? { maxStackLevel: maxStack } : {}),
     mechanisms: [...mechanisms],
+    stepA: mechanisms[0] === 'configKey' || entry?.wholeAmperes === true ? 1 : 0.1,
     reasons,
   };
 }

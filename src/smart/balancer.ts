@@ -62,6 +62,11 @@ export interface Site {
   minCurrentA?: number;
   /** Allow 3→1 phase switching where the charger supports it. Default true. */
   phaseSwitching?: boolean;
+  /**
+   * Current per phase (A) already held by chargers that are not balanced in this run (offline, or a
+   * lowering they refused): counted like building load, so nobody is raised over it.
+   */
+  reservedA?: readonly [number, number, number];
 }
 
 export interface BalancerCharger {
@@ -82,6 +87,11 @@ export interface BalancerCharger {
    * balancerHints). It then runs at its maximum or not at all, so its minimum is its maximum.
    */
   onOffOnly?: boolean;
+  /**
+   * Granularity of the limits the charger takes (A): 0.1 for charging profiles (§7.14), 1 for vendor
+   * current keys and chargers that only take whole amperes. Allocations are rounded down to it.
+   */
+  stepA?: number;
 }
 
 export interface BalancerSession {
@@ -100,6 +110,11 @@ export interface BalancerSession {
   offeredCurrentA?: number;
   /** Epoch ms; earlier sessions come first at equal priority. */
   startedAt?: number;
+  /**
+   * A free connector's standing limit (what a car that plugs in may draw before it is balanced):
+   * minimum 0, given only what is left after every real session, whatever the algorithm.
+   */
+  standing?: boolean;
 }
 
 export type AllocationState = 'charging' | 'paused' | 'fallback';
@@ -142,6 +157,9 @@ export function chargerGridPhases(c: BalancerCharger): GridPhase[] {
 }
 
 const ceil01 = (x: number) => Math.ceil(x * 10 - 1e-6) / 10;
+/** Rounds up / down to a multiple of `step` (0.1 or 1 A), tolerant of binary fractions. */
+export const ceilStep = (x: number, step: number) => Math.round(Math.ceil(x / step - 1e-6) * step * 10) / 10;
+export const floorStep = (x: number, step: number) => Math.round(Math.floor(x / step + 1e-6) * step * 10) / 10;
 const EPS = 1e-7;
 
 interface Item {
@@ -272,7 +290,8 @@ export function balance(
   const voltage = site.voltage ?? DEFAULT_VOLTAGE;
   const building = site.buildingLoadA ?? [0, 0, 0];
   const chargerById = new Map(chargers.map((c) => [c.id, c]));
-  const reserved: [number, number, number] = [0, 0, 0];
+  const held = site.reservedA ?? [0, 0, 0];
+  const reserved: [number, number, number] = [held[0], held[1], held[2]];
   const allocations: Allocation[] = [];
 
   // Disconnected chargers first: what they hold is not ours to share.
@@ -336,15 +355,19 @@ export function balance(
       charger.supportsPhaseSwitching === true &&
       charger.onOffOnly !== true &&
       phases3.length > 1;
-    const minWanted = ceil01(s.minCurrentA ?? site.minCurrentA ?? DEFAULT_MIN_CURRENT_A);
-    let max = floorLimit(
-      Math.min(s.maxCurrentA ?? Number.POSITIVE_INFINITY, charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A),
+    const step = charger.stepA ?? 0.1;
+    const minWanted = s.standing
+      ? 0
+      : ceilStep(ceil01(s.minCurrentA ?? site.minCurrentA ?? DEFAULT_MIN_CURRENT_A), step);
+    let max = floorStep(
+      floorLimit(Math.min(s.maxCurrentA ?? Number.POSITIVE_INFINITY, charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A)),
+      step,
     );
     // An on/off charger draws all it (or the car) can: reserve all of it, or pause.
-    const min = charger.onOffOnly ? Math.max(max, minWanted) : minWanted;
+    const min = charger.onOffOnly && !s.standing ? Math.max(max, minWanted) : minWanted;
     if (algorithm === 'OPTIMIZED' && s.measuredCurrentA !== undefined && s.offeredCurrentA !== undefined) {
       const underuse = s.measuredCurrentA <= 0.8 * s.offeredCurrentA && s.offeredCurrentA - s.measuredCurrentA >= 2;
-      if (underuse) max = Math.min(max, Math.max(min, ceil01(s.measuredCurrentA + 2)));
+      if (underuse) max = Math.min(max, Math.max(min, ceilStep(s.measuredCurrentA + 2, step)));
     }
     items.push({
       s,
@@ -366,8 +389,11 @@ export function balance(
       (a.s.id < b.s.id ? -1 : a.s.id > b.s.id ? 1 : 0),
   );
 
+  // Standing limits of free connectors come after every session, whatever the algorithm.
+  const standing = items.filter((it) => it.s.standing);
+  const real = items.filter((it) => !it.s.standing);
   if (algorithm === 'SUSPENDABLE') {
-    for (const cls of byPriority(items)) {
+    for (const cls of byPriority(real)) {
       for (const it of cls) admit(it, cons);
       fill(cls, cons);
       for (const it of cls)
@@ -375,13 +401,16 @@ export function balance(
           it.reason = 'suspended: higher priority sessions use the current';
     }
   } else {
-    for (const it of items) admit(it, cons);
-    if (algorithm === 'UNIFORM') fill(items, cons);
-    else for (const cls of byPriority(items)) fill(cls, cons);
+    for (const it of real) admit(it, cons);
+    if (algorithm === 'UNIFORM') fill(real, cons);
+    else for (const cls of byPriority(real)) fill(cls, cons);
   }
+  for (const it of standing) admit(it, cons);
+  fill(standing, cons);
 
   for (const it of items) {
-    const currentA = it.admitted ? Math.max(it.min, floorLimit(it.x)) : 0;
+    // Rounded down to what the charger takes: the rounded values are what must fit.
+    const currentA = it.admitted ? Math.max(it.min, floorStep(floorLimit(it.x), it.charger.stepA ?? 0.1)) : 0;
     allocations.push({
       sessionId: it.s.id,
       chargerId: it.charger.id,

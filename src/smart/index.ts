@@ -3,6 +3,8 @@
 export * from './actuation.ts';
 export * from './balancer.ts';
 export * from './composite.ts';
+export * from './engine.ts';
+export * from './ledger.ts';
 export * from './planner.ts';
 export * from './profiles.ts';
 export type * from './types.ts';

@@ -18,6 +18,8 @@ export interface VendorCapabilityEntry {
   currentKey?: string;
   /** SetChargingProfile with numberPhases = 1 switches the charger to one phase. */
   phaseSwitching?: boolean;
+  /** The model takes only whole amperes in its charging profiles. */
+  wholeAmperes?: boolean;
   /** Overrides the default order of mechanisms. */
   preferredMechanisms?: readonly LimitMechanism[];
   /** Keys the model spells its own way: standard name → the model's name. */

@@ -142,10 +142,15 @@ describe('smart charging controller', () => {
       after.json.phaseLoadA.every((a: number) => a <= 32),
       JSON.stringify(after.json.phaseLoadA),
     );
-    // GEN's free connector holds a standing TxDefaultProfile of 6 A.
+    // GEN's free connector is held at a standing TxDefaultProfile of 0 A: WDM uses the 12 A left.
     const standing = calls.GEN!.filter((c) => c.action === 'SetChargingProfile').at(-1)!.payload as any;
     assert.equal(standing.csChargingProfiles.chargingProfilePurpose, 'TxDefaultProfile');
-    assert.equal(standing.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit, 6);
+    assert.equal(standing.csChargingProfiles.chargingSchedule.chargingSchedulePeriod[0].limit, 0);
+    assert.deepEqual(calls.WDM!.filter((c) => c.action === 'ChangeConfiguration').at(-1)!.payload, {
+      key: 'ConnectorMaximumCurrent',
+      value: '12',
+    });
+    assert.deepEqual(after.json.violations, []);
     await Promise.all([gen.close(), wdm.close(), eat.close()]);
   });
 

@@ -3,11 +3,8 @@
 // the mechanism it really supports (profile, vendor current key, or on/off), learning from answers.
 import { AmpereError, isAmpereError } from '../../errors.ts';
 import {
-  type Allocation,
+  type ActuationRecord,
   type BalanceResult,
-  type BalancerCharger,
-  type BalancerSession,
-  balance,
   balancerHints,
   type Capabilities,
   compositeSchedule,
@@ -15,14 +12,18 @@ import {
   DEFAULT_CHARGER_MAX_A,
   DEFAULT_VOLTAGE,
   deriveCapabilities,
+  type EngineCharger,
+  type EngineSession,
   type InstalledProfile,
   type LearnedAnswer,
+  ledgerLoad,
   type Objective,
-  type OcppCommand,
   type Plan,
   type PlanSession,
-  planActuation,
   planCharging,
+  SiteEngine,
+  Unanswered,
+  type Violation,
 } from '../../smart/index.ts';
 import type { CentralSystem } from '../central-system.ts';
 import type { CentralEvent } from '../events.ts';
@@ -50,46 +51,18 @@ export interface SmartControllerOptions {
   debounceMs?: number;
   /** Re-plan period, so slot boundaries of the price series take effect (ms). */
   tickMs?: number;
+  /** After a change, a car's under-use is ignored for this long, so fast charge does not oscillate (ms). */
+  dampMs?: number;
+  /** How long a connector whose lowering failed keeps its current out of balancing (ms). */
+  holdMs?: number;
 }
 
-/** What Ampere last told a connector, and how. */
-export interface Offer {
-  sessionId: string;
-  currentA: number;
-  phases: number;
-  mechanism: string;
-  at: number;
-}
-
-export interface ActuationRecord {
-  chargerId: string;
-  connectorId: number;
-  sessionId: string;
-  currentA: number;
-  phases: number;
-  mechanism: string;
-  commands: Array<{ action: string; status: string }>;
-  ok: boolean;
-  note?: string;
-}
-
-interface SessionInfo {
-  id: string;
-  chargerId: string;
-  connectorId: number;
-  transactionId?: number;
-  idTag?: string;
-  startedAt: number;
-  kind: 'transaction' | 'paused' | 'prospective' | 'idle';
-}
+type SessionInfo = EngineSession;
 
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
-/** Connector states in which a car may plug in and start without Ampere. */
-const IDLE = new Set(['Available', 'Reserved']);
-/** Reservations of free connectors are admitted before every session. */
-const IDLE_PRIORITY = 1_000_000;
-const MISSING_CODES = new Set(['NotSupported', 'NotImplemented']);
-/** A change smaller than this is not worth a command (A). */
+/** Last actuations kept per site for the status route. */
+const RECENT = 20;
+/** A raise smaller than this is not worth a command (A); a decrease is always sent. */
 const DEADBAND_A = 0.5;
 
 const realTimers: SmartTimers = {
@@ -107,9 +80,13 @@ export class SmartController {
   private readonly timers: SmartTimers;
   private readonly debounceMs: number;
   private readonly tickMs: number;
+  private readonly dampMs: number;
+  private readonly holdMs: number;
   private sitesById = new Map<string, SiteConfig>();
   private siteOfCharger = new Map<string, string>();
-  private readonly offers = new Map<string, Offer>();
+  private readonly engines = new Map<string, SiteEngine>();
+  private readonly recent = new Map<string, ActuationRecord[]>();
+  private readonly violations = new Map<string, Array<Violation & { at: string }>>();
   private readonly measured = new Map<string, number>();
   private readonly answers = new Map<string, LearnedAnswer[]>();
   private readonly configAsked = new Set<string>();
@@ -127,6 +104,8 @@ export class SmartController {
     this.timers = opts.timers ?? realTimers;
     this.debounceMs = opts.debounceMs ?? 150;
     this.tickMs = opts.tickMs ?? 60_000;
+    this.dampMs = opts.dampMs ?? 60_000;
+    this.holdMs = opts.holdMs ?? 60_000;
   }
 
   async start(): Promise<void> {
@@ -240,7 +219,7 @@ export class SmartController {
     switch (e.type) {
       case 'charger.connected':
         // A new connection: the charger may have lost what it was told; tell it again.
-        for (const k of [...this.offers.keys()]) if (k.startsWith(`${chargerId}/`)) this.offers.delete(k);
+        this.engines.get(siteId)?.retell(chargerId);
         this.configAsked.delete(chargerId);
         this.schedule(siteId);
         return;
@@ -267,9 +246,14 @@ export class SmartController {
         if (amps === undefined) return;
         const before = this.measured.get(key);
         this.measured.set(key, amps);
-        const offer = this.offers.get(key);
+        const told = this.engines.get(siteId)?.entries.get(key);
+        const offered = told ? (told.txA ?? told.standingA) : undefined;
         // Re-plan when the draw moved noticeably, or when a car takes much less than offered.
-        if (before === undefined || Math.abs(before - amps) > 2 || (offer && amps < offer.currentA * 0.8 - 2)) {
+        if (
+          before === undefined ||
+          Math.abs(before - amps) > 2 ||
+          (offered !== undefined && amps < offered * 0.8 - 2)
+        ) {
           this.schedule(siteId);
         }
         return;
@@ -352,7 +336,8 @@ export class SmartController {
             startedAt: Date.parse(conn.updatedAt),
             kind: 'prospective',
           });
-        } else if (IDLE.has(conn.status)) {
+        } else {
+          // Free (or Finishing, Unavailable, Faulted): what counts is the standing limit in force.
           out.push(this.idleSession(c.chargerId, conn.connectorId));
         }
       }
@@ -439,7 +424,73 @@ export class SmartController {
     return Math.max(0, (summary.lastWh - tx.meterStart) / 1000);
   }
 
-  /** One balancing run for a site: compute, then actuate what changed. */
+  private engineOf(siteId: string): SiteEngine {
+    let engine = this.engines.get(siteId);
+    if (!engine) {
+      const central = this.central;
+      engine = new SiteEngine(
+        {
+          call: async (chargerId, cmd) => {
+            try {
+              const res = (await central.call(chargerId, cmd.action, cmd.payload as never)) as { status?: string };
+              return res.status ?? 'Accepted';
+            } catch (err) {
+              if (isAmpereError(err, 'AMPERE_ERR_CHARGER_CALLERROR'))
+                return String(err.details?.ocppCode ?? 'GenericError');
+              // Not sent at all: nothing can have changed on the charger.
+              if (isAmpereError(err, 'AMPERE_ERR_CHARGER_OFFLINE') || isAmpereError(err, 'AMPERE_ERR_CALL_REFUSED'))
+                return 'NotSent';
+              throw new Unanswered((err as Error).message);
+            }
+          },
+          capabilities: (chargerId) => this.capabilities(chargerId, true),
+          learned: (chargerId, cmd, status) => {
+            const learned: LearnedAnswer = { action: cmd.action, status };
+            if (cmd.action === 'ChangeConfiguration') learned.key = cmd.payload.key;
+            if (cmd.action === 'SetChargingProfile')
+              learned.purpose = cmd.payload.csChargingProfiles.chargingProfilePurpose;
+            this.learn(chargerId, learned);
+          },
+          record: (r) => this.onRecord(siteId, r),
+          violation: (v) => this.onViolation(siteId, v),
+          pausedByStop: (chargerId, connectorId, idTag, since, transactionId) =>
+            this.paused.set(`${chargerId}/${connectorId}`, { idTag, since, transactionId }),
+        },
+        { deadbandA: DEADBAND_A, dampMs: this.dampMs, holdMs: this.holdMs },
+      );
+      this.engines.set(siteId, engine);
+    }
+    return engine;
+  }
+
+  private onRecord(siteId: string, r: ActuationRecord): void {
+    const list = this.recent.get(siteId) ?? [];
+    list.push({ ...r, at: new Date(this.central.clock.now()).toISOString() } as ActuationRecord);
+    if (list.length > RECENT) list.splice(0, list.length - RECENT);
+    this.recent.set(siteId, list);
+    const payload = { siteId, ...r } as unknown as Record<string, unknown>;
+    void this.central.store
+      .recordEvent({
+        chargerId: r.chargerId,
+        kind: 'smart.actuation',
+        payload: payload as never,
+        at: this.central.clock.now(),
+      })
+      .catch((err) => this.central.log.warn({ err }, 'smart.actuation not recorded'));
+    this.central.events.emit('smart.actuation', r.chargerId, payload);
+  }
+
+  private onViolation(siteId: string, v: Violation): void {
+    const at = new Date(this.central.clock.now()).toISOString();
+    const list = this.violations.get(siteId) ?? [];
+    list.push({ ...v, at });
+    if (list.length > RECENT) list.splice(0, list.length - RECENT);
+    this.violations.set(siteId, list);
+    this.central.log.error({ siteId, ...v }, 'site limit: the ledger exceeds the limit');
+    this.central.events.emit('smart.violation', null, { siteId, ...v } as unknown as Record<string, unknown>);
+  }
+
+  /** One balancing run for a site: compute, then lower, then raise into the room left. */
   async rebalance(siteId: string): Promise<BalanceResult | undefined> {
     const site = this.sitesById.get(siteId);
     if (!site) return undefined;
@@ -447,56 +498,49 @@ export class SmartController {
     const sessions = await this.sessionsOf(site);
     const plan = await this.planFor(site, sessions, now);
     const load = await this.repo.load(siteId);
-    const chargers: BalancerCharger[] = [];
-    const capsByCharger = new Map<string, Capabilities>();
+    const chargers: EngineCharger[] = [];
     for (const c of site.chargers) {
       const connected = this.central.isConnected(c.chargerId);
       const caps = await this.capabilities(c.chargerId, connected);
-      capsByCharger.set(c.chargerId, caps);
       const hints = balancerHints(caps);
-      const connectorIds = new Set<number>(
-        sessions.filter((s) => s.chargerId === c.chargerId).map((s) => s.connectorId),
-      );
-      if (connectorIds.size === 0) connectorIds.add(1);
-      for (const connectorId of connectorIds) {
-        // A charger out of reach keeps what it was last told (or its fallback, if that is more).
-        const lastOffer = this.offers.get(`${c.chargerId}/${connectorId}`)?.currentA ?? 0;
-        chargers.push(balancerCharger(c, connectorId, connected, hints, site, lastOffer));
-      }
-    }
-    const onOff = new Map([...capsByCharger].map(([id, caps]) => [id, balancerHints(caps).onOffOnly]));
-    const idleA = site.idleCurrentA ?? site.minCurrentA ?? 6;
-    const active = sessions.filter((s) => s.kind !== 'idle' || this.central.isConnected(s.chargerId));
-    const bSessions: BalancerSession[] = active.map((s) => {
-      const c = site.chargers.find((x) => x.chargerId === s.chargerId)!;
-      if (s.kind === 'idle') {
-        const limit = onOff.get(s.chargerId) ? (c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A) : idleA;
-        return {
-          id: s.id,
-          chargerId: `${s.chargerId}/${s.connectorId}`,
-          priority: IDLE_PRIORITY,
-          minCurrentA: limit,
-          maxCurrentA: limit,
-          startedAt: 0,
-        };
-      }
-      const key = `${s.chargerId}/${s.connectorId}`;
-      const slot = plan?.sessions.find((p) => p.sessionId === s.id)?.slots[0];
-      const cap = slot ? slot.currentA : undefined;
-      const measured = this.measured.get(key);
-      const offer = this.offers.get(key);
-      return {
-        id: s.id,
-        chargerId: key,
-        ...(c.priority !== undefined ? { priority: c.priority } : {}),
+      const record = await this.central.store.getCharger(c.chargerId);
+      const mine = sessions.filter((s) => s.chargerId === c.chargerId);
+      chargers.push({
+        id: c.chargerId,
+        phases: c.phases,
+        ...(c.phaseMapping ? { phaseMapping: c.phaseMapping } : {}),
+        ...(c.rotation ? { rotation: c.rotation } : {}),
+        ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
         ...(c.minCurrentA !== undefined ? { minCurrentA: c.minCurrentA } : {}),
-        ...(cap !== undefined ? { maxCurrentA: cap } : {}),
-        ...(measured !== undefined && s.kind === 'transaction' ? { measuredCurrentA: measured } : {}),
-        ...(offer ? { offeredCurrentA: offer.currentA } : {}),
-        startedAt: s.startedAt,
-      };
-    });
-    const result = balance(
+        ...(c.priority !== undefined ? { priority: c.priority } : {}),
+        ...(c.fallbackCurrentA !== undefined ? { fallbackCurrentA: c.fallbackCurrentA } : {}),
+        connected,
+        everConnected: record !== null && record !== undefined,
+        // The store keeps the last known state: a session on it when the link dropped.
+        lostDuringSession: connected ? [] : mine.filter((s) => s.kind !== 'idle').map((s) => s.connectorId),
+        caps,
+        stepA: c.wholeAmperes ? 1 : caps.stepA,
+        onOffOnly: hints.onOffOnly,
+        supportsPhaseSwitching: hints.supportsPhaseSwitching,
+      });
+    }
+    for (const s of sessions) {
+      const key = `${s.chargerId}/${s.connectorId}`;
+      const slots = plan?.sessions.find((p) => p.sessionId === s.id)?.slots;
+      if (slots?.[0]) {
+        s.maxCurrentA = slots[0].currentA;
+        if (slots[0].currentA <= 0) {
+          const next = slots.find((x) => x.currentA > 0);
+          s.capReason = next
+            ? `waiting for the planned slot at ${localTime(next.start, site.timeZone)}`
+            : 'the plan has no slot for this session';
+        }
+      }
+      const measured = this.measured.get(key);
+      if (measured !== undefined) s.measuredCurrentA = measured;
+    }
+    const engine = this.engineOf(siteId);
+    const run = await engine.run(
       {
         ...(site.gridLimitA !== undefined ? { gridLimitA: site.gridLimitA } : {}),
         ...(site.gridLimitKw !== undefined ? { gridLimitKw: site.gridLimitKw } : {}),
@@ -505,47 +549,46 @@ export class SmartController {
         ...(site.fallbackCurrentA !== undefined ? { fallbackCurrentA: site.fallbackCurrentA } : {}),
         ...(site.minCurrentA !== undefined ? { minCurrentA: site.minCurrentA } : {}),
         ...(site.phaseSwitching !== undefined ? { phaseSwitching: site.phaseSwitching } : {}),
+        ...(site.idleCurrentA !== undefined ? { idleCurrentA: site.idleCurrentA } : {}),
         ...(load ? { buildingLoadA: load.buildingLoadA } : {}),
       },
       chargers,
-      bSessions,
+      sessions,
+      now,
     );
-    this.lastResult.set(siteId, { result, plan, at: now });
-    // Lower limits first, and only then raise others: the site stays under its limit in between.
-    // A connector never told anything may be running at its hardware maximum, so it counts as lowering.
-    const steps = result.allocations
-      .map((a) => ({ a, s: sessions.find((x) => x.id === a.sessionId)! }))
-      .filter(({ a, s }) => a.state !== 'fallback' && this.central.isConnected(s.chargerId))
-      .filter(({ s }) => s.kind !== 'idle' || idleA > 0)
-      .map(({ a, s }) => {
-        const offer = this.offers.get(`${s.chargerId}/${s.connectorId}`);
-        return { a, s, lowering: !offer || a.currentA < offer.currentA };
-      });
-    await Promise.all(
-      steps.filter((x) => x.lowering).map(({ a, s }) => this.actuate(s, a, capsByCharger.get(s.chargerId)!, site)),
-    );
-    await Promise.all(
-      steps.filter((x) => !x.lowering).map(({ a, s }) => this.actuate(s, a, capsByCharger.get(s.chargerId)!, site)),
-    );
-    return result;
+    this.lastResult.set(siteId, { result: run.balance, plan, at: now });
+    return run.balance;
   }
 
-  /** The last balancing result and plan of a site (for the API). */
+  /** The site as the operator sees it: the ledger, the last run, the plan, the last actuations. */
   status(siteId: string) {
-    this.getSite(siteId);
+    const site = this.getSite(siteId);
     const last = this.lastResult.get(siteId);
+    const engine = this.engines.get(siteId);
+    const promised = engine ? ledgerLoad(engine.entries.values(), engine.limits()) : null;
+    const tz = site.timeZone ?? 'UTC';
     return {
       at: last ? new Date(last.at).toISOString() : null,
+      gridLimitA: site.gridLimitA ?? null,
+      gridLimitKw: site.gridLimitKw ?? null,
+      buildingLoadA: engine?.limits().buildingLoadA ?? [0, 0, 0],
       allocations: last?.result.allocations ?? [],
-      phaseLoadA: last?.result.phaseLoadA ?? [0, 0, 0],
+      phaseLoadA: promised ? promised.phaseA.map(round2) : (last?.result.phaseLoadA ?? [0, 0, 0]),
+      powerKw: promised ? round2(promised.powerW / 1000) : (last?.result.powerKw ?? 0),
       availableA: last?.result.availableA ?? null,
-      powerKw: last?.result.powerKw ?? 0,
-      plan: last?.plan ?? null,
-      offers: Object.fromEntries([...this.offers].filter(([k]) => this.siteOfCharger.get(k.split('/')[0]!) === siteId)),
+      ledger: engine?.snapshot() ?? [],
+      plan: last?.plan ? showPlan(last.plan, tz) : null,
+      recentActuations: this.recent.get(siteId) ?? [],
+      violations: this.violations.get(siteId) ?? [],
     };
   }
 
-  // ---------------------------------------------------------------- capabilities and actuation
+  /** Every breach of the site limit the ledger recorded (tests, the status route). */
+  violationsOf(siteId: string): ReadonlyArray<Violation & { at: string }> {
+    return this.violations.get(siteId) ?? [];
+  }
+
+  // ---------------------------------------------------------------- capabilities
 
   /** What Ampere believes a charger supports, for the operator. */
   async capabilitiesOf(chargerId: string): Promise<Capabilities> {
@@ -565,12 +608,14 @@ export class SmartController {
         this.central.log.info({ chargerId, err: (err as Error).message }, 'GetConfiguration for capabilities failed');
       }
     }
-    const record = await store.getCharger(chargerId);
+    const [record, connectors] = await Promise.all([store.getCharger(chargerId), store.listConnectors(chargerId)]);
+    const numberOfConnectors = connectors.filter((c) => c.connectorId > 0).length;
     return deriveCapabilities({
       ...(record?.vendor ? { vendor: record.vendor } : {}),
       ...(record?.model ? { model: record.model } : {}),
       ...(config.length > 0 ? { configuration: Object.fromEntries(config.map((e) => [e.key, e.value ?? ''])) } : {}),
       answers: this.answers.get(chargerId) ?? [],
+      ...(numberOfConnectors > 0 ? { numberOfConnectors } : {}),
     });
   }
 
@@ -579,107 +624,6 @@ export class SmartController {
     list.push(answer);
     if (list.length > 50) list.splice(0, list.length - 50);
     this.answers.set(chargerId, list);
-  }
-
-  private async actuate(s: SessionInfo, a: Allocation, capsIn: Capabilities, site: SiteConfig): Promise<void> {
-    const key = `${s.chargerId}/${s.connectorId}`;
-    const offer = this.offers.get(key);
-    if (
-      offer &&
-      offer.sessionId === s.id &&
-      Math.abs(offer.currentA - a.currentA) < DEADBAND_A &&
-      offer.phases === a.phases
-    ) {
-      return;
-    }
-    let caps = capsIn;
-    const record: ActuationRecord = {
-      chargerId: s.chargerId,
-      connectorId: s.connectorId,
-      sessionId: s.id,
-      currentA: a.currentA,
-      phases: a.phases,
-      mechanism: 'none',
-      commands: [],
-      ok: false,
-    };
-    // A failed mechanism is learned and the next one tried, at most once per mechanism.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const plan = planActuation(caps, {
-        connectorId: s.connectorId,
-        ...(s.transactionId !== undefined ? { transactionId: s.transactionId } : {}),
-        currentA: a.currentA,
-        phases: a.phases,
-        ...(s.kind === 'paused' && s.idTag ? { resume: { idTag: s.idTag } } : {}),
-        ...(s.kind === 'idle' || s.kind === 'prospective' ? { standing: true } : {}),
-        voltage: site.voltage ?? DEFAULT_VOLTAGE,
-      });
-      record.mechanism = plan.mechanism;
-      if (plan.note) record.note = plan.note;
-      const failed = await this.send(s, plan.commands, record);
-      if (!failed) {
-        record.ok = true;
-        break;
-      }
-      caps = await this.capabilities(s.chargerId, true);
-      if (!caps.mechanisms.length) break;
-    }
-    if (record.ok) {
-      this.offers.set(key, {
-        sessionId: s.id,
-        currentA: a.currentA,
-        phases: a.phases,
-        mechanism: record.mechanism,
-        at: this.central.clock.now(),
-      });
-    }
-    if (record.commands.length === 0 && record.ok) return;
-    const payload = { ...record } as unknown as Record<string, unknown>;
-    await this.central.store.recordEvent({
-      chargerId: s.chargerId,
-      kind: 'smart.actuation',
-      payload: payload as never,
-      at: this.central.clock.now(),
-    });
-    this.central.events.emit('smart.actuation', s.chargerId, payload);
-  }
-
-  /** Sends the commands in order; returns true when one failed in a way that rules its mechanism out. */
-  private async send(s: SessionInfo, commands: OcppCommand[], record: ActuationRecord): Promise<boolean> {
-    for (const cmd of commands) {
-      let status: string;
-      try {
-        const res = (await this.central.call(s.chargerId, cmd.action, cmd.payload as never)) as { status?: string };
-        status = res.status ?? 'Accepted';
-      } catch (err) {
-        if (isAmpereError(err, 'AMPERE_ERR_CHARGER_CALLERROR'))
-          status = String(err.details?.ocppCode ?? 'GenericError');
-        else {
-          record.commands.push({ action: cmd.action, status: (err as Error & { code?: string }).code ?? 'error' });
-          return false;
-        }
-      }
-      record.commands.push({ action: cmd.action, status });
-      const learned: LearnedAnswer = { action: cmd.action, status };
-      if (cmd.action === 'ChangeConfiguration') learned.key = cmd.payload.key;
-      if (cmd.action === 'SetChargingProfile') learned.purpose = cmd.payload.csChargingProfiles.chargingProfilePurpose;
-      this.learn(s.chargerId, learned);
-      if (cmd.action === 'RemoteStopTransaction' && status === 'Accepted' && s.transactionId !== undefined && s.idTag) {
-        // On/off: remember the car so it can be started again when current frees up.
-        this.paused.set(`${s.chargerId}/${s.connectorId}`, {
-          idTag: s.idTag,
-          since: s.startedAt,
-          transactionId: s.transactionId,
-        });
-      }
-      if (
-        status !== 'Accepted' &&
-        (MISSING_CODES.has(status) || status === 'Rejected' || status === 'NotSupported' || status === 'RebootRequired')
-      ) {
-        return true;
-      }
-    }
-    return false;
   }
 
   // ---------------------------------------------------------------- composite schedules
@@ -772,24 +716,39 @@ export function measuredCurrent(
   return undefined;
 }
 
-function balancerCharger(
-  c: SiteCharger,
-  connectorId: number,
-  connected: boolean,
-  hints: { onOffOnly: boolean; supportsPhaseSwitching: boolean },
-  site: SiteConfig,
-  lastOfferA: number,
-): BalancerCharger {
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** A time as an ISO string with the site's UTC offset, e.g. 2026-12-01T23:00:00+01:00. */
+export function localTime(at: number, timeZone = 'UTC'): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(at));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
+  const wall = Date.UTC(+get('year'), +get('month') - 1, +get('day'), +get('hour'), +get('minute'), +get('second'));
+  const offsetMin = Math.round((wall - Math.floor(at / 1000) * 1000) / 60_000);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  const off =
+    offsetMin === 0
+      ? 'Z'
+      : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}${off}`;
+}
+
+/** A plan for people: slot times in the site's time zone instead of epoch ms. */
+export function showPlan(plan: Plan, timeZone = 'UTC') {
   return {
-    id: `${c.chargerId}/${connectorId}`,
-    phases: c.phases,
-    ...(c.phaseMapping ? { phaseMapping: c.phaseMapping } : {}),
-    ...(c.rotation ? { rotation: c.rotation } : {}),
-    ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
-    ...(c.priority !== undefined ? { priority: c.priority } : {}),
-    connected,
-    fallbackCurrentA: Math.max(c.fallbackCurrentA ?? site.fallbackCurrentA ?? 6, lastOfferA),
-    supportsPhaseSwitching: hints.supportsPhaseSwitching,
-    onOffOnly: hints.onOffOnly,
+    ...plan,
+    sessions: plan.sessions.map((p) => ({
+      ...p,
+      slots: p.slots.map((x) => ({ ...x, start: localTime(x.start, timeZone) })),
+    })),
   };
 }

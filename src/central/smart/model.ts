@@ -16,6 +16,8 @@ export interface SiteCharger {
   maxCurrentA?: number;
   minCurrentA?: number;
   fallbackCurrentA?: number;
+  /** The charger takes whole amperes only (limits are rounded down to 1 A). */
+  wholeAmperes?: boolean;
 }
 
 export interface SiteConfig {
