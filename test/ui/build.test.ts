@@ -32,3 +32,16 @@ describe('web console build', () => {
     assert.equal(uiNeedsBuild(join(out, 'nothing-here')), true);
   });
 });
+
+describe('web console event types', () => {
+  // EventSource hands a named event only to a listener for that name: a type the console does
+  // not list would never reach its pages.
+  test('the console listens for every event type the central system emits', () => {
+    const union = readFileSync('src/central/events.ts', 'utf8').match(/export type CentralEventType =([^;]+);/)![1]!;
+    const server = [...union.matchAll(/'([a-z.]+)'/g)].map((m) => m[1]).sort();
+    const list = readFileSync('src/ui/app/api.ts', 'utf8').match(/export const EVENT_TYPES = \[([^\]]+)\]/)![1]!;
+    const ui = [...list.matchAll(/'([a-z.]+)'/g)].map((m) => m[1]).sort();
+    assert.ok(server.length >= 18);
+    assert.deepEqual(ui, server);
+  });
+});

@@ -68,6 +68,7 @@ export interface LiveEvent {
   data: Record<string, any>;
 }
 
+/** Every event type the server sends (EventSource delivers only the named types it listens for). */
 export const EVENT_TYPES = [
   'charger.connected',
   'charger.disconnected',
@@ -87,6 +88,7 @@ export const EVENT_TYPES = [
   'security.event',
   'smart.actuation',
   'smart.mismatch',
+  'smart.violation',
 ] as const;
 
 type Listener = (e: LiveEvent) => void;
