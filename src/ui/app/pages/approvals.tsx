@@ -1,7 +1,7 @@
 // Chargers waiting for approval: ids refused at the handshake and chargers held as Pending.
 // Approve or reject in one click; the page then says what the charger will do next, from what
 // the server observes (the boot trigger answered, or not supported).
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Action, Loading, Online, useDebounced, useLive, useLoad, when } from '../ui.tsx';
 
@@ -26,34 +26,45 @@ export function ApprovalsPage() {
   const reload = useDebounced(list.reload, 300);
   const say = (id: string, text: string, ok = true) =>
     setOutcomes((o) => [{ id, text, ok }, ...o.filter((x) => x.id !== id)].slice(0, 20));
-  const approvedHere = (id: string) => outcomes.some((o) => o.id === id);
+  // Chargers decided on this page: their events are followed from the moment of the click, since
+  // the charger may answer (and boot) before the approval's own answer arrives.
+  const watching = useRef(new Set<string>());
+  const heard = useRef(new Set<string>());
+  const hear = (id: string, text: string) => {
+    heard.current.add(id);
+    say(id, text);
+  };
 
   useLive((e) => {
     if (['charger.connected', 'charger.boot', 'charger.registration', 'charger.disconnected'].includes(e.type))
       reload();
     const id = e.chargerId;
-    if (!id || !approvedHere(id)) return;
+    if (!id || !watching.current.has(id)) return;
     if (e.type === 'command.answered' && e.data.action === 'TriggerMessage') {
       const status = (e.data.response as { status?: string } | undefined)?.status;
-      if (e.data.ok && status === 'Accepted') say(id, `${id} accepted the request and is booting again now.`);
+      if (e.data.ok && status === 'Accepted') hear(id, `${id} accepted the request and is booting again now.`);
       else
-        say(
+        hear(
           id,
           `${id} does not support TriggerMessage for a boot (${status ?? String(e.data.error ?? 'it refused')}): it will boot again by itself within its retry interval (60 s unless configured otherwise).`,
         );
     }
-    if (e.type === 'callerror' && approvedHere(id)) {
-      say(
+    if (e.type === 'callerror') {
+      hear(
         id,
         `${id} answered with an error: it will boot again by itself within its retry interval (60 s unless configured otherwise).`,
       );
     }
-    if (e.type === 'charger.boot') say(id, `${id} booted and is accepted: it now appears in the fleet.`);
+    if (e.type === 'charger.boot') hear(id, `${id} booted and is accepted: it now appears in the fleet.`);
   });
 
   const approve = async (a: Approval) => {
+    watching.current.add(a.id);
+    heard.current.delete(a.id);
     await api('POST', `/api/chargers/${encodeURIComponent(a.id)}/approve`);
-    if (a.source === 'attempt') {
+    if (heard.current.has(a.id)) {
+      // The charger's own answer already said what happens next.
+    } else if (a.source === 'attempt') {
       say(
         a.id,
         `${a.id} is approved. It was refused at the connection, so it connects again on its own retry schedule; it then boots as accepted.`,
