@@ -306,20 +306,13 @@ export function planActuation(caps: Capabilities, req: LimitRequest): ActuationP
       continue;
     }
     if (m === 'configKey' && caps.currentKey !== undefined) {
-      if (pause) {
-        if (running && caps.remoteStartStop !== 'no')
-          return {
-            mechanism: m,
-            commands: [{ action: 'RemoteStopTransaction', payload: { transactionId: req.transactionId! } }],
-            note: 'a current key cannot pause: the transaction is stopped',
-          };
-        return { mechanism: m, commands: [], note: 'nothing is charging' };
-      }
+      // A key of 0 A pauses in place (below 6 A there is no PWM signal to charge on, IEC 61851-1):
+      // the transaction stays. A charger that refuses 0 moves on to the next mechanism.
       // Whole amperes: a vendor key is an integer on the chargers we know; rounding down keeps the limit.
       const commands: OcppCommand[] = [
         { action: 'ChangeConfiguration', payload: { key: caps.currentKey, value: String(Math.floor(req.currentA)) } },
       ];
-      if (!running && req.resume && caps.remoteStartStop !== 'no')
+      if (!running && req.resume && !pause && caps.remoteStartStop !== 'no')
         commands.push({
           action: 'RemoteStartTransaction',
           payload: { connectorId: req.connectorId, idTag: req.resume.idTag },

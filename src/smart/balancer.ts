@@ -363,8 +363,14 @@ export function balance(
       floorLimit(Math.min(s.maxCurrentA ?? Number.POSITIVE_INFINITY, charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A)),
       step,
     );
-    // An on/off charger draws all it (or the car) can: reserve all of it, or pause.
-    const min = charger.onOffOnly && !s.standing ? Math.max(max, minWanted) : minWanted;
+    // An on/off charger runs at its own maximum or not at all: reserve all of it, or pause. A cap
+    // below that maximum (a plan, a car) cannot be followed, so it pauses.
+    let min = minWanted;
+    if (charger.onOffOnly && !s.standing) {
+      const hw = floorStep(floorLimit(charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A), step);
+      min = Math.max(hw, minWanted);
+      max = (s.maxCurrentA ?? hw) < hw ? Math.min(max, hw - step) : hw;
+    }
     if (algorithm === 'OPTIMIZED' && s.measuredCurrentA !== undefined && s.offeredCurrentA !== undefined) {
       const underuse = s.measuredCurrentA <= 0.8 * s.offeredCurrentA && s.offeredCurrentA - s.measuredCurrentA >= 2;
       if (underuse) max = Math.min(max, Math.max(min, ceilStep(s.measuredCurrentA + 2, step)));
@@ -405,12 +411,28 @@ export function balance(
     if (algorithm === 'UNIFORM') fill(real, cons);
     else for (const cls of byPriority(real)) fill(cls, cons);
   }
+  // Rounded down to what each charger takes: the rounded values are what must fit. What rounding
+  // frees may admit a session that did not fit before.
+  const round = (group: Item[]) => {
+    for (const it of group) {
+      if (!it.admitted) continue;
+      const r = Math.max(it.min, floorStep(floorLimit(it.x), it.charger.stepA ?? 0.1));
+      cons.take(it.grid, r - it.x);
+      it.x = r;
+    }
+  };
+  round(real);
+  for (const it of real) {
+    if (it.admitted || it.reason === 'maximum below minimum') continue;
+    const reason = it.reason;
+    if (!admit(it, cons)) it.reason = reason;
+  }
   for (const it of standing) admit(it, cons);
   fill(standing, cons);
+  round(standing);
 
   for (const it of items) {
-    // Rounded down to what the charger takes: the rounded values are what must fit.
-    const currentA = it.admitted ? Math.max(it.min, floorStep(floorLimit(it.x), it.charger.stepA ?? 0.1)) : 0;
+    const currentA = it.admitted ? it.x : 0;
     allocations.push({
       sessionId: it.s.id,
       chargerId: it.charger.id,

@@ -124,6 +124,8 @@ export interface RunResult {
   balance: BalanceResult;
   allocations: Allocation[];
   violation: Violation | null;
+  /** Connectors whose raise the charger refused in this run (kept where they were). */
+  refused: string[];
 }
 
 const MISSING = new Set(['NotSupported', 'NotImplemented']);
@@ -241,20 +243,32 @@ export class SiteEngine {
     };
     const byId = new Map(chargers.map((c) => [c.id, c]));
     let result: BalanceResult | undefined;
-    let steps: Step[] = [];
-    // A refused lowering changes what may be balanced: balance again, at most a few times.
+    // Connectors whose raise the charger refused in this run stay where they are: the room they
+    // would have taken goes to the others in the next pass.
+    const capped = new Map<string, number>();
+    // A refused command changes what may be balanced: balance again, at most a few times.
     for (let pass = 0; pass < 3; pass++) {
-      result = this.balanceOnce(site, byId, sessions, now);
-      steps = this.stepsOf(result, byId, sessions, now);
+      result = this.balanceOnce(site, byId, sessions, now, capped);
+      const steps = this.stepsOf(result, byId, sessions);
       const lowerings = steps.filter((s) => s.direction === 'lower');
-      const outcomes = await Promise.all(lowerings.map((s) => this.actuate(s, now)));
-      if (outcomes.every((ok) => ok)) break;
-      steps = [];
+      const lowered = await Promise.all(lowerings.map((s) => this.actuate(s, now)));
+      if (!lowered.every((ok) => ok)) continue;
+      const raised = await this.raise(steps, now);
+      if (raised.length === 0) break;
+      for (const step of raised) capped.set(step.entry.key, exposure(step.entry).a);
     }
+    this.retellSet.clear();
+    const violation = this.check();
+    if (violation) this.port.violation(violation);
+    return { balance: result!, allocations: result!.allocations, violation, refused: [...capped.keys()] };
+  }
+
+  /** Raises in priority order, each cut to the room the ledger shows; returns the refused ones. */
+  private async raise(steps: Step[], now: number): Promise<Step[]> {
     const raises = steps
       .filter((s) => s.direction === 'raise')
       .sort((a, b) => b.priority - a.priority || a.session.startedAt - b.session.startedAt);
-    const sent: Array<Promise<boolean>> = [];
+    const sent: Array<Promise<Step | null>> = [];
     for (const step of raises) {
       // Reserve synchronously (pending) before the next raise is measured against the ledger.
       const room = headroom(this.entries.values(), this.limitsNow, step.entry, step.phases);
@@ -278,12 +292,9 @@ export class SiteEngine {
           step.allocation.currentA = allowed;
         }
       }
-      sent.push(this.actuate(step, now));
+      sent.push(this.actuate(step, now).then((ok) => (ok ? null : step)));
     }
-    await Promise.all(sent);
-    const violation = this.check();
-    if (violation) this.port.violation(violation);
-    return { balance: result!, allocations: result!.allocations, violation };
+    return (await Promise.all(sent)).filter((x): x is Step => x !== null);
   }
 
   private balanceOnce(
@@ -291,6 +302,7 @@ export class SiteEngine {
     byId: Map<string, EngineCharger>,
     sessions: readonly EngineSession[],
     now: number,
+    capped: ReadonlyMap<string, number>,
   ): BalanceResult {
     const reservedA: [number, number, number] = [0, 0, 0];
     const bChargers: BalancerCharger[] = [];
@@ -340,7 +352,14 @@ export class SiteEngine {
           ? { standing: true, maxCurrentA: idleA }
           : {
               ...(c.minCurrentA !== undefined ? { minCurrentA: c.minCurrentA } : {}),
-              ...(s.maxCurrentA !== undefined ? { maxCurrentA: s.maxCurrentA } : {}),
+              ...(s.maxCurrentA !== undefined || capped.has(key)
+                ? {
+                    maxCurrentA: Math.min(
+                      s.maxCurrentA ?? Number.POSITIVE_INFINITY,
+                      capped.get(key) ?? Number.POSITIVE_INFINITY,
+                    ),
+                  }
+                : {}),
               ...(s.measuredCurrentA !== undefined && s.kind === 'transaction' && !damped
                 ? { measuredCurrentA: s.measuredCurrentA }
                 : {}),
@@ -352,18 +371,15 @@ export class SiteEngine {
     const result = balance({ ...site, reservedA }, bChargers, bSessions);
     for (const a of result.allocations) {
       const s = sessions.find((x) => x.id === a.sessionId);
-      if (s?.capReason && a.state === 'paused' && (s.maxCurrentA ?? 1) <= 0) a.reason = s.capReason;
+      if (a.state !== 'paused' || !s) continue;
+      if (capped.has(a.chargerId)) a.reason = 'the charger refused a higher limit';
+      else if (s.capReason && (s.maxCurrentA ?? 1) <= 0) a.reason = s.capReason;
     }
     result.allocations.push(...heldAllocations);
     return result;
   }
 
-  private stepsOf(
-    result: BalanceResult,
-    byId: Map<string, EngineCharger>,
-    sessions: readonly EngineSession[],
-    now: number,
-  ): Step[] {
+  private stepsOf(result: BalanceResult, byId: Map<string, EngineCharger>, sessions: readonly EngineSession[]): Step[] {
     const steps: Step[] = [];
     for (const a of result.allocations) {
       if (a.state === 'fallback') continue;
@@ -378,7 +394,12 @@ export class SiteEngine {
       const base = { session: s, charger: c, entry: e, allocation: a, phases, priority: c.priority ?? 0 };
       if (c.onOffOnly) {
         const on = x.a > 0;
-        if (s.kind === 'transaction' && on && target <= 0) steps.push({ ...base, target: 0, direction: 'lower' });
+        if (s.kind === 'transaction' && e.off && target > 0) {
+          a.state = 'paused';
+          a.currentA = 0;
+          a.reason = 'stopped by Ampere: resumed once the charger has ended the transaction';
+        } else if (s.kind === 'transaction' && on && target <= 0)
+          steps.push({ ...base, target: 0, direction: 'lower' });
         else if (s.kind === 'paused' && target > 0) steps.push({ ...base, target, direction: 'raise' });
         continue;
       }
@@ -392,8 +413,6 @@ export class SiteEngine {
         steps.push({ ...base, target, direction: 'lower' });
       }
     }
-    void now;
-    for (const c of byId.values()) this.retellSet.delete(c.id);
     return steps;
   }
 
@@ -413,25 +432,35 @@ export class SiteEngine {
       ok: false,
     };
     let unanswered = false;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // After a RemoteStopTransaction, what is left is the standing limit: bring that down too.
+    let standingOnly = false;
+    let lastScope: LimitScope = 'standing';
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const inTx = s.kind === 'transaction' && !standingOnly;
       const req: LimitRequest = {
         connectorId: s.connectorId,
-        ...(s.transactionId !== undefined && s.kind === 'transaction' ? { transactionId: s.transactionId } : {}),
+        ...(s.transactionId !== undefined && inTx ? { transactionId: s.transactionId } : {}),
         currentA: step.target,
         phases: step.phases.length,
         ...(s.kind === 'paused' && s.idTag ? { resume: { idTag: s.idTag } } : {}),
-        ...(s.kind !== 'transaction' ? { standing: true } : {}),
+        ...(!inTx ? { standing: true } : {}),
         voltage: DEFAULT_VOLTAGE,
       };
       const plan = planActuation(caps, req);
       record.mechanism = plan.mechanism;
       if (plan.note) record.note = plan.note;
       if (plan.commands.length === 0) {
-        // Nothing to send (e.g. an on/off charger with nothing running): the ledger stays as it is.
-        record.ok = plan.mechanism !== 'none';
+        // Nothing to send (e.g. an on/off charger with nothing running): fine when the ledger already
+        // counts no more than the target; otherwise the charger cannot be brought down this way.
+        const counted = exposure(e);
+        const within = counted.a <= TINY || counted.phases.every((p) => step.phases.includes(p));
+        record.ok =
+          plan.mechanism !== 'none' &&
+          (step.direction === 'lower' ? counted.a <= step.target + TINY && within : counted.a >= step.target - TINY);
         break;
       }
       const scope = scopeOf(plan.commands);
+      lastScope = scope;
       const on = plan.commands.some((c) => c.action === 'RemoteStartTransaction');
       e.pending = { a: step.target, scope, phases: [...step.phases], ...(on ? { on } : {}) };
       const outcome = await this.send(s, plan.commands, record);
@@ -439,6 +468,11 @@ export class SiteEngine {
       if (outcome === 'accepted') {
         this.apply(e, plan.commands, step, scope, now);
         record.ok = true;
+        if (!step.charger.onOffOnly && exposure(e).a > step.target + TINY && !standingOnly) {
+          standingOnly = true;
+          record.ok = false;
+          continue;
+        }
         break;
       }
       if (outcome === 'unanswered') {
@@ -455,8 +489,9 @@ export class SiteEngine {
         if (step.direction === 'raise') {
           if (s.kind === 'paused')
             e.starting = { a: step.charger.onOffOnly ? e.facts.maxA : step.target, until: now + this.holdMs };
-          else if (scopeFor(s) === 'tx') e.txA = step.target;
-          else e.standingA = step.target;
+          // Never told before: the charger may still hold no limit at all, which is its maximum.
+          else if (lastScope === 'tx') e.txA = inForce(e) === undefined ? undefined : step.target;
+          else e.standingA = e.standingA === undefined ? undefined : step.target;
         }
       }
       if (step.direction === 'lower') {
@@ -569,10 +604,6 @@ function scopeOf(commands: OcppCommand[]): LimitScope {
     if (c.action === 'RemoteStartTransaction' && c.payload.chargingProfile) return 'tx';
   }
   return 'standing';
-}
-
-function scopeFor(s: EngineSession): LimitScope {
-  return s.kind === 'transaction' ? 'tx' : 'standing';
 }
 
 function mapping(c: EngineCharger): Pick<BalancerCharger, 'phaseMapping' | 'rotation'> {

@@ -117,18 +117,21 @@ export function exposure(e: LedgerEntry): Exposure {
       ? { a: f.maxA, phases: all, basis: 'on/off charger switched on: its maximum' }
       : { a: 0, phases: all, basis: f.state === 'free' ? 'on/off charger, no car' : 'on/off charger switched off' };
   }
-  const told = inForce(e);
   let a: number;
   let basis: string;
   if (f.state === 'free') {
-    a = told ?? 0;
-    basis = told === undefined ? 'free, never told: nothing counted' : `free: standing limit ${told} A`;
-  } else if (told === undefined) {
-    a = f.maxA;
-    basis = 'car present, never told: the charger maximum';
+    a = e.standingA ?? 0;
+    basis = e.standingA === undefined ? 'free, never told: nothing counted' : `free: standing limit ${a} A`;
   } else {
-    a = told;
-    basis = `${f.state === 'transaction' && e.txA !== undefined ? 'transaction limit' : 'standing limit'} ${told} A`;
+    // A transaction Ampere stopped leaves the car under the standing limit, should it start again.
+    const told = f.state === 'transaction' && !e.off ? inForce(e) : e.standingA;
+    if (told === undefined) {
+      a = f.maxA;
+      basis = 'car present, never told: the charger maximum';
+    } else {
+      a = told;
+      basis = `${f.state === 'transaction' && !e.off && e.txA !== undefined ? 'transaction limit' : 'standing limit'} ${told} A`;
+    }
   }
   let phases: readonly GridPhase[] = e.phases ?? all;
   if (e.starting && e.starting.a > a) {

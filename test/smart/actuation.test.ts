@@ -134,8 +134,11 @@ describe('planActuation', () => {
     assert.deepEqual(plan.commands, [
       { action: 'ChangeConfiguration', payload: { key: 'ConnectorMaximumCurrent', value: '13' } },
     ]);
-    const stop = planActuation(caps, { connectorId: 1, transactionId: 5, currentA: 0 });
-    assert.deepEqual(stop.commands, [{ action: 'RemoteStopTransaction', payload: { transactionId: 5 } }]);
+    // A key of 0 A pauses in place; the transaction stays (no RemoteStopTransaction).
+    const pause = planActuation(caps, { connectorId: 1, transactionId: 5, currentA: 0 });
+    assert.deepEqual(pause.commands, [
+      { action: 'ChangeConfiguration', payload: { key: 'ConnectorMaximumCurrent', value: '0' } },
+    ]);
   });
 
   it('Eaton: on/off', () => {
