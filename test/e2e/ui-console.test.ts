@@ -63,8 +63,9 @@ describe('web console in a real browser', () => {
     await page.getByLabel('Operator token').fill('wrong-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not the operator token' }).waitFor({ timeout: T });
+    // By keyboard: type the token and press Enter.
     await page.getByLabel('Operator token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.keyboard.press('Enter');
     await page.getByRole('navigation', { name: 'Pages' }).waitFor({ timeout: T });
     const cookies = await b.context.cookies();
     const session = cookies.find((c) => c.name === 'ampere_session');
@@ -239,6 +240,16 @@ describe('web console in a real browser', () => {
     await go('#/site');
     await page.getByRole('heading', { name: 'Site' }).waitFor();
     await checkPage('site');
+    // Dark mode follows the system setting, and keeps its contrast.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await go('#/fleet');
+    await page.getByRole('link', { name: 'UI-CP1' }).waitFor({ timeout: T });
+    const background = await page.evaluate(
+      () => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor,
+    );
+    assert.equal(background, 'rgb(16, 19, 24)');
+    await checkPage('fleet-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
     assert.deepEqual(b.problems, []);
   });
 

@@ -3,6 +3,8 @@
 // cookie (reads freely, changes only with the CSRF header from the same origin), the event
 // stream opened with the cookie alone, sign-out, and the shared lock after wrong tokens.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BrowserSessions } from '../../src/api/index.ts';
 import { startTestServer, type TestServer, TOKEN } from '../api/helpers.ts';
@@ -151,6 +153,19 @@ describe('web console session', () => {
     const [exp, nonce, mac] = fresh.split('=')[1]!.split('.');
     const later = `ampere_session=${Number(exp) + 86_400_000}.${nonce}.${mac}`;
     assert.equal((await s.api('GET', '/api/chargers', undefined, { ...NO_BEARER, cookie: later })).status, 401);
+  });
+
+  test('on a first start the sign-in page can name the file that keeps the generated token', async () => {
+    const first = await startTestServer({ apiToken: undefined });
+    try {
+      const r = await first.api('GET', '/api/session', undefined, NO_BEARER);
+      assert.equal(r.body.signedIn, false);
+      assert.equal(r.body.tokenFile, join(first.data, 'api-token'));
+      const token = readFileSync(r.body.tokenFile, 'utf8').trim();
+      assert.equal((await first.api('POST', '/api/session', { token }, NO_BEARER)).status, 200);
+    } finally {
+      await first.close();
+    }
   });
 
   test('wrong tokens at sign-in count toward the same lock as wrong bearer tokens', async () => {
