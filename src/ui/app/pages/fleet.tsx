@@ -45,7 +45,6 @@ export function patchCharger(c: FleetCharger, e: LiveEvent): FleetCharger {
       return typeof e.data.registration === 'string' ? { ...c, registration: e.data.registration } : c;
     case 'connector.status': {
       const id = Number(e.data.connectorId);
-      if (id === 0) return c;
       const next = { connectorId: id, status: String(e.data.status), errorCode: String(e.data.errorCode ?? 'NoError') };
       const rest = c.connectors.filter((x) => x.connectorId !== id);
       return { ...c, connectors: [...rest, next].sort((a, b) => a.connectorId - b.connectorId) };
@@ -267,6 +266,10 @@ export function FleetPage() {
 }
 
 function FleetRow({ c }: { c: FleetCharger }) {
+  // Connector 0 stands for the whole charger: shown only when no connector has reported.
+  const outlets = c.connectors.some((x) => x.connectorId > 0)
+    ? c.connectors.filter((x) => x.connectorId > 0)
+    : c.connectors;
   const power = c.sessions.reduce<number | null>((s, x) => (x.powerW == null ? s : (s ?? 0) + x.powerW), null);
   const energy = c.sessions.reduce<number | null>((s, x) => (x.energyWh == null ? s : (s ?? 0) + x.energyWh), null);
   return (
@@ -281,10 +284,10 @@ function FleetRow({ c }: { c: FleetCharger }) {
         {c.registration !== 'accepted' ? ` · ${c.registration}` : ''}
       </span>
       <span class="f-conn">
-        {c.connectors.length === 0 ? (
+        {outlets.length === 0 ? (
           <span class="muted">no status</span>
         ) : (
-          c.connectors.map((x) => <StatusBadge key={x.connectorId} status={x.status} errorCode={x.errorCode} />)
+          outlets.map((x) => <StatusBadge key={x.connectorId} status={x.status} errorCode={x.errorCode} />)
         )}
       </span>
       <span class="f-power">
