@@ -224,6 +224,16 @@ describe('web console in a real browser', () => {
     await page.getByTestId('home-fast-UI-CP1').click();
     await page.getByText('Charging at full power now').waitFor({ timeout: T });
     await until('fast: the charger may draw its 16 A again', () => sim.station.connector(1).offeredA >= 16);
+    // The site page lists the session with its own fast-charge button, and the allocation.
+    await go('#/site');
+    await page.getByRole('heading', { name: 'home', exact: true }).waitFor({ timeout: T });
+    await page.getByRole('button', { name: 'Fast charge' }).click();
+    await page.getByText('Charging now at full power').waitFor({ timeout: T });
+    await page
+      .getByText(/UI-CP1\S*: \d+\.\d A ×/)
+      .first()
+      .waitFor({ timeout: T });
+    await checkPage('site-session');
     await sim.station.swipe('UI-TAG-1', 1);
     await until('the session ended', () => sim.station.connector(1).tx === undefined);
   });
@@ -238,7 +248,7 @@ describe('web console in a real browser', () => {
     await page.getByTestId('home-energy-UI-CP1').waitFor({ timeout: T });
     await checkPage('home');
     await go('#/site');
-    await page.getByRole('heading', { name: 'Site' }).waitFor();
+    await page.getByRole('heading', { name: 'Site', exact: true }).waitFor();
     await checkPage('site');
     // Dark mode follows the system setting, and keeps its contrast.
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
-import { Card, Loading, useDebounced, useLive, useLoad } from '../ui.tsx';
+import { Action, Card, kW, kWh, Loading, useDebounced, useLive, useLoad } from '../ui.tsx';
+import type { Tx } from './charger.tsx';
 
 interface Site {
   id: string;
@@ -69,12 +70,16 @@ function SiteView({ site }: { site: Site }) {
   const status = useLoad(() => api<SiteStatus>('GET', `/api/sites/${enc}/status`), [site.id]);
   const prices = useLoad(() => api<Prices>('GET', `/api/sites/${enc}/prices`).catch(() => null), [site.id]);
   const [samples, setSamples] = useState<{ x: number[]; l: number[][] }>({ x: [], l: [[], [], []] });
+  const active = useLoad(() => api<{ items: Tx[] }>('GET', '/api/sessions/active'), [site.id]);
   const reload = useDebounced(() => {
     status.reload();
+    active.reload();
   }, 500);
   const inSite = new Set(site.chargers.map((c) => c.chargerId));
   useLive((e) => {
-    if (e.type === 'smart.actuation' || (e.chargerId && inSite.has(e.chargerId) && e.type === 'meter.values')) reload();
+    const mine = e.chargerId !== null && inSite.has(e.chargerId);
+    if (e.type === 'smart.actuation' || (mine && (e.type === 'meter.values' || e.type.startsWith('transaction.'))))
+      reload();
   });
   const s = status.data;
   useEffect(() => {
@@ -130,7 +135,7 @@ function SiteView({ site }: { site: Site }) {
             <ul class="plain">
               {s.allocations.map((a) => (
                 <li key={a.chargerId}>
-                  <a href={`#/chargers/${encodeURIComponent(a.chargerId)}`}>{a.chargerId}</a>:{' '}
+                  <a href={`#/chargers/${encodeURIComponent(a.chargerId.replace(/\/\d+$/, ''))}`}>{a.chargerId}</a>:{' '}
                   {Number(a.currentA).toFixed(1)} A × {a.phases} ({a.state}
                   {a.reason ? `, ${a.reason}` : ''})
                 </li>
@@ -139,6 +144,13 @@ function SiteView({ site }: { site: Site }) {
           )}
         </Card>
       </div>
+      <Card title="Sessions on this site">
+        {!active.data ? (
+          <Loading error={active.error} />
+        ) : (
+          <SiteSessions sessions={active.data.items.filter((t) => inSite.has(t.chargerId))} />
+        )}
+      </Card>
       <Card title="Load per phase against the limit (since this page opened)">
         {samples.x.length < 2 ? (
           <p class="muted">Collecting: a point is added at each balancing.</p>
@@ -206,5 +218,25 @@ function PlanChart({ prices, plan }: { prices: Prices; plan: SiteStatus['plan'] 
           : []),
       ]}
     />
+  );
+}
+
+function SiteSessions({ sessions }: { sessions: Tx[] }) {
+  if (sessions.length === 0) return <p class="muted">No session is running.</p>;
+  return (
+    <ul class="plain">
+      {sessions.map((t) => (
+        <li key={t.id}>
+          <a href={`#/sessions/${t.id}`}>Session {t.id}</a> on {t.chargerId}: {kWh(t.live?.energyWh ?? t.energyWh)} at{' '}
+          {kW(t.live?.powerW)}{' '}
+          <Action
+            label="Fast charge"
+            title="Charge this session at full power now, ignoring its plan"
+            run={() => api('POST', `/api/transactions/${t.id}/fast-charge`)}
+            done={() => 'Charging now at full power'}
+          />
+        </li>
+      ))}
+    </ul>
   );
 }
