@@ -1,6 +1,6 @@
 // The live event stream, newest first, filterable by charger and type; security events (from
 // chargers and Ampere's own) listed beside it.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, EVENT_TYPES, type LiveEvent } from '../api.ts';
 import { Card, Choice, Loading, useDebounced, useLive, useLoad, when } from '../ui.tsx';
 
@@ -11,8 +11,20 @@ export function EventsPage() {
   const [charger, setCharger] = useState('');
   const [type, setType] = useState('');
   const [paused, setPaused] = useState(false);
+  // A busy fleet sends thousands of events a second: they are added once per frame, not one by one.
+  const pending = useRef<LiveEvent[]>([]);
+  const frame = useRef(0);
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
   useLive((e) => {
-    if (!paused) setEvents((old) => [e, ...old].slice(0, KEEP));
+    if (paused) return;
+    pending.current.push(e);
+    if (frame.current !== 0) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      const fresh = pending.current.reverse();
+      pending.current = [];
+      setEvents((old) => [...fresh, ...old].slice(0, KEEP));
+    });
   });
   const security = useLoad(
     () =>
