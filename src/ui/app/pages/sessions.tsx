@@ -1,12 +1,19 @@
 // Sessions (OCPP transactions): the list, and one session with its power and energy over time,
 // energy, duration, cost, time to target and stop reason. An active one follows its meter values.
+import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { Card, duration, kW, kWh, Loading, money, useDebounced, useLive, useLoad, when } from '../ui.tsx';
 import type { Tx } from './charger.tsx';
 
+const PAGE = 50;
+
 export function SessionsPage() {
-  const list = useLoad(() => api<{ items: Tx[]; total: number }>('GET', '/api/transactions?limit=100'), []);
+  const [offset, setOffset] = useState(0);
+  const list = useLoad(
+    () => api<{ items: Tx[]; total: number }>('GET', `/api/transactions?limit=${PAGE}&offset=${offset}`),
+    [offset],
+  );
   const reload = useDebounced(list.reload, 500);
   useLive((e) => {
     if (e.type === 'transaction.started' || e.type === 'transaction.stopped') reload();
@@ -54,6 +61,29 @@ export function SessionsPage() {
             </tbody>
           </table>
         </div>
+      )}
+      {list.data && list.data.total > PAGE && (
+        <nav class="buttons" aria-label="Pages of sessions">
+          <button
+            type="button"
+            class="btn plain"
+            disabled={offset === 0}
+            onClick={() => setOffset(Math.max(0, offset - PAGE))}
+          >
+            Newer
+          </button>
+          <span class="muted">
+            {offset + 1}–{Math.min(offset + PAGE, list.data.total)} of {list.data.total}
+          </span>
+          <button
+            type="button"
+            class="btn plain"
+            disabled={offset + PAGE >= list.data.total}
+            onClick={() => setOffset(offset + PAGE)}
+          >
+            Older
+          </button>
+        </nav>
       )}
     </>
   );
