@@ -174,7 +174,11 @@ export const COST = object({
   currency: str,
   amount: { ...num, description: 'rounded to 4 decimals' },
   energyWh: num,
-  tariff: { type: 'string', enum: ['flat', 'time-of-use'] },
+  tariff: {
+    type: 'string',
+    enum: ['flat', 'time-of-use', 'dynamic'],
+    description: "dynamic: the site's price series where it covers the session, the tariff elsewhere",
+  },
 });
 
 export const LIVE = object({
@@ -284,6 +288,7 @@ const TOU_PERIOD = {
       description: 'ISO weekdays (1 = Monday); all days when omitted',
     },
     pricePerKwh: { type: 'number', minimum: 0 },
+    co2PerKwh: { type: 'number', minimum: 0, description: 'g CO2 per kWh' },
   },
   required: ['from', 'to', 'pricePerKwh'],
   additionalProperties: false,
@@ -298,6 +303,7 @@ export const TARIFF = {
         type: { const: 'flat' },
         currency: { type: 'string', minLength: 1, maxLength: 8 },
         pricePerKwh: { type: 'number', minimum: 0 },
+        co2PerKwh: { type: 'number', minimum: 0, description: 'g CO2 per kWh' },
       },
       required: ['type', 'currency', 'pricePerKwh'],
       additionalProperties: false,
@@ -310,6 +316,7 @@ export const TARIFF = {
         currency: { type: 'string', minLength: 1, maxLength: 8 },
         timeZone: { type: 'string', description: 'IANA zone the periods are in (default UTC)' },
         defaultPricePerKwh: { type: 'number', minimum: 0, description: 'price outside every period' },
+        defaultCo2PerKwh: { type: 'number', minimum: 0, description: 'g CO2 per kWh outside every period' },
         periods: { type: 'array', items: TOU_PERIOD, maxItems: 100 },
       },
       required: ['type', 'currency', 'defaultPricePerKwh', 'periods'],

@@ -1,10 +1,14 @@
-// Tariffs: what a kWh costs, flat or by time of use, and the cost of a transaction from its
-// energy register samples. Pure functions of data and time; the tariff itself is a store setting.
+// Tariffs: what a kWh costs (and, optionally, how much CO2 it carries), flat, by time of use
+// (recurring weekly rules), or from a site's day-ahead series where that covers the instant, with
+// the tariff after it. One price model for both the planner and the cost of a transaction. Pure
+// functions of data and time; the tariff itself is a store setting, the series a site setting.
 
 export interface FlatTariff {
   type: 'flat';
   currency: string;
   pricePerKwh: number;
+  /** g CO2 per kWh, when known. */
+  co2PerKwh?: number;
 }
 
 export interface TouPeriod {
@@ -15,6 +19,7 @@ export interface TouPeriod {
   /** ISO weekdays, 1 = Monday; every day when omitted. */
   days?: number[];
   pricePerKwh: number;
+  co2PerKwh?: number;
 }
 
 export interface TimeOfUseTariff {
@@ -23,10 +28,45 @@ export interface TimeOfUseTariff {
   /** IANA time zone of the periods (default UTC). */
   timeZone?: string;
   defaultPricePerKwh: number;
+  defaultCo2PerKwh?: number;
   periods: TouPeriod[];
 }
 
-export type Tariff = FlatTariff | TimeOfUseTariff;
+/** A day-ahead series: evenly spaced slots with a price (and CO2) each. */
+export interface PriceSeries {
+  /** ISO start of the first slot. */
+  start: string;
+  slotMinutes: number;
+  price: number[];
+  co2?: number[];
+}
+
+/** A site's series in front of the tariff: the series where it covers an instant, else the tariff. */
+export interface DynamicTariff {
+  type: 'dynamic';
+  currency: string;
+  series: PriceSeries;
+  fallback: FlatTariff | TimeOfUseTariff | null;
+}
+
+export type Tariff = FlatTariff | TimeOfUseTariff | DynamicTariff;
+
+/** The one price model of a site: its series (if any) in front of the tariff (if any). */
+export function effectiveTariff(tariff: Tariff | null, series: PriceSeries | null | undefined): Tariff | null {
+  if (!series || series.price.length === 0) return tariff;
+  const fallback = tariff && tariff.type !== 'dynamic' ? tariff : null;
+  return { type: 'dynamic', currency: fallback?.currency ?? 'EUR', series, fallback };
+}
+
+/** The end of a series (epoch ms). */
+export function seriesEnd(series: PriceSeries): number {
+  return Date.parse(series.start) + series.price.length * series.slotMinutes * 60_000;
+}
+
+function seriesSlot(series: PriceSeries, at: number): number | undefined {
+  const i = Math.floor((at - Date.parse(series.start)) / (series.slotMinutes * 60_000));
+  return i >= 0 && i < series.price.length ? i : undefined;
+}
 
 /** A reading of the energy register: epoch ms and Wh. */
 export interface EnergyReading {
@@ -69,18 +109,46 @@ export function checkTimeZone(timeZone: string): void {
   new Intl.DateTimeFormat('en-GB', { timeZone });
 }
 
-/** Price per kWh at an instant. */
-export function priceAt(tariff: Tariff, at: number): number {
-  if (tariff.type === 'flat') return tariff.pricePerKwh;
+/** Price and CO2 per kWh at an instant, and where they come from; null when nothing covers it. */
+export function rateAt(
+  tariff: Tariff,
+  at: number,
+): { price: number; co2?: number; source: 'series' | 'tariff' } | null {
+  if (tariff.type === 'dynamic') {
+    const i = seriesSlot(tariff.series, at);
+    if (i !== undefined) {
+      const co2 = tariff.series.co2?.[i];
+      return { price: tariff.series.price[i]!, ...(co2 !== undefined ? { co2 } : {}), source: 'series' };
+    }
+    return tariff.fallback ? rateAt(tariff.fallback, at) : null;
+  }
+  if (tariff.type === 'flat')
+    return {
+      price: tariff.pricePerKwh,
+      ...(tariff.co2PerKwh !== undefined ? { co2: tariff.co2PerKwh } : {}),
+      source: 'tariff',
+    };
   const { minutes, weekday } = localClock(at, tariff.timeZone ?? 'UTC');
   for (const p of tariff.periods) {
     if (p.days && p.days.length > 0 && !p.days.includes(weekday)) continue;
     const from = hm(p.from);
     const to = hm(p.to);
     const inside = from <= to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
-    if (inside) return p.pricePerKwh;
+    if (inside) {
+      const co2 = p.co2PerKwh ?? tariff.defaultCo2PerKwh;
+      return { price: p.pricePerKwh, ...(co2 !== undefined ? { co2 } : {}), source: 'tariff' };
+    }
   }
-  return tariff.defaultPricePerKwh;
+  return {
+    price: tariff.defaultPricePerKwh,
+    ...(tariff.defaultCo2PerKwh !== undefined ? { co2: tariff.defaultCo2PerKwh } : {}),
+    source: 'tariff',
+  };
+}
+
+/** Price per kWh at an instant (0 where a series ends with no tariff after it). */
+export function priceAt(tariff: Tariff, at: number): number {
+  return rateAt(tariff, at)?.price ?? 0;
 }
 
 const MINUTE = 60_000;

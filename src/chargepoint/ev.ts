@@ -7,6 +7,12 @@ export interface EvOptions {
   maxPowerW?: number;
   phases?: 1 | 2 | 3;
   taperFromSoc?: number;
+  /**
+   * Seconds from the moment the charger offers current (a transaction starts, or a limit of 6 A or
+   * more returns) until the car draws it: a real car closes its contactor and ramps up over seconds
+   * (IEC 61851-1 leaves it time to respond). Default 0: at once.
+   */
+  startDelayS?: number;
 }
 
 export class Ev {
@@ -15,6 +21,7 @@ export class Ev {
   maxPowerW: number;
   phases: 1 | 2 | 3;
   taperFromSoc: number;
+  startDelayMs: number;
 
   constructor(o: EvOptions = {}) {
     this.capacityWh = o.capacityWh ?? 60_000;
@@ -22,6 +29,7 @@ export class Ev {
     this.maxPowerW = o.maxPowerW ?? 11_000;
     this.phases = o.phases ?? 3;
     this.taperFromSoc = o.taperFromSoc ?? 0.8;
+    this.startDelayMs = (o.startDelayS ?? 0) * 1000;
   }
 
   /** The power the car asks for now: full below the taper point, falling linearly to 0 at 100 %. */

@@ -116,6 +116,8 @@ export interface Connector {
   physicsTimer?: TimerHandle;
   lastIntervalWh: number;
   offeredA: number;
+  /** When the charger began offering current to the car (start-up delay of the car). */
+  offeredSince?: number;
 }
 
 interface QueuedMessage {
@@ -509,7 +511,11 @@ export class Station {
     const { amps, phases: stationPhases } = this.offeredLimit(c);
     c.offeredA = c.tx ? amps : 0;
     let perPhase = [0, 0, 0];
-    if (c.tx && c.plugged && c.ev && !c.tx.deauthorized && amps >= MIN_CURRENT_A) {
+    const offering = c.tx && c.plugged && c.ev && !c.tx.deauthorized && amps >= MIN_CURRENT_A;
+    if (!offering) c.offeredSince = undefined;
+    else if (c.offeredSince === undefined) c.offeredSince = now;
+    const waiting = offering && c.ev ? c.offeredSince! + c.ev.startDelayMs - now : 0;
+    if (offering && c.ev && waiting <= 0) {
       const phases = stationPhases;
       const demandA = c.ev.demandW() / (this.profile.voltage * phases);
       const a = Math.max(0, Math.min(amps, demandA));
@@ -519,7 +525,11 @@ export class Station {
     if (c.ev && c.plugged) c.ev.absorb(added);
     this.clock.clearTimeout(c.physicsTimer);
     c.physicsTimer = undefined;
-    if (c.tx) c.physicsTimer = this.clock.setTimeout(() => this.refresh(c), this.physicsTickMs);
+    if (c.tx)
+      c.physicsTimer = this.clock.setTimeout(
+        () => this.refresh(c),
+        waiting > 0 ? Math.min(waiting, this.physicsTickMs) : this.physicsTickMs,
+      );
   }
 
   // ---------------------------------------------------------------- meter values

@@ -3,6 +3,7 @@ import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
+import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 
 const USAGE = `Usage: ampere <command> [flags]
 
@@ -13,6 +14,8 @@ Commands:
   help         show this text
 
 ${OPERATOR_USAGE}
+
+${SMART_USAGE}
 
 ampere serve flags (and environment variables):
 ${serveHelp()}
@@ -62,13 +65,22 @@ async function main(argv: string[]): Promise<void> {
     case '-h':
       process.stdout.write(USAGE);
       return;
-    default:
+    default: {
+      const smart = smartRoute(command, rest);
+      if (smart === 'own') {
+        process.exitCode = await runSmartCommand(command, rest, process.env);
+        return;
+      }
       if (OPERATOR_COMMANDS.includes(command)) {
         process.exitCode = await runOperatorCommand(command, rest, process.env);
+        // `tx show` and `tx active` go on with what smart charging says of the session(s).
+        if (smart === 'after' && process.exitCode === 0)
+          process.exitCode = await runSmartCommand(`tx-${rest[0]}`, rest.slice(1), process.env);
         return;
       }
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       process.exitCode = 2;
+    }
   }
 }
 

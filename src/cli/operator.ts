@@ -43,7 +43,7 @@ export const OPERATOR_USAGE = `Operator commands (talk to a running server over 
   findings ID [--action A] [--rule R]  conformance findings (schema deviations repaired in tolerant mode)
 Client flags: --url URL (AMPERE_URL), --token T (AMPERE_API_TOKEN, else DATA/api-token), --data DIR, --json`;
 
-interface Client {
+export interface Client {
   config: Readonly<ClientConfig>;
   request<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
   out(text: string): void;
@@ -63,7 +63,7 @@ function tokenOf(config: ClientConfig): string {
   );
 }
 
-function client(config: Readonly<ClientConfig>): Client {
+export function client(config: Readonly<ClientConfig>): Client {
   const token = tokenOf(config);
   return {
     config,

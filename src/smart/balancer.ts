@@ -17,7 +17,8 @@
 //    rest of the current goes to the highest priority class first (fair within a class), and a car
 //    drawing well below its offer (measured ≤ 80 % of it and at least 2 A less) is held at its draw
 //    + 2 A, so what it leaves goes to others. The loop corrects itself: a car that draws up to its
-//    reduced offer is no longer "well below" and gets its full share at the next run.
+//    reduced offer (within 1 A) is no longer "well below" and gets its full share at the next run;
+//    one that draws a little less than its offer keeps that offer (no raise it would not use).
 //  - SUSPENDABLE (Eaton's default): strict priority. A priority class is filled up to its maxima
 //    before the next class is admitted at all; a lower-priority session runs only on what is left,
 //    and is suspended (paused) when its minimum does not fit there.
@@ -374,6 +375,9 @@ export function balance(
     if (algorithm === 'OPTIMIZED' && s.measuredCurrentA !== undefined && s.offeredCurrentA !== undefined) {
       const underuse = s.measuredCurrentA <= 0.8 * s.offeredCurrentA && s.offeredCurrentA - s.measuredCurrentA >= 2;
       if (underuse) max = Math.min(max, Math.max(min, ceilStep(s.measuredCurrentA + 2, step)));
+      // Hysteresis: a car that does not take all it is offered has nothing to gain from more, so it
+      // is not raised (raised, it would look under-used again at the next sample: an oscillation).
+      else if (s.measuredCurrentA < s.offeredCurrentA - 1) max = Math.min(max, Math.max(min, s.offeredCurrentA));
     }
     items.push({
       s,

@@ -35,6 +35,8 @@ import {
   type LedgerEntry,
   type LedgerLimits,
   type LimitScope,
+  phasesInForce,
+  unionPhases,
   type Violation,
 } from './ledger.ts';
 import type { GridPhase } from './types.ts';
@@ -128,6 +130,8 @@ export interface RunResult {
   refused: string[];
 }
 
+/** How long an on/off charger told to stop may take to send its StopTransaction (ms). */
+const STOP_GRACE_MS = 10_000;
 const MISSING = new Set(['NotSupported', 'NotImplemented']);
 const REFUSED = new Set(['Rejected', 'NotSupported', 'NotImplemented', 'RebootRequired']);
 const TINY = 1e-6;
@@ -158,7 +162,7 @@ export class SiteEngine {
 
   /** A charger connected again: what it was told may be gone; the next run tells it again. */
   retell(chargerId: string): void {
-    for (const e of this.entries.values()) if (e.chargerId === chargerId) e.changedAt = undefined;
+    for (const e of this.entries.values()) if (e.chargerId === chargerId) e.raisedAt = undefined;
     this.retellSet.add(chargerId);
   }
   private readonly retellSet = new Set<string>();
@@ -208,6 +212,7 @@ export class SiteEngine {
       // limit, or under the profile that came with its RemoteStartTransaction (§5.11).
       if (before && before.transactionId !== e.facts.transactionId) {
         e.txA = undefined;
+        e.txPhases = undefined;
         e.off = undefined;
         if (e.starting && state === 'transaction') {
           if (!c.onOffOnly && e.startScope === 'tx') e.txA = e.starting.a;
@@ -258,9 +263,41 @@ export class SiteEngine {
       for (const step of raised) capped.set(step.entry.key, exposure(step.entry).a);
     }
     this.retellSet.clear();
+    this.explainWaits(result!, byId, sessions);
     const violation = this.check();
-    if (violation) this.port.violation(violation);
+    // An on/off charger Ampere has just told to stop still counts until its StopTransaction is in;
+    // a breach that goes away once those stop is reported only if the stop does not come in time.
+    const stopping = (e: LedgerEntry) =>
+      e.off === true && e.facts.state === 'transaction' && now - (e.changedAt ?? 0) < STOP_GRACE_MS;
+    const settled = [...this.entries.values()].filter((e) => !stopping(e));
+    if (violation && checkLedger(settled, this.limitsNow)) this.port.violation(violation);
     return { balance: result!, allocations: result!.allocations, violation, refused: [...capped.keys()] };
+  }
+
+  /**
+   * Says, for each session left waiting, what it needs, what is free and who holds the rest
+   * ("waiting: 16 A needed, 10 A free; GOE/1 holds 6 A"), so an operator sees why it does not charge.
+   */
+  private explainWaits(result: BalanceResult, byId: Map<string, EngineCharger>, sessions: readonly EngineSession[]) {
+    for (const a of result.allocations) {
+      if (a.state !== 'paused') continue;
+      const s = sessions.find((x) => x.id === a.sessionId);
+      const c = s ? byId.get(s.chargerId) : undefined;
+      const e = s ? this.entries.get(`${s.chargerId}/${s.connectorId}`) : undefined;
+      if (!s || !c || !e || s.kind === 'idle') continue;
+      // Held back by its plan, not by the site: the plan says why.
+      if (s.capReason && (s.maxCurrentA ?? 1) <= 0) continue;
+      const need = c.onOffOnly ? (c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A) : Math.max(6, c.minCurrentA ?? 6);
+      const room = Math.max(0, headroom(this.entries.values(), this.limitsNow, e, e.facts.gridPhases));
+      const holders = [...this.entries.values()]
+        .filter((x) => x !== e && exposure(x).a > 0 && exposure(x).phases.some((p) => e.facts.gridPhases.includes(p)))
+        .map((x) => `${x.key} holds ${fmt(exposure(x).a)} A`);
+      const building = this.limitsNow.buildingLoadA.some((b) => b > 0)
+        ? [`the building ${this.limitsNow.buildingLoadA.map(fmt).join('/')} A`]
+        : [];
+      const why = `waiting: ${fmt(need)} A needed, ${fmt(room)} A free; ${[...holders, ...building].join(', ') || 'nothing else draws'}`;
+      a.reason = a.reason && !a.reason.startsWith('waiting') ? `${a.reason} (${why})` : why;
+    }
   }
 
   /** Raises in priority order, each cut to the room the ledger shows; returns the refused ones. */
@@ -343,7 +380,8 @@ export class SiteEngine {
         onOffOnly: c.onOffOnly,
         stepA: c.stepA,
       });
-      const damped = e.changedAt !== undefined && now - e.changedAt < this.dampMs;
+      // Just raised: the car needs time to ramp up; its first samples say nothing about its use.
+      const damped = e.raisedAt !== undefined && now - e.raisedAt < this.dampMs;
       const told = inForce(e);
       bSessions.push({
         id: s.id,
@@ -404,7 +442,7 @@ export class SiteEngine {
         continue;
       }
       const told = inForce(e);
-      const samePhases = (e.phases ?? x.phases).length === phases.length;
+      const samePhases = phasesInForce(e).length === phases.length;
       if (target > x.a + TINY) {
         // A deadband may skip a raise (it only keeps the site further under its limit).
         if (told !== undefined && !retell && target - told < this.deadbandA && samePhases) continue;
@@ -484,14 +522,20 @@ export class SiteEngine {
     }
     if (!record.ok) {
       if (unanswered) {
-        // The charger may have applied it or not: count the higher of the two.
+        // The charger may have applied it or not: count the higher of the two, on the phases of both.
+        // A limit never told stays unknown (the charger may hold none at all: its maximum).
         e.uncertain = true;
-        if (step.direction === 'raise') {
-          if (s.kind === 'paused')
-            e.starting = { a: step.charger.onOffOnly ? e.facts.maxA : step.target, until: now + this.holdMs };
-          // Never told before: the charger may still hold no limit at all, which is its maximum.
-          else if (lastScope === 'tx') e.txA = inForce(e) === undefined ? undefined : step.target;
-          else e.standingA = e.standingA === undefined ? undefined : step.target;
+        if (s.kind === 'paused' && step.direction === 'raise')
+          e.starting = { a: step.charger.onOffOnly ? e.facts.maxA : step.target, until: now + this.holdMs };
+        else if (lastScope === 'tx') {
+          const old = inForce(e);
+          if (old !== undefined) {
+            e.txPhases = unionPhases(phasesInForce(e), step.phases);
+            e.txA = Math.max(old, step.target);
+          }
+        } else if (e.standingA !== undefined) {
+          e.standingPhases = unionPhases(e.standingPhases ?? e.facts.gridPhases, step.phases);
+          e.standingA = Math.max(e.standingA, step.target);
         }
       }
       if (step.direction === 'lower') {
@@ -509,6 +553,7 @@ export class SiteEngine {
     e.heldUntil = undefined;
     e.heldReason = undefined;
     e.changedAt = now;
+    if (step.direction === 'raise') e.raisedAt = now;
     e.mechanism = step.charger.onOffOnly ? 'onOff' : undefined;
     for (const c of commands) {
       if (c.action === 'RemoteStopTransaction') {
@@ -524,13 +569,19 @@ export class SiteEngine {
     if (step.charger.onOffOnly) return;
     if (scope === 'tx') {
       // A TxProfile sent with a RemoteStartTransaction applies to the transaction still to come.
-      if (e.facts.state === 'transaction') e.txA = step.target;
+      if (e.facts.state === 'transaction') {
+        e.txA = step.target;
+        e.txPhases = [...step.phases];
+      }
     } else {
       e.standingA = step.target;
-      // A standing limit is also what a running transaction without its own TxProfile follows.
-      if (e.txA !== undefined && commands.some((c) => c.action === 'ChangeConfiguration')) e.txA = undefined;
+      e.standingPhases = [...step.phases];
+      // A vendor key caps a running transaction too.
+      if (e.txA !== undefined && commands.some((c) => c.action === 'ChangeConfiguration')) {
+        e.txA = undefined;
+        e.txPhases = undefined;
+      }
     }
-    e.phases = [...step.phases];
   }
 
   private async send(

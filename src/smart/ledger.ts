@@ -56,8 +56,9 @@ export interface LedgerEntry {
   txA?: number;
   /** Acknowledged limit across transactions (TxDefaultProfile, vendor key, ChargePointMaxProfile). */
   standingA?: number;
-  /** Grid phases of the acknowledged limit (1 after a 3→1 switch). */
-  phases?: GridPhase[];
+  /** Grid phases of each acknowledged limit (1 after a 3→1 switch); absent: all of the charger's. */
+  txPhases?: GridPhase[];
+  standingPhases?: GridPhase[];
   /** An on/off charger switched off by Ampere (RemoteStopTransaction accepted). */
   off?: boolean;
   /**
@@ -76,6 +77,8 @@ export interface LedgerEntry {
   mechanism?: string;
   /** When Ampere last changed this connector's limit (epoch ms): damps re-balancing. */
   changedAt?: number;
+  /** When Ampere last raised it (epoch ms): the car's first samples after a raise are not trusted. */
+  raisedAt?: number;
 }
 
 export interface LedgerLimits {
@@ -94,6 +97,15 @@ export interface Exposure {
 }
 
 /** The limit in force on a connector as the charger last acknowledged it (undefined: never told). */
+export function phasesInForce(e: LedgerEntry): readonly GridPhase[] {
+  const tx = e.facts.state === 'transaction' && e.txA !== undefined;
+  return (tx ? e.txPhases : e.standingPhases) ?? e.facts.gridPhases;
+}
+
+export function unionPhases(a: readonly GridPhase[], b: readonly GridPhase[]): GridPhase[] {
+  return [...new Set([...a, ...b])].sort() as GridPhase[];
+}
+
 export function inForce(e: LedgerEntry): number | undefined {
   return e.facts.state === 'transaction' ? (e.txA ?? e.standingA) : e.standingA;
 }
@@ -112,43 +124,51 @@ export function exposure(e: LedgerEntry): Exposure {
     };
   }
   if (f.onOffOnly) {
-    const on = (f.state === 'transaction' && !e.off) || e.pending?.on === true || e.starting !== undefined;
+    // Switched off counts only once the transaction has ended: a RemoteStopTransaction accepted is a
+    // promise to stop, the StopTransaction is the fact.
+    const on = f.state === 'transaction' || e.pending?.on === true || e.starting !== undefined;
     return on
-      ? { a: f.maxA, phases: all, basis: 'on/off charger switched on: its maximum' }
+      ? {
+          a: f.maxA,
+          phases: all,
+          basis: e.off
+            ? 'on/off charger stopping: its maximum until the transaction ends'
+            : 'on/off charger switched on: its maximum',
+        }
       : { a: 0, phases: all, basis: f.state === 'free' ? 'on/off charger, no car' : 'on/off charger switched off' };
   }
   let a: number;
   let basis: string;
+  let phases: readonly GridPhase[] = all;
   if (f.state === 'free') {
+    phases = e.standingPhases ?? all;
     a = e.standingA ?? 0;
     basis = e.standingA === undefined ? 'free, never told: nothing counted' : `free: standing limit ${a} A`;
   } else {
     // A transaction Ampere stopped leaves the car under the standing limit, should it start again.
-    const told = f.state === 'transaction' && !e.off ? inForce(e) : e.standingA;
+    const usingTx = f.state === 'transaction' && !e.off && e.txA !== undefined;
+    const told = usingTx ? e.txA : e.standingA;
     if (told === undefined) {
       a = f.maxA;
       basis = 'car present, never told: the charger maximum';
     } else {
       a = told;
-      basis = `${f.state === 'transaction' && !e.off && e.txA !== undefined ? 'transaction limit' : 'standing limit'} ${told} A`;
+      basis = `${usingTx ? 'transaction limit' : 'standing limit'} ${told} A`;
     }
+    phases = (usingTx ? e.txPhases : e.standingPhases) ?? all;
   }
-  let phases: readonly GridPhase[] = e.phases ?? all;
   if (e.starting && e.starting.a > a) {
     a = e.starting.a;
+    phases = all;
     basis += `, starting at ${a} A`;
   }
   if (e.pending) {
     if (e.pending.a > a) basis += `, ${e.pending.a} A on its way`;
     a = Math.max(a, e.pending.a);
-    phases = union(phases, e.pending.phases);
+    phases = unionPhases(phases, e.pending.phases);
   }
   if (e.uncertain) basis += ' (last command unanswered: the higher limit kept)';
   return { a, phases, basis };
-}
-
-function union(a: readonly GridPhase[], b: readonly GridPhase[]): GridPhase[] {
-  return [...new Set([...a, ...b])].sort() as GridPhase[];
 }
 
 /** Per-phase load the ledger promises (building load + every exposure), and total power (W). */

@@ -85,6 +85,20 @@ describe('smart charging controller', () => {
     await start(wdm);
     const eatTx = await start(eat);
     await server.central.smart!.settle();
+    // Eaton (on/off, lowest priority) does not fit: Ampere stops it, and counts its 20 A until the
+    // charger's StopTransaction says it has stopped; only then is the room handed out.
+    assert.deepEqual(
+      calls.EAT!.filter((c) => c.action === 'RemoteStopTransaction').map((c) => c.payload),
+      [{ transactionId: eatTx }],
+    );
+    await eat.call('StopTransaction', {
+      transactionId: eatTx,
+      meterStop: 10,
+      timestamp: new Date().toISOString(),
+      reason: 'Remote',
+    });
+    await eat.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'SuspendedEVSE' });
+    await server.central.smart!.settle();
 
     const status = await api('GET', '/api/sites/home/status');
     const alloc = Object.fromEntries(
@@ -116,16 +130,8 @@ describe('smart charging controller', () => {
     const caps = await api('GET', '/api/chargers/WDM/capabilities');
     assert.equal(caps.json.currentKey, 'ConnectorMaximumCurrent');
 
-    // The Eaton session ends (stopped by Ampere). When the building load goes, 6 + 6 + 20 A fit and
-    // EAT is started again, after GEN and WDM were lowered.
-    await eat.call('StopTransaction', {
-      transactionId: eatTx,
-      meterStop: 10,
-      timestamp: new Date().toISOString(),
-      reason: 'Remote',
-    });
-    await eat.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'SuspendedEVSE' });
-    await server.central.smart!.settle();
+    // When the building load goes, 6 + 6 + 20 A fit and EAT is started again, after GEN and WDM
+    // were lowered.
     assert.equal(calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').length, 0);
     await api('POST', '/api/sites/home/load', { buildingLoadA: [0, 0, 0] });
     await server.central.smart!.settle();

@@ -60,3 +60,29 @@ export async function spawnServer(
     },
   };
 }
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ampere ARGS…` as a child process with only the given environment (plus PATH and HOME). */
+export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['bin/ampere.js', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    if (stdin !== undefined) p.stdin!.end(stdin);
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -364,12 +364,18 @@ async function play(sc: Scenario): Promise<void> {
       building.some((a) => a > sc.limitA) ||
       (sc.limitKw !== undefined && (voltage * (building[0] + building[1] + building[2])) / 1000 > sc.limitKw) ||
       entries.some(
-        (e) => e.heldUntil !== undefined || e.uncertain || (!e.facts.connected && e.facts.lostDuringSession),
+        (e) =>
+          e.heldUntil !== undefined ||
+          e.uncertain ||
+          (!e.facts.connected && e.facts.lostDuringSession) ||
+          // an on/off charger told to stop counts until its StopTransaction is in
+          (e.off && e.facts.state === 'transaction'),
       );
     // P1
     if (result.violation && !excused)
       assert.fail(`after ${label}: ${result.violation.over}\n${JSON.stringify(engine.snapshot(), null, 1)}`);
-    if (result.violation) assert.ok(violations.includes(result.violation), 'a breach is reported');
+    const stopping = entries.some((e) => e.off && e.facts.state === 'transaction');
+    if (result.violation && !stopping) assert.ok(violations.includes(result.violation), 'a breach is reported');
     // P4: nobody is paused while the room it needs is free.
     if (!excused && !result.violation) {
       for (const a of result.allocations) {

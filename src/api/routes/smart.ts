@@ -88,7 +88,13 @@ const SERIES = {
 const PLAN = {
   type: 'object',
   properties: {
-    departure: { type: 'string', format: 'date-time' },
+    departure: {
+      anyOf: [
+        { type: 'string', format: 'date-time' },
+        { type: 'string', pattern: '^([01]?\\d|2[0-3]):[0-5]\\d$' },
+      ],
+      description: "ISO date-time, or HH:MM: the next such time in the site's time zone",
+    },
     energyKWh: { type: 'number', exclusiveMinimum: 0 },
     objective,
     fast: { type: 'boolean', description: 'charge now, ignoring the plan' },
@@ -183,8 +189,14 @@ export function smartRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => {
-      for (const c of req.body.chargers) await chargerOr404(ctx.central, c.chargerId);
-      return smartOf(ctx).putSite({ ...req.body, id: req.params.siteId } as SiteConfig);
+      // A charger may be put in a site before it first connects (installed, not yet online): it is
+      // counted as never connected until then. Said in the answer, in case the id is a typo.
+      const warnings: string[] = [];
+      for (const c of req.body.chargers)
+        if (!(await ctx.central.store.getCharger(c.chargerId)))
+          warnings.push(`charger ${c.chargerId} has never connected: nothing is counted for it until it does`);
+      const site = await smartOf(ctx).putSite({ ...req.body, id: req.params.siteId } as SiteConfig);
+      return warnings.length > 0 ? { ...site, warnings } : site;
     },
   );
 
@@ -316,6 +328,20 @@ export function smartRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req) => smartOf(ctx).setSessionPlan(req.params.id, req.body),
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/transactions/:id/plan',
+    {
+      schema: {
+        tags: TAG,
+        summary:
+          'The session as smart charging sees it: current allocated and why, departure, energy wanted, next slots with current, price and CO2, expected cost, energy short',
+        params: TX_PARAMS,
+        response: { 200: loose, ...errors(404) },
+      },
+    },
+    async (req) => smartOf(ctx).sessionView(req.params.id),
   );
 
   app.post<{ Params: { id: number } }>(

@@ -30,6 +30,9 @@ const TARGET = { type: 'number', minimum: 0, description: 'target energy (Wh) fo
 
 export function transactionRoutes(app: FastifyInstance, { central }: ApiContext): void {
   const store = central.store;
+  // One price model: a session at a site with a price series is priced by it, by the tariff elsewhere.
+  const tariffFor = async (chargerId: string, tariff: Tariff | null) =>
+    central.smart ? central.smart.tariffFor(chargerId, tariff) : tariff;
 
   async function txOr404(id: number) {
     const tx = await store.getTransaction(id);
@@ -60,7 +63,15 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
       const now = central.clock.now();
       const items = await Promise.all(
         p.items.map(async (tx) => {
-          const { live: _l, meterSamples: _s, ...v } = await transactionView(store, tx, { now, tariff, live: false });
+          const {
+            live: _l,
+            meterSamples: _s,
+            ...v
+          } = await transactionView(store, tx, {
+            now,
+            tariff: await tariffFor(tx.chargerId, tariff),
+            live: false,
+          });
           return v;
         }),
       );
@@ -92,7 +103,13 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
       const tariff = await loadTariff(store);
       const now = central.clock.now();
       const items = await Promise.all(
-        p.items.map((tx) => transactionView(store, tx, defined({ now, tariff, targetWh: req.query.targetWh }))),
+        p.items.map(async (tx) =>
+          transactionView(
+            store,
+            tx,
+            defined({ now, tariff: await tariffFor(tx.chargerId, tariff), targetWh: req.query.targetWh }),
+          ),
+        ),
       );
       return { items };
     },
@@ -111,7 +128,7 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
     },
     async (req) => {
       const tx = await txOr404(req.params.id);
-      const tariff = await loadTariff(store);
+      const tariff = await tariffFor(tx.chargerId, await loadTariff(store));
       return transactionView(store, tx, defined({ now: central.clock.now(), tariff, targetWh: req.query.targetWh }));
     },
   );

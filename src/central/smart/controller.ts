@@ -25,8 +25,10 @@ import {
   Unanswered,
   type Violation,
 } from '../../smart/index.ts';
+import { loadTariff } from '../analytics.ts';
 import type { CentralSystem } from '../central-system.ts';
 import type { CentralEvent } from '../events.ts';
+import { effectiveTariff, rateAt, seriesEnd, type Tariff } from '../tariff.ts';
 import {
   checkSite,
   nextLocalTime,
@@ -58,6 +60,13 @@ export interface SmartControllerOptions {
 }
 
 type SessionInfo = EngineSession;
+
+/** A planner run: the plan, the slots it was made on, and the inputs of each planned session. */
+interface PlanRun {
+  plan: Plan;
+  slots: { start: number; slotMinutes: number; price: number[]; co2: number[] };
+  inputs: Map<string, SessionPlanInput>;
+}
 
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
 /** Last actuations kept per site for the status route. */
@@ -93,7 +102,7 @@ export class SmartController {
   private readonly paused = new Map<string, { idTag: string; since: number; transactionId: number }>();
   private readonly scheduled = new Map<string, unknown>();
   private readonly running = new Map<string, Promise<void>>();
-  private readonly lastResult = new Map<string, { result: BalanceResult; plan: Plan | null; at: number }>();
+  private readonly lastResult = new Map<string, { result: BalanceResult; plan: PlanRun | null; at: number }>();
   private unsubscribe: (() => void) | undefined;
   private tickTimer: unknown;
   private stopped = false;
@@ -181,32 +190,83 @@ export class SmartController {
     return load;
   }
 
-  async setSeries(siteId: string, series: TariffSeries): Promise<TariffSeries> {
+  async setSeries(siteId: string, series: TariffSeries): Promise<TariffSeries & { warnings?: string[] }> {
     this.getSite(siteId);
-    if (!(series.slotMinutes > 0))
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'slotMinutes must be positive', { field: 'slotMinutes' });
-    if (Number.isNaN(Date.parse(series.start)))
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'start is not a date-time', { field: 'start' });
-    if (series.co2 && series.co2.length !== series.price.length) {
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'co2 needs one value per price slot', { field: 'co2' });
-    }
+    const bad = (field: string, message: string) => {
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', message, { field });
+    };
+    if (![15, 30, 60].includes(series.slotMinutes)) bad('slotMinutes', 'slotMinutes must be 15, 30 or 60');
+    if (Number.isNaN(Date.parse(series.start))) bad('start', 'start is not a date-time');
+    if (series.price.some((p) => !Number.isFinite(p))) bad('price', 'every price must be a number');
+    if (series.co2 && series.co2.length !== series.price.length) bad('co2', 'co2 needs one value per price slot');
+    if (series.co2?.some((c) => !(c >= 0))) bad('co2', 'co2 values are g/kWh, 0 or more');
+    const now = this.central.clock.now();
+    const end = seriesEnd(series);
+    if (end <= now)
+      bad('start', `the price series ends at ${new Date(end).toISOString()}, before now: nothing left to plan with`);
     await this.repo.saveSeries(siteId, series);
     this.schedule(siteId);
-    return series;
+    const warnings = await this.coverageWarnings(siteId);
+    return warnings.length > 0 ? { ...series, warnings } : series;
   }
 
-  async setSessionPlan(transactionId: number, plan: SessionPlanInput): Promise<SessionPlanInput> {
+  /** Plans of running sessions at the site whose departure lies beyond the prices known. */
+  private async coverageWarnings(
+    siteId: string,
+    only?: { transactionId: number; departure: string },
+  ): Promise<string[]> {
+    const model = await this.priceModel(siteId);
+    const plans = only ? { [String(only.transactionId)]: { departure: only.departure } } : await this.repo.plans();
+    const out: string[] = [];
+    for (const [tx, p] of Object.entries(plans)) {
+      if (!p.departure) continue;
+      const departure = Date.parse(p.departure);
+      if (!model) out.push(`transaction ${tx}: no tariff and no price series: it charges at once`);
+      else if (model.type === 'dynamic' && !model.fallback && seriesEnd(model.series) < departure)
+        out.push(
+          `transaction ${tx}: the price series ends at ${new Date(seriesEnd(model.series)).toISOString()}, before its departure ${p.departure}: it is planned only on the slots known`,
+        );
+    }
+    return out;
+  }
+
+  async setSessionPlan(
+    transactionId: number,
+    plan: SessionPlanInput,
+  ): Promise<SessionPlanInput & { warnings?: string[] }> {
     const tx = await this.central.store.getTransaction(transactionId);
     if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
-    if (plan.departure !== undefined && Number.isNaN(Date.parse(plan.departure))) {
-      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'departure is not a date-time', { field: 'departure' });
+    if (tx.stoppedAt) throw new AmpereError('AMPERE_ERR_CONFLICT', `Transaction ${transactionId} has ended`);
+    if (plan.departure !== undefined && /^\d{1,2}:\d{2}$/.test(plan.departure)) {
+      // HH:MM: the next such time on the site's clock.
+      const siteId = this.siteOfCharger.get(tx.chargerId);
+      const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
+      plan = {
+        ...plan,
+        departure: new Date(nextLocalTime(plan.departure, this.central.clock.now(), tz)).toISOString(),
+      };
     }
+    if (plan.departure !== undefined) {
+      const departure = Date.parse(plan.departure);
+      if (Number.isNaN(departure))
+        throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'departure is not a date-time', { field: 'departure' });
+      if (departure <= this.central.clock.now())
+        throw new AmpereError('AMPERE_ERR_BAD_REQUEST', `departure ${plan.departure} is in the past`, {
+          field: 'departure',
+        });
+    }
+    if (plan.energyKWh !== undefined && !(plan.energyKWh > 0))
+      throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'energyKWh must be more than 0', { field: 'energyKWh' });
     const plans = await this.repo.plans();
     plans[String(transactionId)] = plan;
     await this.repo.savePlans(plans);
     const site = this.siteOfCharger.get(tx.chargerId);
     if (site) this.schedule(site);
-    return plan;
+    const warnings: string[] = [];
+    if (!site) warnings.push(`charger ${tx.chargerId} is in no site: the plan takes effect once it is`);
+    else if (plan.departure && !plan.fast)
+      warnings.push(...(await this.coverageWarnings(site, { transactionId, departure: plan.departure })));
+    return warnings.length > 0 ? { ...plan, warnings } : plan;
   }
 
   // ---------------------------------------------------------------- events
@@ -358,49 +418,76 @@ export class SmartController {
     return { id: `idle:${chargerId}/${connectorId}`, chargerId, connectorId, startedAt: 0, kind: 'idle' };
   }
 
-  private async planFor(site: SiteConfig, sessions: SessionInfo[], now: number): Promise<Plan | null> {
-    const series = await this.repo.series(site.id);
-    if (!series || series.price.length === 0) return null;
-    const slotMs = series.slotMinutes * 60_000;
-    const first = Math.floor((now - Date.parse(series.start)) / slotMs);
-    if (first >= series.price.length) return null;
-    const from = Math.max(0, first);
+  /** The site's one price model: its day-ahead series in front of the tariff. */
+  async priceModel(siteId: string): Promise<Tariff | null> {
+    const [tariff, series] = await Promise.all([loadTariff(this.central.store), this.repo.series(siteId)]);
+    return effectiveTariff(tariff, series);
+  }
+
+  /** The price model that prices a charger's sessions: its site's series in front of the tariff. */
+  async tariffFor(chargerId: string, tariff: Tariff | null): Promise<Tariff | null> {
+    const siteId = this.siteOfCharger.get(chargerId);
+    return siteId ? effectiveTariff(tariff, await this.repo.series(siteId)) : tariff;
+  }
+
+  /** The plan input of a session: its own, else its id tag's smart-energy plan. */
+  private async planInput(s: SessionInfo, site: SiteConfig, now: number): Promise<SessionPlanInput | undefined> {
     const plans = await this.repo.plans();
+    const own = s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
+    if (own) return own;
+    return s.idTag ? this.tagPlan(s.idTag, now, site) : undefined;
+  }
+
+  private async planFor(site: SiteConfig, sessions: SessionInfo[], now: number): Promise<PlanRun | null> {
+    const model = await this.priceModel(site.id);
+    if (!model) return null;
     const voltage = site.voltage ?? DEFAULT_VOLTAGE;
     const planSessions: PlanSession[] = [];
     let objective: Objective = site.objective ?? 'cheapest';
+    const inputs = new Map<string, SessionPlanInput>();
     for (const s of sessions) {
       if (s.kind === 'prospective' || s.kind === 'idle') continue;
-      let input: SessionPlanInput | undefined =
-        s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
-      if (!input && s.idTag) input = await this.tagPlan(s.idTag, now, site);
+      const input = await this.planInput(s, site, now);
       if (!input || input.fast || input.departure === undefined) continue;
       if (input.objective) objective = input.objective;
+      inputs.set(s.id, input);
+    }
+    if (inputs.size === 0) return null;
+    // Slots of the series where there is one, else quarter hours of the tariff, from the slot that
+    // holds `now` to the last departure (at most a week ahead).
+    const slotMinutes = model.type === 'dynamic' ? model.series.slotMinutes : 15;
+    const slotMs = slotMinutes * 60_000;
+    const origin = model.type === 'dynamic' ? Date.parse(model.series.start) : 0;
+    const start = origin + Math.floor((now - origin) / slotMs) * slotMs;
+    const lastDeparture = Math.max(...[...inputs.values()].map((p) => Date.parse(p.departure!)));
+    const end = Math.min(lastDeparture, now + 7 * 86_400_000);
+    const price: number[] = [];
+    const co2: number[] = [];
+    for (let t = start; t < end; t += slotMs) {
+      const rate = rateAt(model, t + slotMs / 2);
+      if (!rate) break;
+      price.push(rate.price);
+      co2.push(rate.co2 ?? 0);
+    }
+    if (price.length === 0) return null;
+    for (const s of sessions) {
+      const input = inputs.get(s.id);
+      if (!input) continue;
       const charger = site.chargers.find((c) => c.chargerId === s.chargerId)!;
       const maxA = charger.maxCurrentA ?? DEFAULT_CHARGER_MAX_A;
       planSessions.push({
         id: s.id,
-        arrival: Math.max(now, Date.parse(series.start) + from * slotMs),
-        departure: Date.parse(input.departure),
-        ...(input.energyKWh !== undefined ? { energyKWh: input.energyKWh - (await this.deliveredKWh(s)) } : {}),
+        arrival: Math.max(now, start),
+        departure: Date.parse(input.departure!),
+        energyKWh: Math.max(0, (input.energyKWh ?? 0) - (await this.deliveredKWh(s))),
         maxPowerKw: (maxA * charger.phases * voltage) / 1000,
         phases: charger.phases,
         voltage,
       });
     }
-    if (planSessions.length === 0) return null;
     const siteLimitKw = site.gridLimitKw ?? ((site.gridLimitA ?? 0) * 3 * voltage) / 1000;
-    return planCharging(
-      {
-        start: Date.parse(series.start) + from * slotMs,
-        slotMinutes: series.slotMinutes,
-        price: series.price.slice(from),
-        ...(series.co2 ? { co2: series.co2.slice(from) } : {}),
-        siteLimitKw,
-      },
-      planSessions.map((p) => ({ ...p, energyKWh: Math.max(0, p.energyKWh ?? 0) })),
-      objective,
-    );
+    const plan = planCharging({ start, slotMinutes, price, co2, siteLimitKw }, planSessions, objective);
+    return { plan, slots: { start, slotMinutes, price, co2 }, inputs };
   }
 
   private async tagPlan(idTag: string, now: number, site: SiteConfig): Promise<SessionPlanInput | undefined> {
@@ -526,7 +613,7 @@ export class SmartController {
     }
     for (const s of sessions) {
       const key = `${s.chargerId}/${s.connectorId}`;
-      const slots = plan?.sessions.find((p) => p.sessionId === s.id)?.slots;
+      const slots = plan?.plan.sessions.find((p) => p.sessionId === s.id)?.slots;
       if (slots?.[0]) {
         s.maxCurrentA = slots[0].currentA;
         if (slots[0].currentA <= 0) {
@@ -577,9 +664,85 @@ export class SmartController {
       powerKw: promised ? round2(promised.powerW / 1000) : (last?.result.powerKw ?? 0),
       availableA: last?.result.availableA ?? null,
       ledger: engine?.snapshot() ?? [],
-      plan: last?.plan ? showPlan(last.plan, tz) : null,
+      plan: last?.plan ? showPlan(last.plan.plan, tz) : null,
       recentActuations: this.recent.get(siteId) ?? [],
       violations: this.violations.get(siteId) ?? [],
+    };
+  }
+
+  /**
+   * A session as smart charging sees it: what it is allocated and why, its plan (departure, energy
+   * wanted, the next slots with their current, price and CO2, expected cost, energy short).
+   */
+  async sessionView(transactionId: number) {
+    const store = this.central.store;
+    const tx = await store.getTransaction(transactionId);
+    if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
+    const siteId = this.siteOfCharger.get(tx.chargerId) ?? null;
+    const base = { transactionId, chargerId: tx.chargerId, connectorId: tx.connectorId, siteId };
+    if (tx.stoppedAt) return { ...base, state: 'ended', currentA: null, reason: null, plan: null, nextSlots: [] };
+    if (!siteId)
+      return {
+        ...base,
+        state: 'unmanaged',
+        currentA: null,
+        reason: 'the charger is in no site: it charges at its own maximum',
+        plan: null,
+        nextSlots: [],
+      };
+    const site = this.getSite(siteId);
+    const tz = site.timeZone ?? 'UTC';
+    const now = this.central.clock.now();
+    const sessionId = `tx:${transactionId}`;
+    const last = this.lastResult.get(siteId);
+    const alloc = last?.result.allocations.find((a) => a.sessionId === sessionId);
+    const session: SessionInfo = {
+      id: sessionId,
+      chargerId: tx.chargerId,
+      connectorId: tx.connectorId,
+      transactionId,
+      idTag: tx.idTag,
+      startedAt: Date.parse(tx.startedAt),
+      kind: 'transaction',
+    };
+    const input = await this.planInput(session, site, now);
+    const run = last?.plan;
+    const sp = run?.plan.sessions.find((p) => p.sessionId === sessionId);
+    const model = await this.priceModel(siteId);
+    const slotMs = (run?.slots.slotMinutes ?? 15) * 60_000;
+    const nextSlots = (sp?.slots ?? [])
+      .filter((x) => x.start + slotMs > now && x.energyKWh > 0)
+      .slice(0, 12)
+      .map((x) => {
+        const i = Math.round((x.start - run!.slots.start) / slotMs);
+        return {
+          start: localTime(x.start, tz),
+          end: localTime(x.start + slotMs, tz),
+          currentA: x.currentA,
+          energyKWh: round2(x.energyKWh),
+          price: run!.slots.price[i] ?? null,
+          co2: run!.slots.co2[i] ?? null,
+        };
+      });
+    return {
+      ...base,
+      state: alloc?.state ?? 'waiting for the next balancing run',
+      currentA: alloc?.currentA ?? null,
+      reason: alloc?.reason ?? null,
+      plan: input
+        ? {
+            fast: input.fast === true,
+            departure: input.departure ? localTime(Date.parse(input.departure), tz) : null,
+            energyWantedKWh: input.energyKWh ?? null,
+            objective: input.objective ?? site.objective ?? 'cheapest',
+            deliveredKWh: round2(await this.deliveredKWh(session)),
+            shortKWh: sp ? round2(sp.shortfallKWh) : null,
+            expectedCost: sp ? round2(sp.cost) : null,
+            currency: model?.currency ?? null,
+            expectedCo2g: sp ? Math.round(sp.co2g) : null,
+          }
+        : null,
+      nextSlots,
     };
   }
 
