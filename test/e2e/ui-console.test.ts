@@ -207,15 +207,14 @@ describe('web console in a real browser', () => {
     await go('#/home');
     await page.getByTestId('home-smart-UI-CP1').waitFor({ timeout: T });
     await page.getByTestId('home-power-UI-CP1').filter({ hasText: 'kW' }).waitFor({ timeout: T });
-    // Ready in five hours (local time of the browser) with 8 kWh: the cheap hours are enough.
-    const readyBy = await page.evaluate((h) => {
-      const d = new Date(h + 5 * 3_600_000);
-      return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-    }, hour);
+    // Ready in five hours, in the site's time zone (UTC, the default), with 8 kWh: the cheap hours are enough.
+    const readyBy = new Date(hour + 5 * 3_600_000).toISOString().slice(11, 16);
+    await page.getByTestId('home-mode-UI-CP1').filter({ hasText: 'Now: fast' }).waitFor({ timeout: T });
     await page.getByLabel('ready by').fill(readyBy);
     await page.getByLabel('kWh').fill('8');
     await page.getByTestId('home-smart-UI-CP1').click();
     await page.getByText(/Charging at the cheapest times/).waitFor({ timeout: T });
+    await page.getByTestId('home-mode-UI-CP1').filter({ hasText: 'Now: smart, ready by' }).waitFor({ timeout: T });
     await until(
       'smart: the charger is held at 0 A through the expensive hours',
       () => sim.station.connector(1).offeredA === 0,
@@ -223,6 +222,7 @@ describe('web console in a real browser', () => {
     await checkPage('home-smart');
     await page.getByTestId('home-fast-UI-CP1').click();
     await page.getByText('Charging at full power now').waitFor({ timeout: T });
+    await page.getByTestId('home-mode-UI-CP1').filter({ hasText: 'Now: fast' }).waitFor({ timeout: T });
     await until('fast: the charger may draw its 16 A again', () => sim.station.connector(1).offeredA >= 16);
     // The site page lists the session with its own fast-charge button, and the allocation.
     await go('#/site');

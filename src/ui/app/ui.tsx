@@ -165,7 +165,8 @@ export function Card(props: { title?: ComponentChildren; children: ComponentChil
 
 export const kWh = (wh: number | null | undefined) => (wh == null ? '–' : `${(wh / 1000).toFixed(2)} kWh`);
 export const kW = (w: number | null | undefined) => (w == null ? '–' : `${(w / 1000).toFixed(1)} kW`);
-export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '–');
+export const when = (iso: string | null | undefined) =>
+  !iso ? '–' : Number.isNaN(Date.parse(iso)) ? iso : new Date(iso).toLocaleString();
 export const money = (c: { amount?: number; currency?: string } | null | undefined) =>
   c?.amount == null ? '–' : `${c.amount.toFixed(2)} ${c.currency ?? ''}`.trim();
 

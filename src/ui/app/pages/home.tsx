@@ -16,6 +16,7 @@ import {
   useDebounced,
   useLive,
   useLoad,
+  when,
 } from '../ui.tsx';
 import type { Tx } from './charger.tsx';
 import type { FleetCharger } from './fleet.tsx';
@@ -68,12 +69,12 @@ function totals(items: Tx[]) {
   return { energy, cost };
 }
 
-function nextMorning(hhmm: string): string {
-  const [h, m] = hhmm.split(':').map(Number);
-  const d = new Date();
-  d.setHours(h ?? 7, m ?? 0, 0, 0);
-  if (d.getTime() <= Date.now()) d.setDate(d.getDate() + 1);
-  return d.toISOString();
+/** What smart charging says about a session (GET /api/transactions/{id}/plan); extra fields ignored. */
+interface SessionPlanView {
+  state?: string;
+  currentA?: number | null;
+  reason?: string | null;
+  plan?: { fast?: boolean; departure?: string | null; energyWantedKWh?: number | null } | null;
 }
 
 function HomeCard({ charger }: { charger: FleetCharger }) {
@@ -93,7 +94,6 @@ function HomeCard({ charger }: { charger: FleetCharger }) {
     ]);
     return { day: totals(day.items), month: totals(month.items) };
   }, [id]);
-  const [mode, setMode] = useState<'fast' | 'smart'>('fast');
   const [readyBy, setReadyBy] = useState('07:00');
   const [energyKWh, setEnergyKWh] = useState('20');
   const [idTag, setIdTag] = useState('');
@@ -106,19 +106,35 @@ function HomeCard({ charger }: { charger: FleetCharger }) {
   });
   const connector = charger.connectors.find((c) => c.connectorId === 1) ?? charger.connectors[0];
   const tx = active.data?.items[0];
+  const txId = tx?.id ?? null;
+  // The session as smart charging sees it: its mode, and in words why it charges as it does.
+  const plan = useLoad(
+    () =>
+      txId === null
+        ? Promise.resolve(null)
+        : api<SessionPlanView>('GET', `/api/transactions/${txId}/plan`).catch(() => null),
+    [txId],
+  );
+  const reloadPlan = useDebounced(plan.reload, 1000);
+  useLive((e) => {
+    if (e.chargerId === id && (e.type === 'smart.actuation' || e.type.startsWith('transaction.'))) reloadPlan();
+  });
+  const managed = plan.data != null && plan.data.state !== 'unmanaged';
+  const mode = plan.data?.plan && !plan.data.plan.fast && plan.data.plan.departure ? 'smart' : 'fast';
   const command = (action: string, body: Record<string, unknown>) =>
     api<{ status?: string }>('POST', `/api/chargers/${enc}/commands/${action}`, body);
   const answered = (r: { status?: string }) => (r.status ? `Charger answered ${r.status}` : 'Done');
   const choose = async (next: 'fast' | 'smart') => {
     if (!tx) throw new Error('No session is running: plug in and start first.');
     if (next === 'fast') await api('POST', `/api/transactions/${tx.id}/fast-charge`);
+    // HH:MM: the next such time in the site's time zone (the household's own).
     else
       await api('PUT', `/api/transactions/${tx.id}/plan`, {
-        departure: nextMorning(readyBy),
+        departure: readyBy,
         energyKWh: Number(energyKWh),
         fast: false,
       });
-    setMode(next);
+    plan.reload();
     return next;
   };
   return (
@@ -181,7 +197,7 @@ function HomeCard({ charger }: { charger: FleetCharger }) {
           done={answered}
         />
       </div>
-      <fieldset class="toggle" disabled={!tx}>
+      <fieldset class="toggle" disabled={!tx || !managed}>
         <legend>Charging mode{tx ? '' : ' (during a session)'}</legend>
         <span class="inline-form">
           <Action
@@ -209,8 +225,16 @@ function HomeCard({ charger }: { charger: FleetCharger }) {
           />
           <NumberField id={`kwh-${id}`} label="kWh" value={energyKWh} set={setEnergyKWh} max={200} />
         </span>
-        <p class="muted" aria-live="polite">
-          Now: {mode === 'fast' ? 'fast, full power' : 'smart, following the price plan'}
+        <p class="muted" aria-live="polite" data-testid={`home-mode-${id}`}>
+          {!tx
+            ? 'Smart charging applies to a running session.'
+            : !plan.data
+              ? 'Smart charging is not available for this session.'
+              : !managed
+                ? (plan.data.reason ?? 'This charger is in no smart-charging site: it charges at full power.')
+                : `Now: ${mode === 'fast' ? 'fast, full power' : `smart, ready by ${when(plan.data.plan?.departure)}`}` +
+                  (plan.data.currentA != null ? ` · ${plan.data.currentA} A` : '') +
+                  (plan.data.reason ? ` · ${plan.data.reason}` : '')}
         </p>
       </fieldset>
       <p>
