@@ -120,6 +120,8 @@ const FLEET_ITEM = {
   required: [...(CHARGER.required as string[]), 'connectors', 'sessions'],
 };
 
+const SEARCH_REUSE_MS = 2_000;
+
 interface FleetQuery {
   q?: string;
   connected?: boolean;
@@ -131,14 +133,24 @@ interface FleetQuery {
 export function fleetRoutes(app: FastifyInstance, { central }: ApiContext): void {
   const store = central.store;
 
-  /** Every charger the filters select, read in store pages (search runs over all of them). */
+  /**
+   * Every charger the filters select, read in store pages (search runs over all of them). Kept for
+   * two seconds: someone typing a search asks again at each key, and the rows shown are fetched
+   * fresh for each page anyway.
+   */
+  let recent: { key: string; at: number; items: ChargerRecord[] } | null = null;
   async function allChargers(q: ChargerQuery): Promise<ChargerRecord[]> {
+    const key = JSON.stringify(q);
+    const now = central.clock.now();
+    if (recent && recent.key === key && now - recent.at < SEARCH_REUSE_MS) return recent.items;
     const out: ChargerRecord[] = [];
     for (let offset = 0; ; offset += 10_000) {
       const p = await store.listChargers({ ...q, limit: 10_000, offset });
       out.push(...p.items);
-      if (p.items.length < 10_000) return out;
+      if (p.items.length < 10_000) break;
     }
+    recent = { key, at: now, items: out };
+    return out;
   }
 
   app.get<{ Querystring: FleetQuery }>(
@@ -171,7 +183,9 @@ export function fleetRoutes(app: FastifyInstance, { central }: ApiContext): void
           [c.id, c.vendor, c.model, c.firmwareVersion].some((v) => v?.toLowerCase().includes(needle)),
         );
         total = hits.length;
-        items = hits.slice(offset, offset + limit);
+        // The rows shown are read again: the list behind the search may be two seconds old.
+        const fresh = await Promise.all(hits.slice(offset, offset + limit).map((c) => store.getCharger(c.id)));
+        items = fresh.filter((c): c is ChargerRecord => c !== null);
       }
       const now = central.clock.now();
       const out = await Promise.all(
