@@ -3,8 +3,17 @@
 // runs compare. Run directly: `node --import tsx bench/smart.ts` prints JSON.
 
 import { pathToFileURL } from 'node:url';
-import { type BalancerCharger, type BalancerSession, balance } from '../src/smart/balancer.ts';
-import { type PlanSession, planCharging } from '../src/smart/planner.ts';
+import {
+  type BalancerCharger,
+  type BalancerSession,
+  balance,
+  deriveCapabilities,
+  type EngineCharger,
+  type EngineSession,
+  type PlanSession,
+  planCharging,
+  SiteEngine,
+} from '../src/smart/index.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -29,6 +38,10 @@ export interface SmartBenchResult {
   planShortfallKWh: number;
   rebalanceMs: number;
   rebalanceSessions: number;
+  /** A whole engine run (ledger, balance, lower, raise, check) for the same 1 000 sessions. */
+  engineRunMs: number;
+  /** The same balance() call measured in the same process, for the ratio. */
+  engineOverBalance: number;
   runs: number;
 }
 
@@ -92,7 +105,55 @@ export async function runSmartBench(runs = 5): Promise<SmartBenchResult> {
     balance(site, chargers, changed);
     balanceTimes.push(performance.now() - t);
   }
+  // The engine around the balancer: the ledger, the lower-then-raise actuation against chargers
+  // that answer at once, and the invariant check after the run.
+  const caps = deriveCapabilities({
+    vendor: 'Acme',
+    configuration: { SupportedFeatureProfiles: 'Core,SmartCharging' },
+  });
+  const engine = new SiteEngine({
+    call: async () => 'Accepted',
+    capabilities: async () => caps,
+    learned: () => {},
+    record: () => {},
+    violation: () => {},
+    pausedByStop: () => {},
+  });
+  const eChargers: EngineCharger[] = chargers.map((c) => ({
+    id: c.id,
+    phases: c.phases,
+    ...(c.rotation ? { rotation: c.rotation } : {}),
+    ...(c.maxCurrentA !== undefined ? { maxCurrentA: c.maxCurrentA } : {}),
+    ...(c.priority !== undefined ? { priority: c.priority } : {}),
+    connected: true,
+    everConnected: true,
+    caps,
+    stepA: 0.1,
+    onOffOnly: false,
+    supportsPhaseSwitching: c.supportsPhaseSwitching === true,
+  }));
+  const eSessions = (k: number): EngineSession[] =>
+    active.map((s, i) => ({
+      id: s.id,
+      chargerId: s.chargerId,
+      connectorId: 1,
+      kind: 'transaction',
+      transactionId: i + 1,
+      idTag: 'T',
+      startedAt: i,
+      measuredCurrentA: i === k ? 1 : (s.measuredCurrentA ?? 10),
+    }));
+  await engine.run(site, eChargers, eSessions(-1), start); // tells every charger once
+  const engineTimes: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const t = performance.now();
+    await engine.run(site, eChargers, eSessions(k), start + (k + 1) * 120_000);
+    engineTimes.push(performance.now() - t);
+  }
+  const rebalanceMs = median(balanceTimes);
   return {
+    engineRunMs: Math.round(median(engineTimes) * 100) / 100,
+    engineOverBalance: Math.round((median(engineTimes) / rebalanceMs) * 10) / 10,
     planMs: Math.round(median(planTimes) * 10) / 10,
     planSessions: sessions.length,
     planSlots: 96,

@@ -20,7 +20,7 @@
 // startSchedule) is shown as if a transaction started at the requested start: that is the limit a
 // car plugging in then would get, which is what an operator asks GetCompositeSchedule for.
 
-import { DAY, parseTime, SECOND, toMs, WEEK } from './time.ts';
+import { DAY, parseTime, recurrence, recurrenceIndex, SECOND, toMs, WEEK } from './time.ts';
 import type {
   ChargingProfile,
   ChargingProfilePurpose,
@@ -48,6 +48,11 @@ export interface CompositeOptions {
   maxCurrentA?: number;
   /** NumberOfConnectors: a larger connectorId is Rejected (§5.7). */
   numberOfConnectors?: number;
+  /**
+   * IANA time zone of the site: a Recurring profile recurs on its wall clock (a daily 23:00 stays
+   * 23:00 across daylight saving). UTC when absent.
+   */
+  timeZone?: string;
 }
 
 /** One interval of the composite. limit is in the requested unit; null means "no profile limits". */
@@ -64,6 +69,7 @@ export interface CompositeSegment {
 interface Anchor {
   windowStart: number;
   txStart: number | undefined;
+  timeZone?: string;
 }
 
 function recurrenceMs(p: ChargingProfile): number {
@@ -82,7 +88,7 @@ function scheduleStartFor(ip: InstalledProfile, t: number, a: Anchor): number | 
     case 'Recurring': {
       if (s === undefined) return undefined;
       const r = recurrenceMs(p);
-      return s + Math.floor((t - s) / r) * r;
+      return recurrence(s, recurrenceIndex(s, t, r, a.timeZone), r, a.timeZone);
     }
   }
 }
@@ -171,7 +177,11 @@ function combine(txLike: Pick | undefined, cpMax: Pick | undefined): Pick | unde
 function prepare(installed: readonly InstalledProfile[], opts: CompositeOptions) {
   const txStart = opts.transaction ? toMs(opts.transaction.startedAt) : undefined;
   const txId = opts.transaction ? opts.transaction.transactionId : null;
-  const anchor: Anchor = { windowStart: toMs(opts.start), txStart };
+  const anchor: Anchor = {
+    windowStart: toMs(opts.start),
+    txStart,
+    ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+  };
   return { anchor, lists: applicable(installed, opts.connectorId, txId) };
 }
 
@@ -210,9 +220,14 @@ function breakpoints(list: readonly InstalledProfile[], from: number, to: number
     const len = scheduleLengthMs(p);
     const occurrences: number[] = [];
     if (p.chargingProfileKind === 'Recurring') {
-      const first = scheduleStartFor(ip, from, a);
-      if (first === undefined) continue;
-      for (let s = first; s < to; s += recurrenceMs(p)) occurrences.push(s);
+      const s0 = parseTime(p.chargingSchedule.startSchedule);
+      if (s0 === undefined) continue;
+      const r = recurrenceMs(p);
+      for (let k = recurrenceIndex(s0, from, r, a.timeZone); ; k++) {
+        const s = recurrence(s0, k, r, a.timeZone);
+        if (s >= to) break;
+        occurrences.push(s);
+      }
     } else {
       const s = scheduleStartFor(ip, from, a);
       if (s !== undefined) occurrences.push(s);

@@ -281,7 +281,7 @@ export class SiteEngine {
   private explainWaits(result: BalanceResult, byId: Map<string, EngineCharger>, sessions: readonly EngineSession[]) {
     for (const a of result.allocations) {
       if (a.state !== 'paused') continue;
-      const s = sessions.find((x) => x.id === a.sessionId);
+      const s = sessionById(sessions, a.sessionId);
       const c = s ? byId.get(s.chargerId) : undefined;
       const e = s ? this.entries.get(`${s.chargerId}/${s.connectorId}`) : undefined;
       if (!s || !c || !e || s.kind === 'idle') continue;
@@ -408,7 +408,7 @@ export class SiteEngine {
     }
     const result = balance({ ...site, reservedA }, bChargers, bSessions);
     for (const a of result.allocations) {
-      const s = sessions.find((x) => x.id === a.sessionId);
+      const s = sessionById(sessions, a.sessionId);
       if (a.state !== 'paused' || !s) continue;
       if (capped.has(a.chargerId)) a.reason = 'the charger refused a higher limit';
       else if (s.capReason && (s.maxCurrentA ?? 1) <= 0) a.reason = s.capReason;
@@ -421,7 +421,7 @@ export class SiteEngine {
     const steps: Step[] = [];
     for (const a of result.allocations) {
       if (a.state === 'fallback') continue;
-      const s = sessions.find((x) => x.id === a.sessionId);
+      const s = sessionById(sessions, a.sessionId);
       const c = s ? byId.get(s.chargerId) : undefined;
       const e = s ? this.entries.get(`${s.chargerId}/${s.connectorId}`) : undefined;
       if (!s || !c || !e) continue;
@@ -662,6 +662,18 @@ function mapping(c: EngineCharger): Pick<BalancerCharger, 'phaseMapping' | 'rota
     ...(c.phaseMapping ? { phaseMapping: c.phaseMapping } : {}),
     ...(c.rotation ? { rotation: c.rotation } : {}),
   };
+}
+
+const byIdCache = new WeakMap<readonly EngineSession[], Map<string, EngineSession>>();
+
+/** A session by id; the index is built once per list (a run looks sessions up per allocation). */
+function sessionById(sessions: readonly EngineSession[], id: string): EngineSession | undefined {
+  let m = byIdCache.get(sessions);
+  if (!m) {
+    m = new Map(sessions.map((x) => [x.id, x]));
+    byIdCache.set(sessions, m);
+  }
+  return m.get(id);
 }
 
 const fmt = (x: number) => String(Math.round(x * 10) / 10);

@@ -150,4 +150,16 @@ describe('smart-charging CLI (real processes)', () => {
     assert.match(tag.stdout, /ready at 07:00 with 20 kWh/);
     assert.match((await cli('tags', 'plan', 'CAR-1', '--clear')).stdout, /no plan/);
   });
+
+  it('a charger taken out of the site gets its own limits back', async () => {
+    const cleared: unknown[] = [];
+    const answer = charger.onCall!;
+    charger.onCall = (action, payload) => {
+      if (action === 'ClearChargingProfile') cleared.push(payload);
+      return answer(action, payload);
+    };
+    const rm = await cli('site', 'home', 'charger', 'rm', 'DRIVEWAY');
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(cleared, [{ id: 9001 }, { id: 9101 }]);
+  });
 });

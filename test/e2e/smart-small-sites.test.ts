@@ -34,12 +34,19 @@ describe('small sites: the metered current never exceeds the grid limit', () => 
   };
   const drawing = (id: string) => metered(sims[id]!)[0]!;
   const status = async (siteId: string) => (await api('GET', `/api/sites/${siteId}/status`)).body;
-  /** Every connected, limit-capable charger of the site holds a standing limit Ampere told it. */
-  const told = (siteId: string, ids: string[]) =>
-    until(`standing limits on ${ids}`, async () => {
-      const ledger = (await status(siteId)).ledger as Array<{ chargerId: string; standingLimitA: number | null }>;
-      return ids.every((id) => ledger.some((e) => e.chargerId === id && e.standingLimitA !== null));
-    });
+  /**
+   * Every connected, limit-capable charger of the site already holds a standing limit Ampere told
+   * it: the site's PUT answers once the chargers have been told, so a car plugged in right after
+   * finds its charger limited.
+   */
+  const told = async (siteId: string, ids: string[]) => {
+    const ledger = (await status(siteId)).ledger as Array<{ chargerId: string; standingLimitA: number | null }>;
+    for (const id of ids)
+      assert.ok(
+        ledger.some((e) => e.chargerId === id && e.standingLimitA !== null),
+        `${id} told a standing limit: ${JSON.stringify(ledger)}`,
+      );
+  };
 
   afterEach(async () => {
     for (const s of Object.values(sims)) await s.stop();
@@ -163,7 +170,13 @@ describe('small sites: the metered current never exceeds the grid limit', () => 
       await until('go-e charging, Eaton off', () => drawing('GOE') >= 15.9 && drawing('EAT') === 0, 15_000);
       const waiting = (await status('home')).allocations.find((a: any) => a.chargerId === 'EAT/1');
       assert.equal(waiting.state, 'paused', JSON.stringify(waiting));
+      assert.match(waiting.reason, /waiting: 16 A needed, 0 A free; GOE\/1 holds 16 A/);
       t.diagnostic(`Eaton while the go-e charges: ${waiting.reason}`);
+      // The Eaton's session says the same.
+      const eatTx = (await api('GET', '/api/transactions?chargerId=EAT')).body.items[0];
+      const view = (await api('GET', `/api/transactions/${eatTx.id}/plan`)).body;
+      assert.equal(view.state, 'paused by smart charging', JSON.stringify(view));
+      assert.match(view.reason, /16 A needed/);
 
       // The go-e's car leaves: the Eaton is resumed with RemoteStartTransaction.
       goe.station.unplug(1);

@@ -147,6 +147,40 @@ describe('composite schedule: tables (§3.13)', () => {
     ]);
   });
 
+  it("Recurring Daily follows the site's time zone across daylight saving: 23:00 stays 23:00", () => {
+    // A night limit from 23:00 to 07:00 Amsterdam time, set up in winter (23:00 CET = 22:00Z).
+    const installed = [
+      ip(
+        0,
+        1,
+        'TxDefaultProfile',
+        0,
+        [
+          [0, 6],
+          [8 * 3600, 16],
+        ],
+        {
+          chargingProfileKind: 'Recurring',
+          recurrencyKind: 'Daily',
+          startSchedule: '2024-01-10T22:00:00Z',
+        },
+      ),
+    ];
+    // Summer time starts on 31 March 2024: the night of 31 March starts at 23:00 CEST = 21:00Z.
+    const start = Date.parse('2024-03-30T12:00:00Z');
+    const local = periods(installed, { connectorId: 1, start, duration: 2 * 86400, timeZone: 'Europe/Amsterdam' });
+    assert.deepEqual(local, [
+      [0, 16],
+      [10 * 3600, 6], // 30 March 22:00Z = 23:00 CET
+      [18 * 3600, 16], // 8 hours later (startPeriod counts elapsed seconds): 06:00Z = 08:00 CEST
+      [33 * 3600, 6], // 31 March 21:00Z = 23:00 CEST
+      [41 * 3600, 16],
+    ]);
+    // Without a time zone the recurrence stays on UTC days: 23:00 CET becomes 00:00 CEST.
+    const utc = periods(installed, { connectorId: 1, start, duration: 2 * 86400 });
+    assert.deepEqual(utc[3], [34 * 3600, 6]);
+  });
+
   it('Recurring Weekly repeats every 7 days', () => {
     const installed = [
       ip(0, 1, 'TxDefaultProfile', 0, [[0, 8]], {

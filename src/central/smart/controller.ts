@@ -4,6 +4,7 @@
 import { AmpereError, isAmpereError } from '../../errors.ts';
 import {
   type ActuationRecord,
+  AMPERE_PROFILE_ID_BASE,
   type BalanceResult,
   balancerHints,
   type Capabilities,
@@ -166,27 +167,63 @@ export class SmartController {
         });
       }
     }
+    const before = this.sitesById.get(site.id);
     const sites = [...this.sitesById.values()].filter((s) => s.id !== site.id);
     sites.push(site);
     await this.repo.saveSites(sites);
     await this.reloadSites();
-    this.schedule(site.id);
+    const kept = new Set(site.chargers.map((c) => c.chargerId));
+    for (const c of before?.chargers ?? []) if (!kept.has(c.chargerId)) await this.release(site.id, c);
+    // Told before the answer: a car plugged in right after sees its charger already limited.
+    await this.runNow(site.id);
     return site;
   }
 
   async deleteSite(id: string): Promise<void> {
-    this.getSite(id);
+    const site = this.getSite(id);
     await this.repo.saveSites([...this.sitesById.values()].filter((s) => s.id !== id));
     await this.repo.saveSeries(id, null);
     await this.repo.saveLoad(id, null);
     await this.reloadSites();
+    for (const c of site.chargers) await this.release(id, c);
+    this.engines.delete(id);
+  }
+
+  /**
+   * A charger that leaves smart charging gets its own limits back: Ampere's charging profiles are
+   * cleared and a vendor current key is set to the charger's maximum, so a standing limit of 0 A
+   * does not keep it from charging. Best effort: a charger offline now keeps them.
+   */
+  private async release(siteId: string, c: SiteCharger): Promise<void> {
+    const engine = this.engines.get(siteId);
+    const connectors = [...(engine?.entries.values() ?? [])].filter((e) => e.chargerId === c.chargerId);
+    engine?.forget(c.chargerId);
+    if (!this.central.isConnected(c.chargerId) || connectors.length === 0) return;
+    const caps = await this.capabilities(c.chargerId, true);
+    const attempt = async (action: string, payload: unknown) => {
+      try {
+        await this.central.call(c.chargerId, action as never, payload as never);
+      } catch (err) {
+        this.central.log.info({ chargerId: c.chargerId, action, err: (err as Error).message }, 'release: not applied');
+      }
+    };
+    for (const e of connectors) {
+      if (caps.txProfile !== 'no' || caps.chargePointMaxProfile !== 'no')
+        for (const id of [AMPERE_PROFILE_ID_BASE + e.connectorId, AMPERE_PROFILE_ID_BASE + 100 + e.connectorId])
+          await attempt('ClearChargingProfile', { id });
+      if (caps.currentKey !== undefined && e.standingA !== undefined)
+        await attempt('ChangeConfiguration', {
+          key: caps.currentKey,
+          value: String(Math.floor(c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A)),
+        });
+    }
   }
 
   async setBuildingLoad(siteId: string, buildingLoadA: [number, number, number]): Promise<SiteLoad> {
     this.getSite(siteId);
     const load = { buildingLoadA, at: new Date(this.central.clock.now()).toISOString() };
     await this.repo.saveLoad(siteId, load);
-    this.schedule(siteId);
+    await this.runNow(siteId);
     return load;
   }
 
@@ -340,6 +377,30 @@ export class SmartController {
         this.running.set(siteId, next);
       }, this.debounceMs),
     );
+  }
+
+  /**
+   * Balances a site now (after any run in progress) and waits for it, at most `maxWaitMs`: the
+   * API answers a change of the site once the chargers have been told, unless one is slow.
+   */
+  async runNow(siteId: string, maxWaitMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    const pending = this.scheduled.get(siteId);
+    if (pending !== undefined) {
+      this.timers.clearTimeout(pending);
+      this.scheduled.delete(siteId);
+    }
+    const prev = this.running.get(siteId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.rebalance(siteId))
+      .then(
+        () => undefined,
+        (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
+      );
+    this.running.set(siteId, next);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([next, new Promise((r) => (timer = setTimeout(r, maxWaitMs)))]);
+    clearTimeout(timer);
   }
 
   /** Waits for scheduled and running balancing runs (tests, shutdown). */
@@ -680,7 +741,25 @@ export class SmartController {
     if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
     const siteId = this.siteOfCharger.get(tx.chargerId) ?? null;
     const base = { transactionId, chargerId: tx.chargerId, connectorId: tx.connectorId, siteId };
-    if (tx.stoppedAt) return { ...base, state: 'ended', currentA: null, reason: null, plan: null, nextSlots: [] };
+    if (tx.stoppedAt) {
+      // An on/off session Ampere stopped is waiting to be started again: say so, and why.
+      const key = `${tx.chargerId}/${tx.connectorId}`;
+      const paused = this.paused.get(key);
+      const alloc =
+        paused?.transactionId === transactionId && siteId
+          ? this.lastResult.get(siteId)?.result.allocations.find((a) => a.sessionId === `paused:${key}`)
+          : undefined;
+      if (alloc)
+        return {
+          ...base,
+          state: alloc.state === 'paused' ? 'paused by smart charging' : 'being resumed',
+          currentA: null,
+          reason: alloc.reason ?? null,
+          plan: null,
+          nextSlots: [],
+        };
+      return { ...base, state: 'ended', currentA: null, reason: null, plan: null, nextSlots: [] };
+    }
     if (!siteId)
       return {
         ...base,
@@ -797,11 +876,19 @@ export class SmartController {
     const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
     return compositeSchedule(installed, {
       connectorId,
+      ...this.zoneOf(chargerId),
       start: this.central.clock.now(),
       duration,
       chargingRateUnit: unit,
       ...(tx ? { transaction: { transactionId: tx.id, startedAt: Date.parse(tx.startedAt) } } : {}),
     });
+  }
+
+  /** The time zone of a charger's site, for recurring profiles. */
+  private zoneOf(chargerId: string): { timeZone?: string } {
+    const siteId = this.siteOfCharger.get(chargerId);
+    const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
+    return tz ? { timeZone: tz } : {};
   }
 
   private async installed(chargerId: string): Promise<InstalledProfile[]> {
@@ -828,6 +915,7 @@ export class SmartController {
     const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
     const computed = compositeSegments(installed, {
       connectorId,
+      ...this.zoneOf(chargerId),
       start,
       duration,
       chargingRateUnit: unit,
