@@ -11,6 +11,7 @@ import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
+import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
@@ -40,6 +41,8 @@ export interface ApiOptions {
   ui?: { dir: string | null; problem?: string };
   /** Where the operator token is kept, shown on the console's sign-in page. */
   tokenFile?: string | null;
+  /** The home-automation bridge, for its routes under /api/bridge. */
+  bridge?: BridgeApiPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -109,6 +112,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
         },
         { name: 'events' },
         { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
+        { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
       ],
     },
   });
@@ -148,6 +152,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     uiDir: opts.ui?.dir ?? null,
     ...(opts.ui?.problem ? { uiProblem: opts.ui.problem } : {}),
   });
+  if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

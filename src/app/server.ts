@@ -12,6 +12,7 @@ import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
+import { type RunningBridge, startBridge } from './bridge.ts';
 import { secureServing } from './tls.ts';
 
 export interface RunningServer {
@@ -26,6 +27,8 @@ export interface RunningServer {
   apiRoutes: readonly ApiRoute[];
   /** The plain second port for profile 0/1 chargers (--plain-port), when open. */
   plainPort?: number;
+  /** The home-automation bridge (MQTT, Home Assistant, webhooks) and its embedded broker's port. */
+  bridge: RunningBridge;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
   close(): Promise<void>;
@@ -99,6 +102,7 @@ export async function startServer(
   const smart = new SmartController({ central });
   central.smart = smart;
   await smart.start();
+  const bridge = await startBridge(config, central, smart, log);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -118,6 +122,7 @@ export async function startServer(
     token: token.token,
     log,
     corsOrigins: config.corsOrigins,
+    bridge: bridge.bridge,
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -133,6 +138,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      await bridge.close();
       central.closeAll();
       gateway.close();
       await secure.close();
@@ -151,6 +157,7 @@ export async function startServer(
     log,
     apiToken: token.token,
     apiRoutes,
+    bridge,
     ...(plainPort !== undefined ? { plainPort } : {}),
     reloadTls: secure.reload,
     close,

@@ -2,6 +2,7 @@
 import { startServer } from '../app/server.ts';
 import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
+import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 
@@ -14,6 +15,7 @@ Commands:
   help         show this text
 
 ${OPERATOR_USAGE}
+${BRIDGE_USAGE}
 
 ${SMART_USAGE}
 
@@ -60,12 +62,23 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await runCertsCli(rest, (t) => process.stdout.write(t));
       return;
     }
+    case 'bridge': {
+      process.exitCode = await runBridgeCli(rest, process.env, (t) => process.stdout.write(`${t}\n`));
+      return;
+    }
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(USAGE);
       return;
     default: {
+      // `ampere chargers | head`: a reader that goes away ends a client command quietly, not with
+      // a stack trace (serve handles its own pipes).
+      for (const stream of [process.stdout, process.stderr])
+        stream.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+          throw e;
+        });
       const smart = smartRoute(command, rest);
       if (smart === 'own') {
         process.exitCode = await runSmartCommand(command, rest, process.env);

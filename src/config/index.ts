@@ -46,6 +46,14 @@ export interface ServeConfig {
   rateBurst: number;
   /** Browser origins allowed to call the operator API (CORS); none by default. */
   corsOrigins: readonly string[];
+  /** Home-automation bridge: an mqtt[s]:// broker URL, or `embedded[://user:pass@host:port]`; off when unset. */
+  mqtt: string | undefined;
+  /** CA certificate (PEM file) of an mqtts:// broker with a private CA. */
+  mqttCa: string | undefined;
+  /** The bridge's settings file (chargers, topic prefix, webhooks); default DATA/bridge.json. */
+  bridgeConfig: string | undefined;
+  /** KNXnet/IP tunnelling gateway `host[:port]` (default port 3671) for the bridge's KNX objects; off when unset. */
+  knx: string | undefined;
 }
 
 interface Option {
@@ -98,6 +106,33 @@ function origins(raw: string): readonly string[] {
     }
   }
   return Object.freeze(list);
+}
+
+/** mqtt://, mqtts://, ws://, wss:// broker URLs, or `embedded` with an optional embedded://user:pass@host:port. */
+function mqttUrl(raw: string): string {
+  if (raw === 'embedded') return raw;
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = undefined;
+  }
+  if (!u || !/^(mqtts?|wss?|embedded):$/.test(u.protocol)) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      `mqtt must be mqtt://[user:pass@]host[:port], mqtts://…, or embedded[://[user:pass@]host:port], got "${raw.replace(/:[^:@/]*@/, ':***@')}"`,
+    );
+  }
+  return raw;
+}
+
+/** host or host:port of a KNXnet/IP gateway. */
+function knxGateway(raw: string): string {
+  const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(raw);
+  if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', `knx must be host or host:port of a KNXnet/IP gateway, got "${raw}"`);
+  }
+  return raw;
 }
 
 export const SERVE_OPTIONS: Option[] = [
@@ -265,6 +300,34 @@ export const SERVE_OPTIONS: Option[] = [
     parse: origins,
     help: 'browser origins allowed to call the API, comma-separated (default none: CORS off)',
   },
+  {
+    flag: 'mqtt',
+    env: 'AMPERE_MQTT',
+    key: 'mqtt',
+    parse: mqttUrl,
+    help: 'home-automation bridge: mqtt[s]://user:pass@host:port, or embedded[://user:pass@host:port] (default off)',
+  },
+  {
+    flag: 'mqtt-ca',
+    env: 'AMPERE_MQTT_CA',
+    key: 'mqttCa',
+    parse: text,
+    help: "CA (PEM) of an mqtts broker's certificate",
+  },
+  {
+    flag: 'bridge-config',
+    env: 'AMPERE_BRIDGE_CONFIG',
+    key: 'bridgeConfig',
+    parse: text,
+    help: 'bridge settings file: chargers, topic prefix, webhooks (default DATA/bridge.json)',
+  },
+  {
+    flag: 'knx',
+    env: 'AMPERE_KNX',
+    key: 'knx',
+    parse: knxGateway,
+    help: 'KNXnet/IP tunnelling gateway host[:port] (default port 3671) for the bridge (default off)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -294,6 +357,10 @@ export const DEFAULTS: ServeConfig = {
   rateLimit: 20,
   rateBurst: 200,
   corsOrigins: [],
+  mqtt: undefined,
+  mqttCa: undefined,
+  bridgeConfig: undefined,
+  knx: undefined,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */

@@ -88,7 +88,9 @@ describe('a 32 A site with an Eaton, a go-e and a Weidmüller charger', () => {
         ),
       );
 
-      const ev = { maxPowerW: 22_000, phases: 3 as const, soc: 0.2 };
+      // Real cars take seconds to close their contactor and ramp up; the Eaton (on/off, CsMode 1) starts
+      // on plug-in, and Ampere must have made room before its car draws.
+      const ev = { maxPowerW: 22_000, phases: 3 as const, soc: 0.2, startDelayS: 2 };
       sims.GOE!.station.plug(1, ev);
       await sims.GOE!.station.swipe('GOE-CARD');
       sims.WDM!.station.plug(1, ev);

@@ -65,7 +65,7 @@ type SessionInfo = EngineSession;
 /** A planner run: the plan, the slots it was made on, and the inputs of each planned session. */
 interface PlanRun {
   plan: Plan;
-  slots: { start: number; slotMinutes: number; price: number[]; co2: number[] };
+  slots: { start: number; slotMinutes: number; price: number[]; co2: number[]; hasCo2: boolean };
   inputs: Map<string, SessionPlanInput>;
 }
 
@@ -298,7 +298,8 @@ export class SmartController {
     plans[String(transactionId)] = plan;
     await this.repo.savePlans(plans);
     const site = this.siteOfCharger.get(tx.chargerId);
-    if (site) this.schedule(site);
+    // Answered once the site has been re-balanced, so the plan shown next is the new one.
+    if (site) await this.runNow(site);
     const warnings: string[] = [];
     if (!site) warnings.push(`charger ${tx.chargerId} is in no site: the plan takes effect once it is`);
     else if (plan.departure && !plan.fast)
@@ -363,6 +364,11 @@ export class SmartController {
   /** Balances a site soon (debounced), once at a time per site. */
   schedule(siteId: string): void {
     if (this.stopped || this.scheduled.has(siteId)) return;
+    // Leading edge: the first event after a quiet spell is balanced at once (a car that just started
+    // must be made room for before it draws); events that follow within the window share one run.
+    const now = this.central.clock.now();
+    const delay = Math.max(0, (this.lastScheduled.get(siteId) ?? Number.NEGATIVE_INFINITY) + this.debounceMs - now);
+    this.lastScheduled.set(siteId, now + delay);
     this.scheduled.set(
       siteId,
       this.timers.setTimeout(() => {
@@ -375,9 +381,10 @@ export class SmartController {
             (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
           );
         this.running.set(siteId, next);
-      }, this.debounceMs),
+      }, delay),
     );
   }
+  private readonly lastScheduled = new Map<string, number>();
 
   /**
    * Balances a site now (after any run in progress) and waits for it, at most `maxWaitMs`: the
@@ -524,11 +531,13 @@ export class SmartController {
     const end = Math.min(lastDeparture, now + 7 * 86_400_000);
     const price: number[] = [];
     const co2: number[] = [];
+    let hasCo2 = false;
     for (let t = start; t < end; t += slotMs) {
       const rate = rateAt(model, t + slotMs / 2);
       if (!rate) break;
       price.push(rate.price);
       co2.push(rate.co2 ?? 0);
+      if (rate.co2 !== undefined) hasCo2 = true;
     }
     if (price.length === 0) return null;
     for (const s of sessions) {
@@ -548,7 +557,7 @@ export class SmartController {
     }
     const siteLimitKw = site.gridLimitKw ?? ((site.gridLimitA ?? 0) * 3 * voltage) / 1000;
     const plan = planCharging({ start, slotMinutes, price, co2, siteLimitKw }, planSessions, objective);
-    return { plan, slots: { start, slotMinutes, price, co2 }, inputs };
+    return { plan, slots: { start, slotMinutes, price, co2, hasCo2 }, inputs };
   }
 
   private async tagPlan(idTag: string, now: number, site: SiteConfig): Promise<SessionPlanInput | undefined> {
@@ -800,7 +809,7 @@ export class SmartController {
           currentA: x.currentA,
           energyKWh: round2(x.energyKWh),
           price: run!.slots.price[i] ?? null,
-          co2: run!.slots.co2[i] ?? null,
+          co2: run!.slots.hasCo2 ? (run!.slots.co2[i] ?? null) : null,
         };
       });
     return {
@@ -818,7 +827,7 @@ export class SmartController {
             shortKWh: sp ? round2(sp.shortfallKWh) : null,
             expectedCost: sp ? round2(sp.cost) : null,
             currency: model?.currency ?? null,
-            expectedCo2g: sp ? Math.round(sp.co2g) : null,
+            expectedCo2g: sp && run?.slots.hasCo2 ? Math.round(sp.co2g) : null,
           }
         : null,
       nextSlots,
