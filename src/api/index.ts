@@ -12,11 +12,14 @@ import { BrowserSessions, operatorAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
 import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
+import { chargerTagRoutes } from './routes/charger-tags.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { smartRoutes } from './routes/smart.ts';
@@ -152,6 +155,9 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     uiDir: opts.ui?.dir ?? null,
     ...(opts.ui?.problem ? { uiProblem: opts.ui.problem } : {}),
   });
+  configPolicyRoutes(app, ctx);
+  chargerTagRoutes(app, ctx);
+  reservationRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());

@@ -90,6 +90,23 @@ const CHARGER_FIELDS: Record<string, Schema> = {
 };
 
 export const CHARGER = object(CHARGER_FIELDS);
+export const CHARGER_APPROVED = object({
+  ...CHARGER_FIELDS,
+  approval: {
+    oneOf: [
+      object({
+        takesEffect: {
+          type: 'string',
+          enum: ['now', 'next-boot', 'next-connection'],
+          description: 'now: asked to boot again (TriggerMessage); next-boot: the model cannot be triggered',
+        },
+        message: str,
+      }),
+      { type: 'null' },
+    ],
+    description: 'how an approval reaches the charger (null for a reject or an already accepted charger)',
+  },
+});
 export const CHARGER_DETAIL = object({ ...CHARGER_FIELDS, connectors: { type: 'array', items: CONNECTOR } });
 
 export const CHARGER_SETTINGS = {
@@ -463,4 +480,172 @@ export const FINDING = object({
   rule: { ...str, description: 'which known deviation, e.g. enum-fallback, truncated-to-max-length' },
   original: { description: 'the value as sent' },
   repaired: { description: 'the value as stored' },
+});
+
+// ---------------------------------------------------------------- configuration policies
+
+const POLICY_SCOPE = {
+  type: 'string',
+  enum: ['fleet', 'model', 'charger'],
+  description: 'fleet: every charger; model: chargers of this vendor + model; charger: one charger',
+} as const;
+const POLICY_TARGET_FIELDS: Record<string, Schema> = {
+  scope: POLICY_SCOPE,
+  vendor: { type: 'string', minLength: 1, maxLength: 20, description: 'chargePointVendor (scope model)' },
+  model: { type: 'string', minLength: 1, maxLength: 20, description: 'chargePointModel (scope model)' },
+  chargerId: { type: 'string', minLength: 1, maxLength: 48, description: 'scope charger' },
+  key: { type: 'string', minLength: 1, maxLength: 50 },
+};
+
+export const CONFIG_POLICY_TARGET = {
+  type: 'object',
+  properties: POLICY_TARGET_FIELDS,
+  required: ['scope', 'key'],
+  additionalProperties: false,
+} as const;
+
+export const CONFIG_POLICY_INPUT = {
+  type: 'object',
+  properties: { ...POLICY_TARGET_FIELDS, value: { type: 'string', maxLength: 500 } },
+  required: ['scope', 'key', 'value'],
+  additionalProperties: false,
+} as const;
+
+export const CONFIG_POLICY = object({
+  scope: POLICY_SCOPE,
+  vendor: nullable(str),
+  model: nullable(str),
+  chargerId: nullable(str),
+  key: str,
+  value: str,
+  updatedAt: time,
+});
+
+const CONFIG_STATUS = {
+  type: 'string',
+  description: 'the ChangeConfiguration answer (Accepted, Rejected, RebootRequired, NotSupported) or Failed',
+} as const;
+
+export const CONFIG_APPLY_RESULT = object({
+  key: str,
+  value: str,
+  status: CONFIG_STATUS,
+  note: nullable(str),
+  skipped: { ...bool, description: 'not sent: the charger refused this value before' },
+});
+
+export const CONFIG_DRIFT = object({
+  chargerId: str,
+  source: { type: 'string', enum: ['charger', 'stored'], description: 'read now, or the stored copy (offline)' },
+  items: {
+    type: 'array',
+    items: object({
+      key: str,
+      desired: str,
+      scope: POLICY_SCOPE,
+      actual: nullable(str),
+      readonly: nullable(bool),
+      inSync: bool,
+      outcome: {
+        oneOf: [
+          object({ key: str, value: str, status: CONFIG_STATUS, note: nullable(str), at: time }),
+          { type: 'null' },
+        ],
+      },
+    }),
+  },
+});
+
+// ---------------------------------------------------------------- per-charger id tags
+
+const TAG_TEXT = { type: 'string', minLength: 1, maxLength: 20 } as const;
+
+export const CHARGER_TAGS = object({
+  chargerId: str,
+  allowed: { type: 'array', items: str, description: 'id tags (lower case) that may charge here; ["*"] = all' },
+  freeChargingTag: {
+    ...nullable(str),
+    description: "the charger's own tag when it charges without a card (go-e ocppd, Eaton FREECHARGING)",
+  },
+});
+
+export const CHARGER_TAGS_INPUT = {
+  type: 'object',
+  properties: {
+    allowed: { type: 'array', items: TAG_TEXT, maxItems: 10000, description: '["*"] or [] = all tags' },
+    freeChargingTag: { type: ['string', 'null'], minLength: 1, maxLength: 20 },
+  },
+  additionalProperties: false,
+} as const;
+
+// ---------------------------------------------------------------- reservations
+
+export const RESERVATION = object({
+  id: { ...int, description: 'the OCPP reservationId' },
+  chargerId: str,
+  connectorId: int,
+  idTag: str,
+  parentIdTag: nullable(str),
+  expiryDate: time,
+  status: {
+    ...str,
+    description:
+      'requested; the ReserveNow answer (Accepted, Faulted, Occupied, Rejected, Unavailable); expired; consumed; cancelled; failed',
+  },
+  transactionId: { ...nullable(int), description: 'the transaction that consumed it' },
+  createdAt: time,
+  updatedAt: time,
+});
+
+export const RESERVATION_INPUT = {
+  type: 'object',
+  properties: {
+    connectorId: {
+      type: 'integer',
+      minimum: 0,
+      description: 'default 1; 0 = any connector, if the charger supports it',
+    },
+    idTag: { type: 'string', minLength: 1, maxLength: 20 },
+    parentIdTag: { type: 'string', minLength: 1, maxLength: 20 },
+    expiryDate: { type: 'string', format: 'date-time' },
+    minutes: { type: 'integer', minimum: 1, maximum: 10080, description: 'instead of expiryDate (default 30)' },
+  },
+  required: ['idTag'],
+  additionalProperties: false,
+} as const;
+
+export const RESERVATION_RESULT = object({
+  reservation: RESERVATION,
+  status: { ...str, description: 'the charger answer' },
+});
+
+// ---------------------------------------------------------------- local authorisation lists
+
+const LOCAL_ENTRY = object({
+  idTag: str,
+  idTagInfo: {
+    type: 'object',
+    properties: { status: str, expiryDate: str, parentIdTag: str },
+    required: ['status'],
+    additionalProperties: false,
+  },
+});
+
+export const LOCAL_LIST = object({
+  chargerId: str,
+  version: { ...int, description: 'the version the charger holds, as far as Ampere knows (0: never sent)' },
+  status: {
+    type: 'string',
+    enum: ['synced', 'unsupported', 'failed', 'never'],
+    description: 'unsupported chargers are skipped until a sync is asked for',
+  },
+  answer: { ...nullable(str), description: "the charger's last answer" },
+  entries: { type: 'array', items: LOCAL_ENTRY },
+  at: nullable(time),
+});
+
+export const LOCAL_LIST_SYNC = object({
+  updateType: { type: 'string', enum: ['Full', 'Differential', 'none'] },
+  sent: { ...int, description: 'entries sent' },
+  state: LOCAL_LIST,
 });

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
-import { CentralSystem, EventBus, Gateway } from '../central/index.ts';
+import { CentralSystem, EventBus, Gateway, startConfigPolicies, startLocalLists } from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
@@ -102,6 +102,10 @@ export async function startServer(
   const smart = new SmartController({ central });
   central.smart = smart;
   await smart.start();
+  // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
+  const stopConfigPolicies = startConfigPolicies(central);
+  // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
+  const stopLocalLists = startLocalLists(central);
   const bridge = await startBridge(config, central, smart, log);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
@@ -138,6 +142,8 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      stopConfigPolicies();
+      stopLocalLists();
       await bridge.close();
       central.closeAll();
       gateway.close();

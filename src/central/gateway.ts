@@ -121,21 +121,35 @@ export class Gateway {
       const denied = await this.opts.authorizeUpgrade(req, id);
       if (denied) return refuse(socket, denied.status, denied.message);
     }
-    if (central.settings.registration === 'known') {
-      const known = await central.store.getCharger(id);
-      if (!known) {
-        // OCPP-J 1.6 §3.1.1: an unknown charge point may be refused at the handshake with 404.
-        await central.store.recordConnectionAttempt(id, remoteAddress, central.clock.now());
-        central.log.warn({ chargerId: id, remoteAddress }, 'unknown charger refused');
-        return refuse(socket, 404, `Unknown charge point ${id}`);
-      }
+    const known = await central.store.getCharger(id);
+    if (central.settings.registration === 'known' && !known) {
+      // OCPP-J 1.6 §3.1.1: an unknown charge point may be refused at the handshake with 404.
+      await central.store.recordConnectionAttempt(id, remoteAddress, central.clock.now());
+      central.log.warn({ chargerId: id, remoteAddress }, 'unknown charger refused');
+      return refuse(socket, 404, `Unknown charge point ${id}`);
     }
+    await this.countPendingConnection(id, known?.registration, remoteAddress);
     if (proto === 'none') {
       central.log.warn({ chargerId: id }, 'no Sec-WebSocket-Protocol offered; treating the connection as ocpp1.6');
     }
     if (socket.destroyed) return;
     this.opts.connectionGuard?.settle(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.onOpen(ws, id, remoteAddress));
+  }
+
+  /**
+   * A charger waiting for approval (held Pending, or new under the pending policy) has its
+   * connections counted, so the approvals list shows how often it tried; approving clears them.
+   */
+  private async countPendingConnection(
+    id: string,
+    registration: string | undefined,
+    remoteAddress: string | null,
+  ): Promise<void> {
+    const { central } = this.opts;
+    const waiting =
+      registration === 'pending' || (registration === undefined && central.settings.registration === 'pending');
+    if (waiting) await central.store.recordConnectionAttempt(id, remoteAddress, central.clock.now());
   }
 
   private async onOpen(ws: WebSocket, chargerId: string, remoteAddress: string | null): Promise<void> {

@@ -1,3 +1,4 @@
+export { type ApprovalOutcome, approvalOutcome, supportsTriggerMessage } from './approvals.ts';
 export { authorizeIdTag, WILDCARD_TAG } from './authorization.ts';
 export {
   type BootAnswer,
@@ -9,8 +10,27 @@ export {
   type RegistrationPolicy,
   type Transport,
 } from './central-system.ts';
+export {
+  type ApplyResult,
+  applyConfigPolicies,
+  configurationDrift,
+  type DesiredKey,
+  type DriftReport,
+  desiredConfiguration,
+  startConfigPolicies,
+} from './config-policies.ts';
 export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
 export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';
 export { HANDLERS } from './handlers/index.ts';
+export {
+  desiredLocalList,
+  type LocalListState,
+  type LocalListSyncResult,
+  localListState,
+  reconcileLocalList,
+  startLocalLists,
+  syncLocalList,
+} from './local-lists.ts';
 export { meterRows, normalise } from './meter.ts';
+export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';

@@ -17,6 +17,7 @@ export const SIMULATE_USAGE = `Usage: ampere simulate --url URL --profile NAME [
   --duration S         stop after S seconds (load mode: after the last station started)
   --scenario FILE      JSON scenario (steps: plug, swipe, wait, setEvPower, offline, online,
                        fault, clearFault, reboot, unplug, expect, waitFor); "charge" = built-in
+  --tag TAG            the card the built-in charge presents (default SIM-{id}, one per station)
   --password P         AuthorizationKey: HTTP Basic auth (security profiles 1 and 2)
   --ca FILE            PEM CA to trust for wss:// (security profile 2)
   --config KEY=VALUE   initial configuration key (repeatable)
@@ -24,20 +25,32 @@ export const SIMULATE_USAGE = `Usage: ampere simulate --url URL --profile NAME [
   --quiet              no per-message log lines
 `;
 
+/**
+ * The card a simulated station presents unless --tag says otherwise: one per station id, so two
+ * simulators are two drivers, not one card used twice (ConcurrentTx). CiString20 (OCPP 1.6 §7.28).
+ */
+export function defaultTag(stationId: string): string {
+  return `SIM-${stationId}`.slice(0, 20);
+}
+
 /** Plug a car in, present a card (unless the profile charges freely), charge. */
-export const CHARGE_SCENARIO: Scenario = {
-  name: 'charge',
-  steps: [
-    { plug: { connector: 1, soc: 0.3 } },
-    { wait: 1 },
-    { swipe: 'AMPERE-SIM' },
-    { waitFor: { status: 'Charging', timeout: 120 } },
-  ],
-};
+export function chargeScenario(idTag: string): Scenario {
+  return {
+    name: 'charge',
+    steps: [
+      { plug: { connector: 1, soc: 0.3 } },
+      { wait: 1 },
+      { swipe: idTag },
+      { waitFor: { status: 'Charging', timeout: 120 } },
+    ],
+  };
+}
+
+export const CHARGE_SCENARIO: Scenario = chargeScenario('AMPERE-SIM');
 
 function loadScenario(arg: string | undefined): Scenario | undefined {
   if (arg === undefined) return undefined;
-  if (arg === 'charge') return CHARGE_SCENARIO;
+  if (arg === 'charge') return chargeScenario('AMPERE-SIM');
   if (/\.ya?ml$/i.test(arg)) throw new Error('YAML scenarios are not supported yet; write the scenario as JSON');
   return parseScenario(JSON.parse(readFileSync(arg, 'utf8')));
 }
@@ -56,6 +69,7 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
         duration: { type: 'string' },
         scenario: { type: 'string' },
         password: { type: 'string' },
+        tag: { type: 'string' },
         ca: { type: 'string' },
         config: { type: 'string', multiple: true },
         'http-port': { type: 'string' },
@@ -137,7 +151,9 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
     const onSig = () => run.stop();
     process.once('SIGINT', onSig);
     process.once('SIGTERM', onSig);
-    const report = await run.done;
+    // As for one station below: stations waiting to reconnect must not let the process end.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    const report = await run.done.finally(() => clearInterval(keepAlive));
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -147,8 +163,14 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
   // One station, with a readable log.
   const quiet = values.quiet === true;
   const log = (s: string) => process.stderr.write(`${new Date().toISOString()} ${s}\n`);
+  const id = str('id') ?? profile.defaultId ?? `${profile.defaultIdPrefix}1`;
+  const tag = str('tag') ?? defaultTag(id);
+  if (tag.length > 20) {
+    process.stderr.write(`--tag: an id tag has at most 20 characters (OCPP 1.6 CiString20), got ${tag.length}\n`);
+    return 2;
+  }
   const sim = createStation({
-    id: str('id') ?? profile.defaultId ?? `${profile.defaultIdPrefix}1`,
+    id,
     profile,
     ...(url ? { url } : {}),
     ...(password !== undefined ? { password } : {}),
@@ -169,6 +191,9 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
     },
   });
   const st = sim.station;
+  // The station's timers do not hold the process open (tests and load mode rely on that); while
+  // the server is away and the station waits to reconnect, this does, until Ctrl-C or --duration.
+  const keepAlive = setInterval(() => undefined, 60_000);
   await sim.start();
   if (sim.httpApi) log(`go-e HTTP API on ${sim.httpApi.url}/api/status`);
   let stop: () => void = () => undefined;
@@ -188,7 +213,7 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
   let result: Awaited<ReturnType<typeof runScenario>> | undefined;
   if (await waitBooted()) {
     result = await Promise.race([
-      runScenario(st, scenario ?? CHARGE_SCENARIO, { log: (l) => log(`scenario ${l}`) }),
+      runScenario(st, scenario ?? chargeScenario(tag), { log: (l) => log(`scenario ${l}`) }),
       stopped.then(() => undefined),
     ]);
     // A scenario file runs once; the built-in charge goes on until --duration or Ctrl-C.
@@ -216,6 +241,7 @@ export async function runSimulateCli(argv: string[]): Promise<number> {
     ...(result ? { scenario: { name: result.name, ok: result.ok, failed: result.steps.filter((s) => !s.ok) } } : {}),
   };
   await sim.stop();
+  clearInterval(keepAlive);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return result && !result.ok ? 1 : 0;
 }

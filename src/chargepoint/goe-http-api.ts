@@ -4,7 +4,7 @@
 // `GET /api/status` (optionally `?filter=ocppe,ocppc`) reports the ocpp* keys.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Connection } from './connection.ts';
+import { type Connection, stationUrl } from './connection.ts';
 
 export interface GoeHttpApi {
   port: number;
@@ -21,11 +21,19 @@ export async function startGoeHttpApi(conn: Connection, port: number, host = '12
   const sinceBoot = (t: number | undefined) => (t === undefined ? null : t - bootAt);
   const bool = (v: string) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : undefined);
 
+  // ocppu reads back as it was set: the server path with the charge point id at its end.
+  const fullUrl = () => {
+    try {
+      return stationUrl(conn.currentUrl, station.id, station.profile).url;
+    } catch {
+      return conn.currentUrl;
+    }
+  };
   const status = (): Record<string, unknown> => {
     const c = station.connectors[0];
     return {
       ocppe: conn.enabled,
-      ocppu: conn.currentUrl,
+      ocppu: fullUrl(),
       ocppg: settings.ocppg,
       ocppcn: settings.ocppcn,
       ocppss: settings.ocppss,
@@ -68,10 +76,12 @@ export async function startGoeHttpApi(conn: Connection, port: number, host = '12
       } catch {
         return 'invalid URL';
       }
-      // The id is the last path segment of the URL: the station keeps its id, the prefix is the server path.
+      // The charge point id is the last path segment of ocppu (seed 001: `…/chargers/201564`): the
+      // station takes it as its id, and the rest is the server path.
       const u = new URL(v);
       const segments = u.pathname.split('/').filter(Boolean);
-      if (segments[segments.length - 1] === station.id) segments.pop();
+      const last = segments.pop();
+      if (last !== undefined) station.rename(decodeURIComponent(last));
       u.pathname = `/${segments.join('/')}`;
       conn.setUrl(u.toString());
       return undefined;

@@ -148,7 +148,8 @@ const MIN_CURRENT_A = 6;
 let localTxIds = 1;
 
 export class Station {
-  readonly id: string;
+  /** The charge point id; go-e takes a new one from the URL set through its HTTP API (`rename`). */
+  id: string;
   readonly profile: VendorProfile;
   readonly clock: Clock;
   readonly config: ConfigStore;
@@ -219,6 +220,11 @@ export class Station {
         offeredA: 0,
       });
     }
+  }
+
+  /** A new charge point id, used from the next connection on (go-e's `ocppu`). */
+  rename(id: string): void {
+    this.id = id;
   }
 
   setHooks(h: StationHooks): void {

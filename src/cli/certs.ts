@@ -2,38 +2,34 @@
 import { join } from 'node:path';
 import { initCertificates, issueChargerCertificate } from '../app/tls.ts';
 import { AmpereError } from '../errors.ts';
+import { type CommandSpec, type FlagSpec, groupHelp, selectCommand } from './args.ts';
 
-export const CERTS_USAGE = `Usage:
-  ampere certs init [--data DIR] [--hosts NAME,NAME] [--cpo-name NAME] [--days N] [--force]
-      creates DIR/certs/ca.pem, ca.key, server.pem, server.key (default DIR ./data,
-      hosts localhost,127.0.0.1, CPO name "Ampere")
-  ampere certs client ID [--data DIR] [--cpo-name NAME] [--days N]
-      issues a charger certificate for security profile 3: CN = ID, O = the CA's CPO name,
-      written to DIR/certs/chargers/ID.pem and ID.key
-`;
+const DAYS: FlagSpec = { type: 'string', value: 'N', help: 'validity in days (1 to 36500)' };
+const DATA: FlagSpec = { type: 'string', value: 'DIR', help: 'data folder; files go to DIR/certs (default ./data)' };
 
-function flags(argv: string[], allowed: string[]): { values: Record<string, string>; rest: string[] } {
-  const values: Record<string, string> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      rest.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (!allowed.includes(name)) throw new AmpereError('AMPERE_ERR_CONFIG', `Unknown flag --${name}\n\n${CERTS_USAGE}`);
-    if (name === 'force') {
-      values.force = 'true';
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new AmpereError('AMPERE_ERR_CONFIG', `--${name} needs a value`);
-    values[name] = value;
-  }
-  return { values, rest };
-}
+const CERTS: CommandSpec[] = [
+  {
+    name: 'certs init',
+    summary:
+      'creates DIR/certs/ca.pem, ca.key, server.pem, server.key (hosts default localhost,127.0.0.1, CPO name "Ampere")',
+    flags: {
+      data: DATA,
+      hosts: { type: 'string', value: 'NAME,NAME', help: 'names and addresses of the server certificate' },
+      'cpo-name': { type: 'string', value: 'NAME', help: 'O of the CA and of charger certificates' },
+      days: DAYS,
+      force: { type: 'boolean', help: 'replace existing files' },
+    },
+  },
+  {
+    name: 'certs client',
+    args: ['ID'],
+    summary:
+      "issues a charger certificate for security profile 3 (CN = ID, O = the CA's CPO name) in DIR/certs/chargers/",
+    flags: { data: DATA, 'cpo-name': { type: 'string', value: 'NAME', help: 'O of the certificate' }, days: DAYS },
+  },
+];
+
+export const CERTS_USAGE = groupHelp(CERTS);
 
 function days(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -43,22 +39,31 @@ function days(raw: string | undefined): number | undefined {
 }
 
 export async function runCertsCli(argv: string[], out: (text: string) => void): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'init') {
-    const { values } = flags(rest, ['data', 'hosts', 'cpo-name', 'days', 'force']);
-    const dir = join(values.data ?? './data', 'certs');
-    const hosts = (values.hosts ?? 'localhost,127.0.0.1')
+  if (argv.length === 0 || argv[0] === 'help') {
+    out(CERTS_USAGE);
+    return 0;
+  }
+  const picked = selectCommand(CERTS, argv);
+  if ('help' in picked) {
+    out(picked.help);
+    return 0;
+  }
+  const { command, parsed } = picked;
+  const v = (name: string) => parsed.flags[name] as string | undefined;
+  const d = days(v('days'));
+  if (command.name === 'certs init') {
+    const dir = join(v('data') ?? './data', 'certs');
+    const hosts = (v('hosts') ?? 'localhost,127.0.0.1')
       .split(',')
       .map((h) => h.trim())
       .filter(Boolean);
-    const cpoName = values['cpo-name'] ?? 'Ampere';
-    const d = days(values.days);
+    const cpoName = v('cpo-name') ?? 'Ampere';
     const files = initCertificates({
       dir,
       hosts,
       cpoName,
       ...(d ? { days: d } : {}),
-      ...(values.force ? { force: true } : {}),
+      ...(parsed.flags.force ? { force: true } : {}),
     });
     out(
       `CA and server certificate written to ${dir} (hosts ${hosts.join(', ')}, CPO name "${cpoName}").\n` +
@@ -68,20 +73,14 @@ export async function runCertsCli(argv: string[], out: (text: string) => void): 
     );
     return 0;
   }
-  if (sub === 'client') {
-    const { values, rest: ids } = flags(rest, ['data', 'cpo-name', 'days']);
-    const id = ids[0];
-    if (!id || ids.length > 1) throw new AmpereError('AMPERE_ERR_CONFIG', `Give one charge point id\n\n${CERTS_USAGE}`);
-    const d = days(values.days);
-    const files = issueChargerCertificate({
-      dir: join(values.data ?? './data', 'certs'),
-      chargerId: id,
-      ...(values['cpo-name'] ? { cpoName: values['cpo-name'] } : {}),
-      ...(d ? { days: d } : {}),
-    });
-    out(`Charger certificate for ${id}: ${files.cert} (key ${files.key}; trust ${files.ca}).\n`);
-    return 0;
-  }
-  out(CERTS_USAGE);
-  return sub === undefined || sub === 'help' ? 0 : 2;
+  const id = parsed.args[0]!;
+  const cpoName = v('cpo-name');
+  const files = issueChargerCertificate({
+    dir: join(v('data') ?? './data', 'certs'),
+    chargerId: id,
+    ...(cpoName ? { cpoName } : {}),
+    ...(d ? { days: d } : {}),
+  });
+  out(`Charger certificate for ${id}: ${files.cert} (key ${files.key}; trust ${files.ca}).\n`);
+  return 0;
 }

@@ -5,6 +5,7 @@ import { isAmpereError } from '../errors.ts';
 import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
+import { startupError } from './startup-errors.ts';
 
 const USAGE = `Usage: ampere <command> [flags]
 
@@ -24,8 +25,14 @@ ${serveHelp()}
 `;
 
 async function serve(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`Usage: ampere serve [flags]\n\nFlags (and environment variables):\n${serveHelp()}\n`);
+    return;
+  }
   const config = loadServeConfig(argv, process.env);
-  const running = await startServer(config);
+  const running = await startServer(config).catch((e: unknown) => {
+    throw startupError(e, config.data) ?? e;
+  });
   process.stdout.write(`${running.url}\n`);
   let stopping = false;
   const stop = (signal: string) => {
@@ -85,9 +92,10 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       if (OPERATOR_COMMANDS.includes(command)) {
-        process.exitCode = await runOperatorCommand(command, rest, process.env);
+        process.exitCode = await runOperatorCommand(command, rest, process.env, process.stdout.columns);
         // `tx show` and `tx active` go on with what smart charging says of the session(s).
-        if (smart === 'after' && process.exitCode === 0)
+        const help = rest.includes('--help') || rest.includes('-h');
+        if (smart === 'after' && process.exitCode === 0 && !help)
           process.exitCode = await runSmartCommand(`tx-${rest[0]}`, rest.slice(1), process.env);
         return;
       }

@@ -194,6 +194,54 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // Numbered after the issue that brought it (12), so parallel branches do not collide.
+    version: 12,
+    name: 'fleet operations: configuration policies, per-charger id tags, reservations',
+    sql: `
+CREATE TABLE config_policies (
+  scope TEXT NOT NULL,
+  vendor TEXT NOT NULL,
+  model TEXT NOT NULL,
+  charger_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, vendor, model, charger_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE config_outcomes (
+  charger_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  status TEXT NOT NULL,
+  note TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (charger_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE charger_id_tags (
+  charger_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  id_tag TEXT NOT NULL,
+  PRIMARY KEY (charger_id, kind, id_tag)
+) WITHOUT ROWID;
+
+CREATE TABLE reservations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  charger_id TEXT NOT NULL,
+  connector_id INTEGER NOT NULL,
+  id_tag TEXT NOT NULL,
+  parent_id_tag TEXT,
+  expiry_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  transaction_id INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
+`,
+  },
 ];
 
 /** Applies the migrations not yet recorded; returns the versions applied now. */

@@ -4,6 +4,18 @@
 // message. Same logical schema, same rules and the same contract suite as sqlite.ts.
 import pg from 'pg';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
+import {
+  chargerTagRows,
+  chargerTagsRecord,
+  outcomeRecord,
+  outcomeRows,
+  POLICY_ORDER,
+  policyKeyRow,
+  policyRecord,
+  policyRow,
+  reservationRecord,
+  reservationRow,
+} from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
@@ -14,9 +26,15 @@ import type {
   ChargerPatch,
   ChargerQuery,
   ChargerRecord,
+  ChargerTagsRecord,
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
+  ConfigOutcomeInput,
+  ConfigOutcomeRecord,
+  ConfigPolicyInput,
+  ConfigPolicyRecord,
+  ConfigPolicyTarget,
   ConfigurationEntry,
   ConfigurationInput,
   ConnectionAttemptRecord,
@@ -38,6 +56,9 @@ import type {
   MeterValueRecord,
   Page,
   PageQuery,
+  ReservationInput,
+  ReservationQuery,
+  ReservationRecord,
   StartTransactionInput,
   StartTransactionResult,
   StatusHistoryQuery,
@@ -1085,6 +1106,149 @@ export class PostgresStore implements Store {
       const sql = `DELETE FROM charging_profiles${w}`;
       return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
     });
+  }
+
+  // ---------------------------------------------------------------- reservations
+
+  async createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord> {
+    const row = reservationRow(r, at);
+    return this.#write(
+      () => async (exec) =>
+        reservationRecord(
+          (
+            await exec(
+              `INSERT INTO reservations (charger_id, connector_id, id_tag, parent_id_tag, expiry_at, status,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+              row,
+            )
+          ).rows[0],
+        ),
+    );
+  }
+
+  updateReservation(
+    id: number,
+    patch: { status: string; transactionId?: number | null },
+    at: TimeInput,
+  ): Promise<ReservationRecord | null> {
+    return this.#write(() => {
+      const status = requireText(patch.status, 'status');
+      const ms = toMs(at, 'at');
+      requireInt(id, 'id');
+      return async (exec) => {
+        const r =
+          patch.transactionId === undefined
+            ? await exec('UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? RETURNING *', [
+                status,
+                ms,
+                id,
+              ])
+            : await exec(
+                'UPDATE reservations SET status = ?, transaction_id = ?, updated_at = ? WHERE id = ? RETURNING *',
+                [status, patch.transactionId, ms, id],
+              );
+        return r.rows[0] ? reservationRecord(r.rows[0]) : null;
+      };
+    });
+  }
+
+  async getReservation(id: number): Promise<ReservationRecord | null> {
+    const r = await this.#one('SELECT * FROM reservations WHERE id = ?', [id]);
+    return r ? reservationRecord(r) : null;
+  }
+
+  listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.status !== undefined) w.add('status = ?', q.status);
+    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
+  }
+
+  // ---------------------------------------------------------------- per-charger id tags
+
+  async getChargerTags(chargerId: string): Promise<ChargerTagsRecord> {
+    return chargerTagsRecord(
+      chargerId,
+      await this.#rows('SELECT kind, id_tag FROM charger_id_tags WHERE charger_id = ?', [chargerId]),
+    );
+  }
+
+  async setChargerTags(
+    chargerId: string,
+    tags: { allowed: readonly string[]; freeChargingTag: string | null },
+  ): Promise<ChargerTagsRecord> {
+    const rows = chargerTagRows(chargerId, tags);
+    await this.#write(() => async (exec) => {
+      await exec('DELETE FROM charger_id_tags WHERE charger_id = ?', [chargerId]);
+      for (const r of rows) await exec('INSERT INTO charger_id_tags (charger_id, kind, id_tag) VALUES (?, ?, ?)', r);
+    });
+    return chargerTagsRecord(
+      chargerId,
+      rows.map(([, kind, id_tag]) => ({ kind, id_tag })),
+    );
+  }
+
+  // ---------------------------------------------------------------- configuration policies
+
+  async listConfigPolicies(): Promise<ConfigPolicyRecord[]> {
+    return (await this.#rows(`SELECT * FROM config_policies ORDER BY ${POLICY_ORDER}`)).map(policyRecord);
+  }
+
+  async putConfigPolicy(p: ConfigPolicyInput, at: TimeInput = Date.now()): Promise<ConfigPolicyRecord> {
+    const row = policyRow(p, at);
+    await this.#write(() => async (exec) => {
+      await exec(
+        `INSERT INTO config_policies (scope, vendor, model, charger_id, key, value, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (scope, vendor, model, charger_id, key)
+         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        row,
+      );
+    });
+    return policyRecord({
+      scope: row[0],
+      vendor: row[1],
+      model: row[2],
+      charger_id: row[3],
+      key: row[4],
+      value: row[5],
+      updated_at: row[6],
+    });
+  }
+
+  deleteConfigPolicy(p: ConfigPolicyTarget): Promise<boolean> {
+    return this.#write(() => {
+      const row = policyKeyRow(p);
+      return async (exec) =>
+        ((
+          await exec(
+            'DELETE FROM config_policies WHERE scope = ? AND vendor = ? AND model = ? AND charger_id = ? AND key = ?',
+            row,
+          )
+        ).rowCount ?? 0) > 0;
+    });
+  }
+
+  recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void> {
+    return this.#write(() => {
+      const rows = outcomeRows(chargerId, outcomes, at);
+      return async (exec) => {
+        for (const r of rows) {
+          await exec(
+            `INSERT INTO config_outcomes (charger_id, key, value, status, note, at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (charger_id, key) DO UPDATE SET value = excluded.value, status = excluded.status,
+             note = excluded.note, at = excluded.at`,
+            r,
+          );
+        }
+      };
+    });
+  }
+
+  async listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]> {
+    return (await this.#rows('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key', [chargerId])).map(
+      outcomeRecord,
+    );
   }
 
   // ---------------------------------------------------------------- settings

@@ -395,6 +395,52 @@ export const writeOps = {
     return s(p.sql).run(p.params).changes;
   },
 
+  /** [scope, vendor, model, chargerId, key, value, updatedAt] */
+  putConfigPolicy(s: Prepare, v: unknown[]): void {
+    s(`INSERT OR REPLACE INTO config_policies (scope, vendor, model, charger_id, key, value, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(v);
+  },
+
+  /** [scope, vendor, model, chargerId, key] */
+  deleteConfigPolicy(s: Prepare, v: unknown[]): boolean {
+    return (
+      s('DELETE FROM config_policies WHERE scope = ? AND vendor = ? AND model = ? AND charger_id = ? AND key = ?').run(
+        v,
+      ).changes > 0
+    );
+  },
+
+  /** Replaces a charger's id tag rows: { chargerId, rows: [chargerId, kind, idTag][] }. */
+  setChargerTags(s: Prepare, p: { chargerId: string; rows: unknown[][] }): void {
+    s('DELETE FROM charger_id_tags WHERE charger_id = ?').run(p.chargerId);
+    const stmt = s('INSERT INTO charger_id_tags (charger_id, kind, id_tag) VALUES (?, ?, ?)');
+    for (const r of p.rows) stmt.run(r);
+  },
+
+  /** reservationRow(): returns the new reservation id. */
+  createReservation(s: Prepare, v: unknown[]): number {
+    return Number(
+      s(`INSERT INTO reservations (charger_id, connector_id, id_tag, parent_id_tag, expiry_at, status, created_at,
+        updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(v).lastInsertRowid,
+    );
+  },
+
+  /** [status, transactionId | undefined, updatedAt, id] */
+  updateReservation(s: Prepare, v: [string, number | null | undefined, number, number]): boolean {
+    const sql =
+      v[1] === undefined
+        ? 'UPDATE reservations SET status = ?, updated_at = ? WHERE id = ?'
+        : 'UPDATE reservations SET status = ?, transaction_id = ?, updated_at = ? WHERE id = ?';
+    return s(sql).run(v[1] === undefined ? [v[0], v[2], v[3]] : v).changes > 0;
+  },
+
+  /** Rows of [chargerId, key, value, status, note, at]. */
+  recordConfigOutcomes(s: Prepare, rows: unknown[][]): void {
+    const stmt = s(`INSERT OR REPLACE INTO config_outcomes (charger_id, key, value, status, note, at)
+      VALUES (?, ?, ?, ?, ?, ?)`);
+    for (const r of rows) stmt.run(r);
+  },
+
   setSetting(s: Prepare, p: [key: string, value: string | null]): void {
     if (p[1] === null) s('DELETE FROM settings WHERE key = ?').run(p[0]);
     else s('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(p);

@@ -10,6 +10,18 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { invalid, jsonText, optionalText, pageBounds, requireInt, requireText } from './checks.ts';
+import {
+  chargerTagRows,
+  chargerTagsRecord,
+  outcomeRecord,
+  outcomeRows,
+  POLICY_ORDER,
+  policyKeyRow,
+  policyRecord,
+  policyRow,
+  reservationRecord,
+  reservationRow,
+} from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -40,9 +52,15 @@ import type {
   ChargerPatch,
   ChargerQuery,
   ChargerRecord,
+  ChargerTagsRecord,
   ChargingProfileFilter,
   ChargingProfileInput,
   ChargingProfileRecord,
+  ConfigOutcomeInput,
+  ConfigOutcomeRecord,
+  ConfigPolicyInput,
+  ConfigPolicyRecord,
+  ConfigPolicyTarget,
   ConfigurationEntry,
   ConfigurationInput,
   ConnectionAttemptRecord,
@@ -63,6 +81,9 @@ import type {
   MeterValueRecord,
   Page,
   PageQuery,
+  ReservationInput,
+  ReservationQuery,
+  ReservationRecord,
   StartTransactionInput,
   StartTransactionResult,
   StatusHistoryQuery,
@@ -981,6 +1002,99 @@ export class SqliteStore implements Store {
       if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
       return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
+  }
+
+  // ---------------------------------------------------------------- reservations
+
+  async createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord> {
+    const id = await this.#write('createReservation', () => reservationRow(r, at));
+    return (await this.getReservation(id))!;
+  }
+
+  async updateReservation(
+    id: number,
+    patch: { status: string; transactionId?: number | null },
+    at: TimeInput,
+  ): Promise<ReservationRecord | null> {
+    const ok = await this.#write('updateReservation', () => [
+      requireText(patch.status, 'status'),
+      patch.transactionId,
+      toMs(at, 'at'),
+      requireInt(id, 'id'),
+    ]);
+    return ok ? this.getReservation(id) : null;
+  }
+
+  async getReservation(id: number): Promise<ReservationRecord | null> {
+    this.#read();
+    const r = this.#stmt('SELECT * FROM reservations WHERE id = ?').get(id);
+    return r ? reservationRecord(r) : null;
+  }
+
+  async listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
+    const w = new Where();
+    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+    if (q.status !== undefined) w.add('status = ?', q.status);
+    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
+  }
+
+  // ---------------------------------------------------------------- per-charger id tags
+
+  async getChargerTags(chargerId: string): Promise<ChargerTagsRecord> {
+    this.#read();
+    const rows = this.#stmt('SELECT kind, id_tag FROM charger_id_tags WHERE charger_id = ?').all(chargerId) as {
+      kind: string;
+      id_tag: string;
+    }[];
+    return chargerTagsRecord(chargerId, rows);
+  }
+
+  async setChargerTags(
+    chargerId: string,
+    tags: { allowed: readonly string[]; freeChargingTag: string | null },
+  ): Promise<ChargerTagsRecord> {
+    const rows = chargerTagRows(chargerId, tags);
+    await this.#write('setChargerTags', () => ({ chargerId, rows }));
+    return chargerTagsRecord(
+      chargerId,
+      rows.map(([, kind, id_tag]) => ({ kind, id_tag })),
+    );
+  }
+
+  // ---------------------------------------------------------------- configuration policies
+
+  async listConfigPolicies(): Promise<ConfigPolicyRecord[]> {
+    this.#read();
+    return (this.#stmt(`SELECT * FROM config_policies ORDER BY ${POLICY_ORDER}`).all() as any[]).map(policyRecord);
+  }
+
+  async putConfigPolicy(p: ConfigPolicyInput, at: TimeInput = Date.now()): Promise<ConfigPolicyRecord> {
+    const row = policyRow(p, at);
+    await this.#write('putConfigPolicy', () => row);
+    return policyRecord({
+      scope: row[0],
+      vendor: row[1],
+      model: row[2],
+      charger_id: row[3],
+      key: row[4],
+      value: row[5],
+      updated_at: row[6],
+    });
+  }
+
+  deleteConfigPolicy(p: ConfigPolicyTarget): Promise<boolean> {
+    return this.#write('deleteConfigPolicy', () => policyKeyRow(p));
+  }
+
+  recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void> {
+    return this.#write('recordConfigOutcomes', () => outcomeRows(chargerId, outcomes, at));
+  }
+
+  async listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]> {
+    this.#read();
+    return (this.#stmt('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key').all(chargerId) as any[]).map(
+      outcomeRecord,
+    );
   }
 
   // ---------------------------------------------------------------- settings

@@ -419,6 +419,83 @@ export interface ChargingProfileFilter {
 
 // ---------------------------------------------------------------- the port
 
+/**
+ * The id tags a charger may use (`*` = every tag Ampere knows, the default) and its free-charging
+ * tag (go-e's `ocppd`, Eaton's `FREECHARGING`): what it sends when it charges without a card.
+ */
+export interface ChargerTagsRecord {
+  chargerId: string;
+  allowed: string[];
+  freeChargingTag: string | null;
+}
+
+export interface ReservationInput {
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  parentIdTag?: string | null;
+  expiryDate: TimeInput;
+}
+
+/** A reservation (OCPP 1.6 §5.13): `requested`, then the ReserveNow answer, `consumed`, `cancelled` or `failed`. */
+export interface ReservationRecord {
+  id: number;
+  chargerId: string;
+  connectorId: number;
+  idTag: string;
+  parentIdTag: string | null;
+  expiryDate: IsoTime;
+  status: string;
+  transactionId: number | null;
+  createdAt: IsoTime;
+  updatedAt: IsoTime;
+}
+
+export interface ReservationQuery extends PageQuery {
+  chargerId?: string;
+  status?: string;
+}
+
+/** Where a configuration policy applies (fleet-wide, a vendor + model, or one charger) and its key. */
+export interface ConfigPolicyTarget {
+  scope: 'fleet' | 'model' | 'charger';
+  vendor?: string | null;
+  model?: string | null;
+  chargerId?: string | null;
+  key: string;
+}
+
+export interface ConfigPolicyInput extends ConfigPolicyTarget {
+  value: string;
+}
+
+export interface ConfigPolicyRecord {
+  scope: 'fleet' | 'model' | 'charger';
+  vendor: string | null;
+  model: string | null;
+  chargerId: string | null;
+  key: string;
+  value: string;
+  updatedAt: IsoTime;
+}
+
+/** What a charger answered when a policy's value was sent (ChangeConfiguration status, or Failed). */
+export interface ConfigOutcomeInput {
+  key: string;
+  value: string;
+  status: string;
+  note?: string | null;
+}
+
+export interface ConfigOutcomeRecord {
+  chargerId: string;
+  key: string;
+  value: string;
+  status: string;
+  note: string | null;
+  at: IsoTime;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -498,6 +575,34 @@ export interface Store {
   listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]>;
   /** Returns how many were removed. */
   clearChargingProfiles(chargerId: string, filter?: ChargingProfileFilter): Promise<number>;
+
+  // per-charger id tags (src/central/charger-tags.ts)
+  getChargerTags(chargerId: string): Promise<ChargerTagsRecord>;
+  /** Replaces both lists; `allowed` empty or ['*'] = all tags. */
+  setChargerTags(
+    chargerId: string,
+    tags: { allowed: readonly string[]; freeChargingTag: string | null },
+  ): Promise<ChargerTagsRecord>;
+
+  // reservations (src/central/reservations.ts); ids are the OCPP reservationIds
+  createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord>;
+  updateReservation(
+    id: number,
+    patch: { status: string; transactionId?: number | null },
+    at: TimeInput,
+  ): Promise<ReservationRecord | null>;
+  getReservation(id: number): Promise<ReservationRecord | null>;
+  /** Newest first. */
+  listReservations(q?: ReservationQuery): Promise<Page<ReservationRecord>>;
+
+  // configuration policies (src/central/config-policies.ts)
+  listConfigPolicies(): Promise<ConfigPolicyRecord[]>;
+  /** Creates or replaces the policy for (scope, vendor, model, chargerId, key). */
+  putConfigPolicy(p: ConfigPolicyInput, at?: TimeInput): Promise<ConfigPolicyRecord>;
+  deleteConfigPolicy(p: ConfigPolicyTarget): Promise<boolean>;
+  /** The latest outcome per key replaces the one before. */
+  recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void>;
+  listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]>;
 
   // settings
   getSetting(key: string): Promise<string | null>;

@@ -1,37 +1,11 @@
 // The operator CLI's security and findings commands, as child processes against a spawned server
 // with a real WebSocket charger using Basic auth. The key never shows in any output or log.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { type ServerProcess, spawnServer } from '../helpers/process.ts';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/ampere.js', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.stdin.end(stdin ?? '');
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli as cli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 
 const KEY = 'aabbccddeeff00112233445566778899aabbccdd';
 const KEY2 = 'second-key-from-in';

@@ -7,31 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { TestCharger } from '../helpers/charger.ts';
-import { type ServerProcess, spawnServer } from '../helpers/process.ts';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/ampere.js', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli as cli, type ServerProcess, spawnServer } from '../helpers/process.ts';
 
 describe('ampere serve + operator CLI (real processes)', () => {
   let server: ServerProcess;

@@ -193,6 +193,22 @@ describe('connection', () => {
     assert.equal(bad.status, 400);
   });
 
+  it('go-e: the id at the end of ocppu= is the charge point id, not its own default id', async () => {
+    const srv = await server(0);
+    const clock = new FakeClock(Date.now());
+    const s = sim({ id: 'GOE-DEFAULT', profile: 'go-e', clock, httpApiPort: 0 });
+    await s.start();
+    const target = `ws://127.0.0.1:${srv.port}/steve/websocket/CentralSystemService/201777`;
+    const set = await fetch(`${s.httpApi!.url}/api/set?ocppe=true&ocppu=${encodeURIComponent(target)}`);
+    assert.equal(set.status, 200);
+    await until(clock, () => s.station.registration === 'Accepted');
+    assert.equal(srv.sessions.has('201777'), true);
+    assert.equal(srv.sessions.has('GOE-DEFAULT'), false);
+    assert.equal(s.station.id, '201777');
+    const st = (await (await fetch(`${s.httpApi!.url}/api/status?filter=ocppu`)).json()) as { ocppu: string };
+    assert.equal(st.ocppu, target);
+  });
+
   it('security profile 2: wss with a configured CA and Basic auth', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ampere-tls-'));
     execFileSync(

@@ -68,7 +68,7 @@ export interface CliRun {
 }
 
 /** Runs `ampere ARGS…` as a child process with only the given environment (plus PATH and HOME). */
-export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['bin/ampere.js', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

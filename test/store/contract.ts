@@ -797,6 +797,138 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       });
     });
 
+    describe('configuration policies', () => {
+      it('puts, replaces, lists fleet → model → charger, deletes; outcomes replace per key', async () => {
+        await store.putConfigPolicy({ scope: 'charger', chargerId: 'CP1', key: 'HeartbeatInterval', value: '60' }, T0);
+        await store.putConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval', value: '60' }, T0);
+        const m = await store.putConfigPolicy(
+          { scope: 'model', vendor: 'go-e', model: 'Gemini', key: 'MeterValueSampleInterval', value: '30' },
+          T0,
+        );
+        assert.deepEqual(m, {
+          scope: 'model',
+          vendor: 'go-e',
+          model: 'Gemini',
+          chargerId: null,
+          key: 'MeterValueSampleInterval',
+          value: '30',
+          updatedAt: iso(T0),
+        });
+        await store.putConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval', value: '120' }, T0 + 1000);
+        const all = await store.listConfigPolicies();
+        assert.deepEqual(
+          all.map((p) => [p.scope, p.vendor, p.chargerId, p.key, p.value]),
+          [
+            ['fleet', null, null, 'MeterValueSampleInterval', '120'],
+            ['model', 'go-e', null, 'MeterValueSampleInterval', '30'],
+            ['charger', null, 'CP1', 'HeartbeatInterval', '60'],
+          ],
+        );
+        assert.equal(all[0]!.updatedAt, iso(T0 + 1000));
+        assert.equal(await store.deleteConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval' }), true);
+        assert.equal(await store.deleteConfigPolicy({ scope: 'fleet', key: 'MeterValueSampleInterval' }), false);
+        assert.equal((await store.listConfigPolicies()).length, 2);
+
+        await store.recordConfigOutcomes('CP1', [{ key: 'A', value: '1', status: 'Rejected', note: 'read-only' }], T0);
+        await store.recordConfigOutcomes(
+          'CP1',
+          [
+            { key: 'A', value: '2', status: 'Accepted' },
+            { key: 'B', value: 'x', status: 'NotSupported' },
+          ],
+          T0 + 5,
+        );
+        await store.recordConfigOutcomes('CP2', [{ key: 'A', value: '1', status: 'Accepted' }], T0);
+        assert.deepEqual(await store.listConfigOutcomes('CP1'), [
+          { chargerId: 'CP1', key: 'A', value: '2', status: 'Accepted', note: null, at: iso(T0 + 5) },
+          { chargerId: 'CP1', key: 'B', value: 'x', status: 'NotSupported', note: null, at: iso(T0 + 5) },
+        ]);
+      });
+
+      it('per-charger id tags: all by default, replaced as a whole, lower case, free-charging tag apart', async () => {
+        assert.deepEqual(await store.getChargerTags('CP1'), {
+          chargerId: 'CP1',
+          allowed: ['*'],
+          freeChargingTag: null,
+        });
+        const set = await store.setChargerTags('CP1', {
+          allowed: ['Card-B', 'card-a', 'CARD-B'],
+          freeChargingTag: 'FREECHARGING',
+        });
+        assert.deepEqual(set, { chargerId: 'CP1', allowed: ['card-a', 'card-b'], freeChargingTag: 'freecharging' });
+        assert.deepEqual(await store.getChargerTags('CP1'), set);
+        assert.deepEqual((await store.getChargerTags('CP2')).allowed, ['*']);
+        await store.setChargerTags('CP1', { allowed: [], freeChargingTag: null });
+        assert.deepEqual(await store.getChargerTags('CP1'), {
+          chargerId: 'CP1',
+          allowed: ['*'],
+          freeChargingTag: null,
+        });
+        await assert.rejects(store.setChargerTags('CP1', { allowed: ['x'.repeat(21)], freeChargingTag: null }), {
+          code: 'AMPERE_ERR_STORE_INVALID',
+        });
+      });
+
+      it('reservations: ids in order, status and transaction updates, filters, newest first', async () => {
+        const a = await store.createReservation(
+          { chargerId: 'CP1', connectorId: 1, idTag: 'CARD', expiryDate: T0 + 3600_000 },
+          T0,
+        );
+        const b = await store.createReservation(
+          { chargerId: 'CP2', connectorId: 0, idTag: 'OTHER', parentIdTag: 'FLEET', expiryDate: T0 + 60_000 },
+          T0,
+        );
+        assert.ok(b.id > a.id);
+        assert.deepEqual(a, {
+          id: a.id,
+          chargerId: 'CP1',
+          connectorId: 1,
+          idTag: 'CARD',
+          parentIdTag: null,
+          expiryDate: iso(T0 + 3600_000),
+          status: 'requested',
+          transactionId: null,
+          createdAt: iso(T0),
+          updatedAt: iso(T0),
+        });
+        const accepted = await store.updateReservation(a.id, { status: 'Accepted' }, T0 + 1);
+        assert.equal(accepted?.status, 'Accepted');
+        assert.equal(accepted?.transactionId, null);
+        const consumed = await store.updateReservation(a.id, { status: 'consumed', transactionId: 7 }, T0 + 2);
+        assert.equal(consumed?.transactionId, 7);
+        assert.equal(consumed?.updatedAt, iso(T0 + 2));
+        assert.equal(await store.updateReservation(999_999, { status: 'x' }, T0), null);
+        assert.deepEqual(
+          (await store.listReservations()).items.map((r) => r.id),
+          [b.id, a.id],
+        );
+        assert.deepEqual(
+          (await store.listReservations({ chargerId: 'CP1', status: 'consumed' })).items.map((r) => r.id),
+          [a.id],
+        );
+        assert.equal((await store.getReservation(b.id))?.parentIdTag, 'FLEET');
+        await assert.rejects(
+          store.createReservation({ chargerId: 'CP1', connectorId: -1, idTag: 'C', expiryDate: T0 }, T0),
+          { code: 'AMPERE_ERR_STORE_INVALID' },
+        );
+      });
+
+      it('refuses a policy whose scope and target do not match', async () => {
+        const bad = [
+          { scope: 'fleet', chargerId: 'CP1', key: 'K', value: '1' },
+          { scope: 'model', vendor: 'go-e', key: 'K', value: '1' },
+          { scope: 'charger', key: 'K', value: '1' },
+          { scope: 'site', key: 'K', value: '1' },
+          { scope: 'fleet', key: 'K'.repeat(51), value: '1' },
+          { scope: 'fleet', key: 'K', value: 'v'.repeat(501) },
+        ];
+        for (const p of bad) {
+          await assert.rejects(store.putConfigPolicy(p as never, T0), { code: 'AMPERE_ERR_STORE_INVALID' });
+        }
+        assert.deepEqual(await store.listConfigPolicies(), []);
+      });
+    });
+
     describe('group commit', () => {
       it('1000 concurrent writes all resolve and are visible', async () => {
         const writes: Promise<unknown>[] = [];

@@ -1,11 +1,13 @@
 // Chargers: the fleet, one charger, creation, approval, settings, status history, meter values.
 import type { FastifyInstance } from 'fastify';
+import { approvalOutcome } from '../../central/index.ts';
 import { AmpereError } from '../../errors.ts';
 import type { ChargerPatch, Registration } from '../../store/types.ts';
 import { type ApiContext, chargerOr404, chargerView, defined, pageOf } from '../context.ts';
 import {
   APPROVAL,
   CHARGER,
+  CHARGER_APPROVED,
   CHARGER_CREATE,
   CHARGER_DETAIL,
   CHARGER_ID_PARAMS,
@@ -187,7 +189,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
               ? 'Approve a Pending charger or a refused id (a connected Pending charger is asked to boot again)'
               : 'Reject a charger: its next BootNotification is answered Rejected',
           params: CHARGER_ID_PARAMS,
-          response: { 200: CHARGER, ...errors(404) },
+          response: { 200: CHARGER_APPROVED, ...errors(404) },
         },
       },
       async (req) => {
@@ -201,9 +203,12 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
             });
           }
         }
+        // Said before the change: whether and how the charger learns of it.
+        const outcome =
+          verb === 'approve' && known && known.registration !== 'accepted' ? approvalOutcome(central, known) : null;
         const record = await central.updateCharger(id, { registration });
         await store.deleteConnectionAttempt(id);
-        return chargerView(central, record);
+        return { ...chargerView(central, record), approval: outcome };
       },
     );
   }

@@ -2,8 +2,11 @@
 // before it returns: the session sends the CALLRESULT only after the handler resolved.
 import { AmpereError } from '../../errors.ts';
 import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts';
+import { pendingBootInterval } from '../approvals.ts';
 import { authorizeIdTag } from '../authorization.ts';
+import { authorizeAtCharger } from '../charger-tags.ts';
 import { meterRows } from '../meter.ts';
+import { consumeReservation } from '../reservations.ts';
 import type { HandlerContext } from './context.ts';
 
 type Req<A extends keyof ActionMap> = ActionMap[A]['request'];
@@ -46,7 +49,9 @@ export async function bootNotification(
   const interval =
     status === 'Accepted'
       ? (record.heartbeatInterval ?? central.settings.heartbeatInterval)
-      : central.settings.bootRetryInterval;
+      : status === 'Pending'
+        ? pendingBootInterval(central, record)
+        : central.settings.bootRetryInterval;
   return { status, currentTime: formatTimestamp(now), interval };
 }
 
@@ -75,7 +80,10 @@ export async function statusNotification(
 
 export async function authorize(ctx: HandlerContext, req: Req<'Authorize'>): Promise<Res<'Authorize'>> {
   requireAccepted(ctx);
-  const idTagInfo = await authorizeIdTag(ctx.central.store, req.idTag, { now: ctx.now, concurrent: {} });
+  const { idTagInfo } = await authorizeAtCharger(ctx.central.store, ctx.chargerId, req.idTag, {
+    now: ctx.now,
+    concurrent: {},
+  });
   return { idTagInfo };
 }
 
@@ -95,11 +103,16 @@ export async function startTransaction(
     meterStart: req.meterStart,
     reservationId: req.reservationId ?? null,
   });
-  const idTagInfo = await authorizeIdTag(central.store, req.idTag, {
+  const { idTagInfo, freeCharging } = await authorizeAtCharger(central.store, chargerId, req.idTag, {
     now,
     concurrent: { excludeTransactionId: started.transactionId },
   });
   if (!started.duplicate) {
+    await consumeReservation(
+      central.store,
+      { ...req, chargerId, reservationId: req.reservationId ?? null, transactionId: started.transactionId },
+      now,
+    );
     central.events.emit('transaction.started', chargerId, {
       transactionId: started.transactionId,
       connectorId: req.connectorId,
@@ -107,6 +120,7 @@ export async function startTransaction(
       meterStart: req.meterStart,
       timestamp: req.timestamp,
       status: idTagInfo.status,
+      ...(freeCharging ? { freeCharging } : {}),
     });
   }
   return { transactionId: started.transactionId, idTagInfo };
