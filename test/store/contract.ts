@@ -966,8 +966,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       });
 
       it('a write resolves only once visible to reads', async () => {
+        // (Whether a read issued before the commit sees the row depends on the machine's timing;
+        // what holds everywhere is that the write's promise resolves only after the commit.)
         const p = store.recordEvent({ chargerId: 'CP1', kind: 'k', payload: 1, at: T0 });
-        assert.equal((await store.listEvents()).total, 0, 'not committed before the tick');
         await p;
         assert.equal((await store.listEvents()).total, 1);
       });

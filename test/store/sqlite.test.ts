@@ -105,7 +105,10 @@ describe('sqlite store', () => {
     assert.equal(s.writerThread, false, 'a fresh store writes on its own thread');
     // Keep writing across the switch: each charger's notes must end at its last value.
     let i = 0;
-    for (let round = 0; round < 100 && !s.writerThread; round++) {
+    // The thread starts in the background; on a loaded machine that takes a while, so keep writing
+    // (up to 20 s) rather than a fixed number of rounds.
+    const until = Date.now() + 20_000;
+    while (!s.writerThread && Date.now() < until) {
       const writes: Promise<unknown>[] = [];
       for (let k = 0; k < 100; k++, i++) {
         writes.push(s.insertMeterValues([meterRow({ chargerId: `CP${i % 10}`, timestamp: i, value: String(i) })]));
