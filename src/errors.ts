@@ -27,6 +27,8 @@ export const AMPERE_ERRORS = {
   AMPERE_ERR_PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   AMPERE_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+  AMPERE_ERR_CSRF: { status: 403, title: 'A change through the console session lacks its CSRF token' },
+  AMPERE_ERR_UI_NOT_BUILT: { status: 503, title: 'The web console bundle is missing' },
 } as const;
 
 export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;

@@ -20,6 +20,25 @@ export const DOCS_CSP = [
   "style-src 'self' 'unsafe-inline'",
 ].join('; ');
 
+/**
+ * The web console: its own script and style sheet only (no inline script, no inline style
+ * attribute; styles set from script through the CSSOM are not style attributes), API calls and
+ * the event stream to this origin, never framed.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "base-uri 'none'",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data:",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+].join('; ');
+
 /** JSON and event streams: nothing may be loaded or framed. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
@@ -47,7 +66,11 @@ export function securityHeaders(opts: HardeningOptions = {}) {
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('cross-origin-opener-policy', 'same-origin');
     if (req.raw.socket instanceof TLSSocket) res.setHeader('strict-transport-security', HSTS);
-    if (!api) return;
+    if (!api) {
+      res.setHeader('content-security-policy', CONSOLE_CSP);
+      res.setHeader('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+      return;
+    }
     const docs = path === '/api/docs' || path.startsWith('/api/docs/');
     res.setHeader('content-security-policy', docs ? DOCS_CSP : API_CSP);
     res.setHeader('cache-control', 'no-store');

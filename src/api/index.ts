@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { CentralSystem } from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
-import { bearerAuth } from './auth.ts';
+import { BrowserSessions, operatorAuth } from './auth.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
 import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
@@ -17,15 +17,17 @@ import { chargerTagRoutes } from './routes/charger-tags.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { configPolicyRoutes } from './routes/config-policies.ts';
+import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
 import { createValidatorCompiler } from './validation.ts';
 
-export { DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -39,6 +41,10 @@ export interface ApiOptions {
   corsOrigins?: readonly string[];
   /** Lock after wrong bearer tokens, per remote address (default DEFAULT_API_AUTH_BACKOFF). */
   authBackoff?: BackoffOptions;
+  /** The web console served at /: its built folder (null when missing) and why it is missing. */
+  ui?: { dir: string | null; problem?: string };
+  /** Where the operator token is kept, shown on the console's sign-in page. */
+  tokenFile?: string | null;
   /** The home-automation bridge, for its routes under /api/bridge. */
   bridge?: BridgeApiPort;
 }
@@ -90,6 +96,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
         description:
           'Operate an OCPP 1.6J fleet: chargers, approvals, id tags, transactions, meter values, commands, configuration, live events. ' +
           'Every route needs `Authorization: Bearer <token>` (AMPERE_API_TOKEN, or the token generated at first start in DATA/api-token). ' +
+          'The web console signs in at /api/session and sends its session cookie instead, with the x-ampere-csrf header on changes. ' +
           'Errors are `{ "error": { "code", "message", "details" } }`.',
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
@@ -108,6 +115,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
           description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
         },
         { name: 'events' },
+        { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
         { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
       ],
     },
@@ -117,20 +125,20 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     uiConfig: { persistAuthorization: true, validatorUrl: null },
   });
 
-  app.addHook(
-    'onRequest',
-    bearerAuth(opts.token, {
-      clock: opts.central.clock,
-      ...(opts.authBackoff ? { backoff: opts.authBackoff } : {}),
-      onFailure: (remoteAddress, lockedMs) => {
-        app.log.warn({ remoteAddress, lockedMs }, 'operator API: wrong bearer token');
-        void opts.central.security.recordEvent(null, 'OperatorApiAuthenticationFailed', {
-          remoteAddress,
-          ...(lockedMs > 0 ? { lockedMs } : {}),
-        });
-      },
-    }),
-  );
+  const sessions = new BrowserSessions(opts.token, opts.central.clock);
+  const auth = operatorAuth(opts.token, {
+    clock: opts.central.clock,
+    sessions,
+    ...(opts.authBackoff ? { backoff: opts.authBackoff } : {}),
+    onFailure: (remoteAddress, lockedMs) => {
+      app.log.warn({ remoteAddress, lockedMs }, 'operator API: wrong bearer token');
+      void opts.central.security.recordEvent(null, 'OperatorApiAuthenticationFailed', {
+        remoteAddress,
+        ...(lockedMs > 0 ? { lockedMs } : {}),
+      });
+    },
+  });
+  app.addHook('onRequest', auth.hook);
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
   });
@@ -143,6 +151,12 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   smartRoutes(app, ctx);
   securityRoutes(app, ctx);
   certificateRoutes(app, ctx);
+  sessionRoutes(app, { auth, sessions, tokenFile: opts.tokenFile ?? null });
+  fleetRoutes(app, ctx);
+  consoleStaticRoutes(app, {
+    uiDir: opts.ui?.dir ?? null,
+    ...(opts.ui?.problem ? { uiProblem: opts.ui.problem } : {}),
+  });
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);

@@ -11,6 +11,7 @@ import { createValidator } from '../ocpp/index.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
+import { ensureUi } from '../ui/index.ts';
 import { type RunningBridge, startBridge } from './bridge.ts';
 import { secureServing } from './tls.ts';
 
@@ -114,8 +115,13 @@ export async function startServer(
       `ampere: generated the operator API token (kept in ${token.file}, shown only now):\n  ${token.token}\n`,
     );
   }
+  // The web console: built now if `npm ci` did not (or its sources changed since).
+  const ui = await ensureUi();
+  if (ui.problem) log.warn({ problem: ui.problem }, 'web console');
   // One port for everything: the API answers HTTP requests, the gateway takes WebSocket upgrades.
   const { app: api, routes: apiRoutes } = await createApi({
+    ui,
+    tokenFile: token.file,
     central,
     validator,
     token: token.token,
