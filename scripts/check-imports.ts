@@ -1,4 +1,4 @@
-// Enforces the room directions of design.md: which folder under src/ may import which.
+// Enforces the room directions of docs/architecture.md: which folder under src/ may import which.
 // Run by `npm test`; a violation names the file, the import and the rule.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -50,13 +50,13 @@ for (const file of files(root)) {
     if (targetRoom === room) continue;
     const allowed = ALLOWED[room];
     if (!allowed) {
-      problems.push(`${relative('.', file)}: room "${room}" is not in the layout of design.md`);
+      problems.push(`${relative('.', file)}: room "${room}" is not in the layout of docs/architecture.md`);
     } else if (!allowed.includes(targetRoom)) {
       problems.push(`${relative('.', file)}: imports ${spec}; ${room}/ may import only [${allowed.join(', ')}]`);
     }
   }
 }
 if (problems.length > 0) {
-  console.error(`Import directions violated (design.md, Layout):\n${problems.join('\n')}`);
+  console.error(`Import directions violated (docs/architecture.md):\n${problems.join('\n')}`);
   process.exit(1);
 }
