@@ -373,18 +373,24 @@ export class SmartController {
       siteId,
       this.timers.setTimeout(() => {
         this.scheduled.delete(siteId);
-        const prev = this.running.get(siteId) ?? Promise.resolve();
-        const next = prev
-          .then(() => this.rebalance(siteId))
-          .then(
-            () => undefined,
-            (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
-          );
-        this.running.set(siteId, next);
+        void this.enqueueRun(siteId);
       }, delay),
     );
   }
   private readonly lastScheduled = new Map<string, number>();
+
+  /** Queues a balancing run after the site's run in progress (one at a time per site). */
+  private enqueueRun(siteId: string): Promise<void> {
+    const prev = this.running.get(siteId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.rebalance(siteId))
+      .then(
+        () => undefined,
+        (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
+      );
+    this.running.set(siteId, next);
+    return next;
+  }
 
   /**
    * Balances a site now (after any run in progress) and waits for it, at most `maxWaitMs`: the
@@ -397,14 +403,7 @@ export class SmartController {
       this.timers.clearTimeout(pending);
       this.scheduled.delete(siteId);
     }
-    const prev = this.running.get(siteId) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.rebalance(siteId))
-      .then(
-        () => undefined,
-        (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
-      );
-    this.running.set(siteId, next);
+    const next = this.enqueueRun(siteId);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([next, new Promise((r) => (timer = setTimeout(r, maxWaitMs)))]);
     clearTimeout(timer);
