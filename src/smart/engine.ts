@@ -134,8 +134,6 @@ export interface RunResult {
 
 /** How long an on/off charger told to stop may take to send its StopTransaction (ms). */
 const STOP_GRACE_MS = 10_000;
-const MISSING = new Set(['NotSupported', 'NotImplemented']);
-const REFUSED = new Set(['Rejected', 'NotSupported', 'NotImplemented', 'RebootRequired']);
 const TINY = 1e-6;
 
 export class SiteEngine {
@@ -294,9 +292,12 @@ export class SiteEngine {
       if (s.capReason && (s.maxCurrentA ?? 1) <= 0) continue;
       const need = c.onOffOnly ? (c.maxCurrentA ?? DEFAULT_CHARGER_MAX_A) : Math.max(6, c.minCurrentA ?? 6);
       const room = Math.max(0, headroom(this.entries.values(), this.limitsNow, e, e.facts.gridPhases));
-      const holders = [...this.entries.values()]
-        .filter((x) => x !== e && exposure(x).a > 0 && exposure(x).phases.some((p) => e.facts.gridPhases.includes(p)))
-        .map((x) => `${x.key} holds ${fmt(exposure(x).a)} A`);
+      const holders: string[] = [];
+      for (const x of this.entries.values()) {
+        const held = x === e ? undefined : exposure(x);
+        if (held && held.a > 0 && held.phases.some((p) => e.facts.gridPhases.includes(p)))
+          holders.push(`${x.key} holds ${fmt(held.a)} A`);
+      }
       const building = this.limitsNow.buildingLoadA.some((b) => b > 0)
         ? [`the building ${this.limitsNow.buildingLoadA.map(fmt).join('/')} A`]
         : [];
@@ -559,7 +560,6 @@ export class SiteEngine {
     e.heldReason = undefined;
     e.changedAt = now;
     if (step.direction === 'raise') e.raisedAt = now;
-    e.mechanism = step.charger.onOffOnly ? 'onOff' : undefined;
     for (const c of commands) {
       if (c.action === 'RemoteStopTransaction') {
         e.off = true;
@@ -607,7 +607,7 @@ export class SiteEngine {
       if (cmd.action === 'RemoteStopTransaction' && status === 'Accepted' && s.transactionId !== undefined && s.idTag) {
         this.port.pausedByStop(s.chargerId, s.connectorId, s.idTag, s.startedAt, s.transactionId);
       }
-      if (status !== 'Accepted' && (MISSING.has(status) || REFUSED.has(status))) return 'refused';
+      // Rejected, NotSupported, NotImplemented, RebootRequired…: this mechanism did not take it.
       if (status !== 'Accepted') return 'refused';
     }
     return 'accepted';

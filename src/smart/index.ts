@@ -7,6 +7,7 @@ export * from './engine.ts';
 export * from './ledger.ts';
 export * from './planner.ts';
 export * from './profiles.ts';
+export { zoneOffsetMs } from './time.ts';
 export type * from './types.ts';
 export { convertLimit, DEFAULT_PHASES, DEFAULT_VOLTAGE, floorLimit, roundLimit } from './units.ts';
 export * from './vendor-capabilities.ts';

@@ -76,7 +76,6 @@ export interface LedgerEntry {
   /** A lowering the charger refused: its current is not handed out until then (epoch ms). */
   heldUntil?: number;
   heldReason?: string;
-  mechanism?: string;
   /** When Ampere last changed this connector's limit (epoch ms): damps re-balancing. */
   changedAt?: number;
   /** When Ampere last raised it (epoch ms): the car's first samples after a raise are not trusted. */

@@ -31,8 +31,8 @@ const TARGET = { type: 'number', minimum: 0, description: 'target energy (Wh) fo
 export function transactionRoutes(app: FastifyInstance, { central }: ApiContext): void {
   const store = central.store;
   // One price model: a session at a site with a price series is priced by it, by the tariff elsewhere.
-  const tariffFor = async (chargerId: string, tariff: Tariff | null) =>
-    central.smart ? central.smart.tariffFor(chargerId, tariff) : tariff;
+  const pricing = (tariff: Tariff | null) =>
+    central.smart ? central.smart.pricing(tariff) : async (_chargerId: string) => tariff;
 
   async function txOr404(id: number) {
     const tx = await store.getTransaction(id);
@@ -59,7 +59,7 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
     },
     async (req) => {
       const p = await store.listTransactions(defined({ ...req.query }));
-      const tariff = await loadTariff(store);
+      const tariffFor = pricing(await loadTariff(store));
       const now = central.clock.now();
       const items = await Promise.all(
         p.items.map(async (tx) => {
@@ -69,7 +69,7 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
             ...v
           } = await transactionView(store, tx, {
             now,
-            tariff: await tariffFor(tx.chargerId, tariff),
+            tariff: await tariffFor(tx.chargerId),
             live: false,
           });
           return v;
@@ -100,14 +100,14 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
     },
     async (req) => {
       const p = await store.listTransactions(defined({ active: true, chargerId: req.query.chargerId, limit: 10_000 }));
-      const tariff = await loadTariff(store);
+      const tariffFor = pricing(await loadTariff(store));
       const now = central.clock.now();
       const items = await Promise.all(
         p.items.map(async (tx) =>
           transactionView(
             store,
             tx,
-            defined({ now, tariff: await tariffFor(tx.chargerId, tariff), targetWh: req.query.targetWh }),
+            defined({ now, tariff: await tariffFor(tx.chargerId), targetWh: req.query.targetWh }),
           ),
         ),
       );
@@ -128,7 +128,7 @@ export function transactionRoutes(app: FastifyInstance, { central }: ApiContext)
     },
     async (req) => {
       const tx = await txOr404(req.params.id);
-      const tariff = await tariffFor(tx.chargerId, await loadTariff(store));
+      const tariff = await pricing(await loadTariff(store))(tx.chargerId);
       return transactionView(store, tx, defined({ now: central.clock.now(), tariff, targetWh: req.query.targetWh }));
     },
   );

@@ -25,6 +25,7 @@ import {
   SiteEngine,
   Unanswered,
   type Violation,
+  zoneOffsetMs,
 } from '../../smart/index.ts';
 import { loadTariff } from '../analytics.ts';
 import type { CentralSystem } from '../central-system.ts';
@@ -494,15 +495,32 @@ export class SmartController {
     return effectiveTariff(tariff, series);
   }
 
-  /** The price model that prices a charger's sessions: its site's series in front of the tariff. */
-  async tariffFor(chargerId: string, tariff: Tariff | null): Promise<Tariff | null> {
-    const siteId = this.siteOfCharger.get(chargerId);
-    return siteId ? effectiveTariff(tariff, await this.repo.series(siteId)) : tariff;
+  /**
+   * The price model per charger for a batch of sessions (a list route): each site's series is read
+   * once for the batch, not once per session.
+   */
+  pricing(tariff: Tariff | null): (chargerId: string) => Promise<Tariff | null> {
+    const series = new Map<string, Promise<TariffSeries | null>>();
+    return async (chargerId) => {
+      const siteId = this.siteOfCharger.get(chargerId);
+      if (!siteId) return tariff;
+      let s = series.get(siteId);
+      if (!s) {
+        s = this.repo.series(siteId);
+        series.set(siteId, s);
+      }
+      return effectiveTariff(tariff, await s);
+    };
   }
 
   /** The plan input of a session: its own, else its id tag's smart-energy plan. */
-  private async planInput(s: SessionInfo, site: SiteConfig, now: number): Promise<SessionPlanInput | undefined> {
-    const plans = await this.repo.plans();
+  private async planInput(
+    s: SessionInfo,
+    site: SiteConfig,
+    now: number,
+    plans?: Record<string, SessionPlanInput>,
+  ): Promise<SessionPlanInput | undefined> {
+    plans ??= await this.repo.plans();
     const own = s.transactionId !== undefined ? plans[String(s.transactionId)] : undefined;
     if (own) return own;
     return s.idTag ? this.tagPlan(s.idTag, now, site) : undefined;
@@ -515,9 +533,10 @@ export class SmartController {
     const planSessions: PlanSession[] = [];
     let objective: Objective = site.objective ?? 'cheapest';
     const inputs = new Map<string, SessionPlanInput>();
+    const plans = await this.repo.plans();
     for (const s of sessions) {
       if (s.kind === 'prospective' || s.kind === 'idle') continue;
-      const input = await this.planInput(s, site, now);
+      const input = await this.planInput(s, site, now, plans);
       if (!input || input.fast || input.departure === undefined) continue;
       if (input.objective) objective = input.objective;
       inputs.set(s.id, input);
@@ -660,9 +679,8 @@ export class SmartController {
     const chargers: EngineCharger[] = [];
     for (const c of site.chargers) {
       const connected = this.central.isConnected(c.chargerId);
-      const caps = await this.capabilities(c.chargerId, connected);
+      const { caps, known } = await this.chargerFacts(c.chargerId, connected);
       const hints = balancerHints(caps);
-      const record = await this.central.store.getCharger(c.chargerId);
       const mine = sessions.filter((s) => s.chargerId === c.chargerId);
       chargers.push({
         id: c.chargerId,
@@ -674,7 +692,7 @@ export class SmartController {
         ...(c.priority !== undefined ? { priority: c.priority } : {}),
         ...(c.fallbackCurrentA !== undefined ? { fallbackCurrentA: c.fallbackCurrentA } : {}),
         connected,
-        everConnected: record !== null && record !== undefined,
+        everConnected: known,
         // The store keeps the last known state: a session on it when the link dropped.
         lostDuringSession: connected ? [] : mine.filter((s) => s.kind !== 'idle').map((s) => s.connectorId),
         caps,
@@ -849,6 +867,11 @@ export class SmartController {
   }
 
   private async capabilities(chargerId: string, connected: boolean): Promise<Capabilities> {
+    return (await this.chargerFacts(chargerId, connected)).caps;
+  }
+
+  /** What a charger supports, and whether Ampere has a record of it (it has connected). */
+  private async chargerFacts(chargerId: string, connected: boolean): Promise<{ caps: Capabilities; known: boolean }> {
     const store = this.central.store;
     let config = await store.getConfiguration(chargerId);
     if (config.length === 0 && connected && !this.configAsked.has(chargerId)) {
@@ -863,13 +886,14 @@ export class SmartController {
     }
     const [record, connectors] = await Promise.all([store.getCharger(chargerId), store.listConnectors(chargerId)]);
     const numberOfConnectors = connectors.filter((c) => c.connectorId > 0).length;
-    return deriveCapabilities({
+    const caps = deriveCapabilities({
       ...(record?.vendor ? { vendor: record.vendor } : {}),
       ...(record?.model ? { model: record.model } : {}),
       ...(config.length > 0 ? { configuration: Object.fromEntries(config.map((e) => [e.key, e.value ?? ''])) } : {}),
       answers: this.answers.get(chargerId) ?? [],
       ...(numberOfConnectors > 0 ? { numberOfConnectors } : {}),
     });
+    return { caps, known: record !== null && record !== undefined };
   }
 
   private learn(chargerId: string, answer: LearnedAnswer): void {
@@ -982,26 +1006,12 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** A time as an ISO string with the site's UTC offset, e.g. 2026-12-01T23:00:00+01:00. */
 export function localTime(at: number, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(at));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
-  const wall = Date.UTC(+get('year'), +get('month') - 1, +get('day'), +get('hour'), +get('minute'), +get('second'));
-  const offsetMin = Math.round((wall - Math.floor(at / 1000) * 1000) / 60_000);
-  const sign = offsetMin < 0 ? '-' : '+';
+  const offsetMin = Math.round(zoneOffsetMs(at, timeZone) / 60_000);
+  const wall = new Date(Math.floor(at / 1000) * 1000 + offsetMin * 60_000).toISOString().slice(0, 19);
+  if (offsetMin === 0) return `${wall}Z`;
   const abs = Math.abs(offsetMin);
-  const off =
-    offsetMin === 0
-      ? 'Z'
-      : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}${off}`;
+  const hhmm = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${wall}${offsetMin < 0 ? '-' : '+'}${hhmm}`;
 }
 
 /** A plan for people: slot times in the site's time zone instead of epoch ms. */
