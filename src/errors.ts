@@ -29,6 +29,12 @@ export const AMPERE_ERRORS = {
   AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   AMPERE_ERR_CSRF: { status: 403, title: 'A change through the console session lacks its CSRF token' },
   AMPERE_ERR_UI_NOT_BUILT: { status: 503, title: 'The web console bundle is missing' },
+  AMPERE_ERR_DIAGNOSTICS_CREDENTIAL: {
+    status: 401,
+    title: 'A diagnostics upload credential that is wrong, expired or already used',
+  },
+  AMPERE_ERR_DIAGNOSTICS_TOO_LARGE: { status: 413, title: 'A diagnostics upload larger than the size limit' },
+  AMPERE_ERR_DIAGNOSTICS_TRANSPORT: { status: 409, title: 'The diagnostics upload transport asked for is off' },
 } as const;
 
 export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { CentralSystem } from '../central/index.ts';
+import type { CentralSystem, Diagnostics } from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
@@ -18,6 +18,7 @@ import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
+import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
 import { reservationRoutes } from './routes/reservations.ts';
@@ -47,6 +48,8 @@ export interface ApiOptions {
   tokenFile?: string | null;
   /** The home-automation bridge, for its routes under /api/bridge. */
   bridge?: BridgeApiPort;
+  /** Diagnostics requests, their files and the HTTP upload endpoint (src/central/diagnostics.ts). */
+  diagnostics?: Diagnostics;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -117,6 +120,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
         { name: 'events' },
         { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
         { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
+        { name: 'diagnostics', description: 'GetDiagnostics uploads to Ampere (FTP or HTTP) and their files' },
       ],
     },
   });
@@ -161,6 +165,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
+  if (opts.diagnostics) diagnosticsRoutes(app, ctx, opts.diagnostics);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

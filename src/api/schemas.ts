@@ -658,3 +658,59 @@ export const LOCAL_LIST_SYNC = object({
   sent: { ...int, description: 'entries sent' },
   state: LOCAL_LIST,
 });
+
+// ---------------------------------------------------------------- diagnostics (src/central/diagnostics.ts)
+
+export const DIAGNOSTICS_REQUEST = object({
+  id: { ...int, description: 'the request id (also in the upload credential)' },
+  chargerId: str,
+  transport: { type: 'string', enum: ['ftp', 'http'] },
+  expiresAt: { ...time, description: 'when the upload credential stops working' },
+  startTime: nullable(time),
+  stopTime: nullable(time),
+  retries: nullable(int),
+  retryInterval: nullable(int),
+  status: {
+    ...str,
+    description:
+      'requested; sent (GetDiagnostics answered); the last DiagnosticsStatusNotification (Uploading, Uploaded, UploadFailed, Idle); failed (GetDiagnostics not answered)',
+  },
+  fileName: { ...nullable(str), description: 'the file name the charger answered' },
+  file: { ...nullable(str), description: 'the stored file, once received' },
+  fileSize: nullable(int),
+  receivedAt: nullable(time),
+  error: { ...nullable(str), description: 'why the request or an upload failed' },
+  history: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: { status: str, at: time, info: str },
+      required: ['status', 'at'],
+      additionalProperties: false,
+    },
+  },
+  downloadable: { ...bool, description: 'the file is here: GET /api/diagnostics/{requestId}/file' },
+  createdAt: time,
+  updatedAt: time,
+});
+
+export const DIAGNOSTICS_INPUT = {
+  type: 'object',
+  properties: {
+    transport: {
+      type: 'string',
+      enum: ['ftp', 'http'],
+      default: 'ftp',
+      description: "ftp (Ampere's FTP server, --ftp-port) or http (PUT/POST to Ampere's own port)",
+    },
+    startTime: { ...time, description: 'oldest log entries wanted' },
+    stopTime: { ...time, description: 'newest log entries wanted' },
+    retries: { type: 'integer', minimum: 0, maximum: 100 },
+    retryInterval: { type: 'integer', minimum: 0, maximum: 86400, description: 'seconds between upload tries' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const DIAGNOSTICS_LIST = object({ items: { type: 'array', items: DIAGNOSTICS_REQUEST } });
+
+export const DIAGNOSTICS_ID_PARAMS = object({ requestId: { type: 'integer', minimum: 1 } });

@@ -1,10 +1,20 @@
 // The composition root (design.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
 import { mkdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
-import { CentralSystem, EventBus, Gateway, startConfigPolicies, startLocalLists } from '../central/index.ts';
+import {
+  CentralSystem,
+  Diagnostics,
+  EventBus,
+  Gateway,
+  type RunningFtpServer,
+  startConfigPolicies,
+  startFtpServer,
+  startLocalLists,
+} from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
@@ -29,6 +39,8 @@ export interface RunningServer {
   plainPort?: number;
   /** The home-automation bridge (MQTT, Home Assistant, webhooks) and its embedded broker's port. */
   bridge: RunningBridge;
+  /** The FTP server for diagnostics uploads (--ftp-port), when on. */
+  ftp?: RunningFtpServer;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
   close(): Promise<void>;
@@ -58,6 +70,15 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
   );
 }
 
+/** The host chargers reach this machine at, when --public-host is not given. */
+function defaultPublicHost(listenHost: string): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::') return listenHost;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
 async function openStore(config: ServeConfig): Promise<Store> {
   if (config.db?.startsWith('postgres://') || config.db?.startsWith('postgresql://')) {
     return openPostgresStore({ url: config.db });
@@ -69,8 +90,9 @@ async function openStore(config: ServeConfig): Promise<Store> {
 export async function startServer(
   config: Readonly<ServeConfig>,
   log: Logger = createLogger(config.logLevel),
+  /** Tests move time (e.g. past a credential's expiry); the server itself reads the system clock. */
+  clock: { now(): number } = { now: () => Date.now() },
 ): Promise<RunningServer> {
-  const clock = { now: () => Date.now() };
   const store = await openStore(config);
   await store.markAllDisconnected(clock.now());
   const events = new EventBus({ now: clock.now });
@@ -107,6 +129,28 @@ export async function startServer(
   const stopConfigPolicies = startConfigPolicies(central);
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
+  // Diagnostics uploads (src/central/diagnostics.ts): FTP with --ftp-port, HTTP on the main port.
+  const publicHost = config.publicHost ?? defaultPublicHost(config.host);
+  let ftp: RunningFtpServer | undefined;
+  let httpBase = '';
+  const diagnostics = new Diagnostics({
+    central,
+    dir: join(config.data, 'diagnostics'),
+    endpoints: { ftp: () => ftp?.url, http: () => httpBase },
+    maxBytes: config.diagnosticsMaxMb * 1024 * 1024,
+    credentialTtlMs: config.diagnosticsTtl * 1000,
+  });
+  diagnostics.start();
+  if (config.ftpPort !== undefined) {
+    ftp = await startFtpServer({
+      host: config.host,
+      port: config.ftpPort,
+      publicHost,
+      passivePorts: config.ftpPassivePorts,
+      diagnostics,
+      log,
+    });
+  }
   const bridge = await startBridge(config, central, smart, log);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
@@ -128,6 +172,7 @@ export async function startServer(
     log,
     corsOrigins: config.corsOrigins,
     bridge: bridge.bridge,
+    diagnostics,
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -137,6 +182,7 @@ export async function startServer(
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const plainPort = await secure.listenPlain(gateway, config.host);
   const url = `${secure.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  httpBase = `${secure.scheme}://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}`;
   log.info({ url, registration: config.registration, validation: config.validation }, 'ampere listening');
 
   let closing: Promise<void> | undefined;
@@ -146,6 +192,8 @@ export async function startServer(
       central.security.certificates.stop();
       stopConfigPolicies();
       stopLocalLists();
+      diagnostics.stop();
+      await ftp?.close();
       await bridge.close();
       central.closeAll();
       gateway.close();
@@ -167,6 +215,7 @@ export async function startServer(
     apiRoutes,
     bridge,
     ...(plainPort !== undefined ? { plainPort } : {}),
+    ...(ftp ? { ftp } : {}),
     reloadTls: secure.reload,
     close,
   };

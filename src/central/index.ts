@@ -19,7 +19,16 @@ export {
   desiredConfiguration,
   startConfigPolicies,
 } from './config-policies.ts';
+export {
+  Diagnostics,
+  type DiagnosticsEndpoints,
+  type DiagnosticsRequestInput,
+  type DiagnosticsView,
+  diagnosticsView,
+  HTTP_UPLOAD_PATH,
+} from './diagnostics.ts';
 export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
+export { type RunningFtpServer, startFtpServer } from './ftp-server.ts';
 export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';
 export { HANDLERS } from './handlers/index.ts';

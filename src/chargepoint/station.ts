@@ -6,6 +6,7 @@ import { type Action, formatTimestamp, type RequestOf, type ResponseOf } from '.
 import { ChargerCertificates } from './certificates.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { type ConfigPersistence, ConfigStore } from './config-store.ts';
+import { uploadDiagnosticsFile } from './diagnostics-upload.ts';
 import { Ev, type EvOptions } from './ev.ts';
 import { EnergyMeter } from './meter.ts';
 import type { Refusal, VendorProfile } from './profile.ts';
@@ -1254,11 +1255,12 @@ export class Station {
   }
 
   /**
-   * §5.9 GetDiagnostics: answers the file name, then uploads it with an HTTP POST to `location`
-   * (Uploading → Uploaded | UploadFailed). FTP locations, usual on real chargers, fail here.
+   * §5.9 GetDiagnostics: answers the file name, then uploads it to `location` by FTP or HTTP POST
+   * (diagnostics-upload.ts): Uploading → Uploaded, or UploadFailed after `retries` more tries
+   * every `retryInterval` s. A location it cannot upload to gets no fileName.
    */
   private diagnostics(req: RequestOf<'GetDiagnostics'>): { fileName?: string } {
-    if (!/^https?:/i.test(req.location)) return {};
+    if (!/^(https?|ftp):/i.test(req.location)) return {};
     const fileName = `diagnostics-${this.id}-${new Date(this.clock.now()).toISOString().replace(/[:.]/g, '')}.json`;
     const retries = req.retries ?? 0;
     const intervalS = req.retryInterval ?? 30;
@@ -1278,13 +1280,7 @@ export class Station {
     const attempt = async (left: number) => {
       setStatus('Uploading');
       try {
-        const res = await this.fetchImpl(req.location, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-disposition': `attachment; filename="${fileName}"` },
-          body,
-        });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        await res.arrayBuffer();
+        await uploadDiagnosticsFile(req.location, fileName, body, this.fetchImpl);
         setStatus('Uploaded');
       } catch (err) {
         this.log(`diagnostics upload failed: ${(err as Error).message}`);

@@ -54,6 +54,18 @@ export interface ServeConfig {
   bridgeConfig: string | undefined;
   /** KNXnet/IP tunnelling gateway `host[:port]` (default port 3671) for the bridge's KNX objects; off when unset. */
   knx: string | undefined;
+  /** FTP server for diagnostics uploads: its control port (0 = a free port); off when unset. */
+  ftpPort: number | undefined;
+  /** Passive data ports of the FTP server [min, max]; any free port when unset. */
+  ftpPassivePorts: readonly [number, number] | undefined;
+  /** The host chargers reach Ampere at (diagnostics upload locations); default: this machine's first address. */
+  publicHost: string | undefined;
+  /** Largest diagnostics upload (MB). */
+  diagnosticsMaxMb: number;
+  /** Lifetime of a diagnostics upload credential (s). */
+  diagnosticsTtl: number;
+  /** Trigger StatusNotification (and BootNotification when never Accepted) when a charger connects. */
+  connectTriggers: boolean;
 }
 
 interface Option {
@@ -328,6 +340,48 @@ export const SERVE_OPTIONS: Option[] = [
     parse: knxGateway,
     help: 'KNXnet/IP tunnelling gateway host[:port] (default port 3671) for the bridge (default off)',
   },
+  {
+    flag: 'ftp-port',
+    env: 'AMPERE_FTP_PORT',
+    key: 'ftpPort',
+    parse: int('ftp-port', 0, 65535),
+    help: 'FTP server for diagnostics uploads on this port (0 = any free port; default off)',
+  },
+  {
+    flag: 'ftp-passive-ports',
+    env: 'AMPERE_FTP_PASSIVE_PORTS',
+    key: 'ftpPassivePorts',
+    parse: portRange,
+    help: 'passive data ports of the FTP server, MIN-MAX (default any free port)',
+  },
+  {
+    flag: 'public-host',
+    env: 'AMPERE_PUBLIC_HOST',
+    key: 'publicHost',
+    parse: text,
+    help: "host or address chargers reach Ampere at, for diagnostics upload locations (default this machine's first address)",
+  },
+  {
+    flag: 'diagnostics-max-mb',
+    env: 'AMPERE_DIAGNOSTICS_MAX_MB',
+    key: 'diagnosticsMaxMb',
+    parse: int('diagnostics-max-mb', 1, 10240),
+    help: 'largest diagnostics upload (MB, default 50)',
+  },
+  {
+    flag: 'diagnostics-ttl',
+    env: 'AMPERE_DIAGNOSTICS_TTL',
+    key: 'diagnosticsTtl',
+    parse: int('diagnostics-ttl', 10, 7 * 86400),
+    help: 'lifetime of a diagnostics upload credential (s, default 3600)',
+  },
+  {
+    flag: 'connect-triggers',
+    env: 'AMPERE_CONNECT_TRIGGERS',
+    key: 'connectTriggers',
+    parse: onOff('connect-triggers'),
+    help: 'on a connect, trigger StatusNotification (and BootNotification if never Accepted) where supported (default on)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -361,7 +415,32 @@ export const DEFAULTS: ServeConfig = {
   mqttCa: undefined,
   bridgeConfig: undefined,
   knx: undefined,
+  ftpPort: undefined,
+  ftpPassivePorts: undefined,
+  publicHost: undefined,
+  diagnosticsMaxMb: 50,
+  diagnosticsTtl: 3600,
+  connectTriggers: true,
 };
+
+/** `min-max` passive port range of the FTP server. */
+function portRange(raw: string): readonly [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(raw);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (!m || lo < 1024 || hi > 65535 || lo > hi) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', `ftp-passive-ports must be MIN-MAX within 1024-65535, got "${raw}"`);
+  }
+  return Object.freeze([lo, hi] as const);
+}
+
+function onOff(name: string) {
+  return (raw: string): boolean => {
+    if (raw === 'on' || raw === 'true') return true;
+    if (raw === 'off' || raw === 'false') return false;
+    throw new AmpereError('AMPERE_ERR_CONFIG', `${name} must be on or off, got "${raw}"`);
+  };
+}
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */
 function distance(a: string, b: string): number {

@@ -242,8 +242,35 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
+  {
+    // Numbered for the diagnostics work of issue 12 (14), so parallel branches do not collide.
+    version: 14,
+    name: 'diagnostics requests: GetDiagnostics uploads over FTP or HTTP',
+    sql: `
+CREATE TABLE diagnostics_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  charger_id TEXT NOT NULL,
+  transport TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  start_time INTEGER,
+  stop_time INTEGER,
+  retries INTEGER,
+  retry_interval INTEGER,
+  status TEXT NOT NULL,
+  file_name TEXT,
+  file TEXT,
+  file_size INTEGER,
+  received_at INTEGER,
+  error TEXT,
+  history TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX diagnostics_requests_by_charger ON diagnostics_requests (charger_id, id);
+`,
+  },
 ];
-
 /** Applies the migrations not yet recorded; returns the versions applied now. */
 export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = sqliteMigrations): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -232,8 +232,35 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
+  {
+    // Numbered for the diagnostics work of issue 12 (14), so parallel branches do not collide.
+    version: 14,
+    name: 'diagnostics requests: GetDiagnostics uploads over FTP or HTTP',
+    sql: `
+CREATE TABLE diagnostics_requests (
+  id BIGSERIAL PRIMARY KEY,
+  charger_id TEXT COLLATE "C" NOT NULL,
+  transport TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  start_time BIGINT,
+  stop_time BIGINT,
+  retries INTEGER,
+  retry_interval INTEGER,
+  status TEXT NOT NULL,
+  file_name TEXT,
+  file TEXT,
+  file_size BIGINT,
+  received_at BIGINT,
+  error TEXT,
+  history TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX diagnostics_requests_by_charger ON diagnostics_requests (charger_id, id);
+`,
+  },
 ];
-
 /**
  * Applies the migrations not yet recorded, in the client's current schema; returns the versions
  * applied now. Each runs in its own transaction with its schema_migrations row (DDL is

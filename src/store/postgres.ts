@@ -16,6 +16,7 @@ import {
   reservationRecord,
   reservationRow,
 } from './config-policies.ts';
+import { DIAGNOSTICS_INSERT, diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
@@ -40,6 +41,9 @@ import type {
   ConfigurationInput,
   ConnectionAttemptRecord,
   ConnectorRecord,
+  DiagnosticsPatch,
+  DiagnosticsRequestInput,
+  DiagnosticsRequestRecord,
   EventInput,
   EventQuery,
   EventRecord,
@@ -1273,6 +1277,47 @@ export class PostgresStore implements Store {
     return (await this.#rows('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key', [chargerId])).map(
       outcomeRecord,
     );
+  }
+
+  // ---------------------------------------------------------------- diagnostics requests
+
+  async createDiagnosticsRequest(r: DiagnosticsRequestInput, at: TimeInput): Promise<DiagnosticsRequestRecord> {
+    const row = diagnosticsRow(r, at);
+    return this.#write(
+      () => async (exec) => diagnosticsRecord((await exec(`${DIAGNOSTICS_INSERT} RETURNING *`, row)).rows[0]),
+    );
+  }
+
+  updateDiagnosticsRequest(
+    id: number,
+    patch: DiagnosticsPatch,
+    at: TimeInput,
+  ): Promise<DiagnosticsRequestRecord | null> {
+    return this.#write(() => {
+      const { set, values } = diagnosticsPatchSql(patch, at);
+      requireInt(id, 'id');
+      return async (exec) => {
+        const r = await exec(`UPDATE diagnostics_requests SET ${set} WHERE id = ? RETURNING *`, [...values, id]);
+        return r.rows[0] ? diagnosticsRecord(r.rows[0]) : null;
+      };
+    });
+  }
+
+  async getDiagnosticsRequest(id: number): Promise<DiagnosticsRequestRecord | null> {
+    const r = await this.#one('SELECT * FROM diagnostics_requests WHERE id = ?', [id]);
+    return r ? diagnosticsRecord(r) : null;
+  }
+
+  async listDiagnosticsRequests(q: { chargerId?: string; limit?: number } = {}): Promise<DiagnosticsRequestRecord[]> {
+    const limit = q.limit ?? 100;
+    const rows =
+      q.chargerId === undefined
+        ? await this.#rows('SELECT * FROM diagnostics_requests ORDER BY id DESC LIMIT ?', [limit])
+        : await this.#rows('SELECT * FROM diagnostics_requests WHERE charger_id = ? ORDER BY id DESC LIMIT ?', [
+            q.chargerId,
+            limit,
+          ]);
+    return rows.map(diagnosticsRecord);
   }
 
   // ---------------------------------------------------------------- settings

@@ -5,6 +5,7 @@
 // twice (write-queue.ts: savepoint re-run), so it has no effect outside the database. Its result
 // is plain data (structured-cloneable), and so are the errors it throws, once `encodeError`d.
 import Database from 'better-sqlite3';
+import { DIAGNOSTICS_INSERT } from './diagnostics.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { RECEIVED_STOP } from './rows.ts';
 import { toIso, toIsoOrNull } from './time.ts';
@@ -455,6 +456,16 @@ export const writeOps = {
     const stmt = s(`INSERT OR REPLACE INTO config_outcomes (charger_id, key, value, status, note, at)
       VALUES (?, ?, ?, ?, ?, ?)`);
     for (const r of rows) stmt.run(r);
+  },
+
+  /** The values of DIAGNOSTICS_INSERT (src/store/diagnostics.ts); returns the new id. */
+  createDiagnosticsRequest(s: Prepare, v: unknown[]): number {
+    return Number(s(DIAGNOSTICS_INSERT).run(v).lastInsertRowid);
+  },
+
+  /** [SET clause built by diagnosticsPatchSql from a fixed list of columns, its values, id] */
+  updateDiagnosticsRequest(s: Prepare, p: [set: string, values: unknown[], id: number]): boolean {
+    return s(`UPDATE diagnostics_requests SET ${p[0]} WHERE id = ?`).run([...p[1], p[2]]).changes > 0;
   },
 
   setSetting(s: Prepare, p: [key: string, value: string | null]): void {

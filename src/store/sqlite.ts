@@ -22,6 +22,7 @@ import {
   reservationRecord,
   reservationRow,
 } from './config-policies.ts';
+import { diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -66,6 +67,9 @@ import type {
   ConfigurationInput,
   ConnectionAttemptRecord,
   ConnectorRecord,
+  DiagnosticsPatch,
+  DiagnosticsRequestInput,
+  DiagnosticsRequestRecord,
   EventInput,
   EventQuery,
   EventRecord,
@@ -1106,6 +1110,44 @@ export class SqliteStore implements Store {
     return (this.#stmt('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key').all(chargerId) as any[]).map(
       outcomeRecord,
     );
+  }
+
+  // ---------------------------------------------------------------- diagnostics requests
+
+  async createDiagnosticsRequest(r: DiagnosticsRequestInput, at: TimeInput): Promise<DiagnosticsRequestRecord> {
+    const id = await this.#write('createDiagnosticsRequest', () => diagnosticsRow(r, at));
+    return (await this.getDiagnosticsRequest(id))!;
+  }
+
+  async updateDiagnosticsRequest(
+    id: number,
+    patch: DiagnosticsPatch,
+    at: TimeInput,
+  ): Promise<DiagnosticsRequestRecord | null> {
+    const ok = await this.#write('updateDiagnosticsRequest', () => {
+      const { set, values } = diagnosticsPatchSql(patch, at);
+      return [set, values, requireInt(id, 'id')];
+    });
+    return ok ? this.getDiagnosticsRequest(id) : null;
+  }
+
+  async getDiagnosticsRequest(id: number): Promise<DiagnosticsRequestRecord | null> {
+    this.#read();
+    const r = this.#stmt('SELECT * FROM diagnostics_requests WHERE id = ?').get(id);
+    return r ? diagnosticsRecord(r) : null;
+  }
+
+  async listDiagnosticsRequests(q: { chargerId?: string; limit?: number } = {}): Promise<DiagnosticsRequestRecord[]> {
+    this.#read();
+    const limit = q.limit ?? 100;
+    const rows =
+      q.chargerId === undefined
+        ? this.#stmt('SELECT * FROM diagnostics_requests ORDER BY id DESC LIMIT ?').all(limit)
+        : this.#stmt('SELECT * FROM diagnostics_requests WHERE charger_id = ? ORDER BY id DESC LIMIT ?').all(
+            q.chargerId,
+            limit,
+          );
+    return (rows as any[]).map(diagnosticsRecord);
   }
 
   // ---------------------------------------------------------------- settings

@@ -515,6 +515,53 @@ export interface ConfigOutcomeRecord {
   at: IsoTime;
 }
 
+/** A diagnostics upload Ampere asked a charger for (GetDiagnostics, OCPP 1.6 §5.9). */
+export interface DiagnosticsRequestInput {
+  chargerId: string;
+  transport: 'ftp' | 'http';
+  /** A hash of the upload credential (the FTP password, the HTTP upload token); never the secret. */
+  secretHash: string;
+  expiresAt: TimeInput;
+  startTime?: TimeInput | null;
+  stopTime?: TimeInput | null;
+  retries?: number | null;
+  retryInterval?: number | null;
+}
+
+export interface DiagnosticsRequestRecord {
+  id: number;
+  chargerId: string;
+  transport: 'ftp' | 'http';
+  secretHash: string;
+  expiresAt: IsoTime;
+  startTime: IsoTime | null;
+  stopTime: IsoTime | null;
+  retries: number | null;
+  retryInterval: number | null;
+  /** requested, sent, a DiagnosticsStatusNotification status, received, or failed. */
+  status: string;
+  /** The file name the charger answered (GetDiagnostics.conf). */
+  fileName: string | null;
+  /** The stored file's name in the diagnostics folder, once received. */
+  file: string | null;
+  fileSize: number | null;
+  receivedAt: IsoTime | null;
+  error: string | null;
+  history: { status: string; at: IsoTime; info?: string }[];
+  createdAt: IsoTime;
+  updatedAt: IsoTime;
+}
+
+export interface DiagnosticsPatch {
+  status?: string;
+  fileName?: string | null;
+  file?: string | null;
+  fileSize?: number | null;
+  receivedAt?: TimeInput | null;
+  error?: string | null;
+  history?: DiagnosticsRequestRecord['history'];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -627,6 +674,17 @@ export interface Store {
   /** The latest outcome per key replaces the one before. */
   recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void>;
   listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]>;
+
+  // diagnostics requests (src/central/diagnostics.ts)
+  createDiagnosticsRequest(r: DiagnosticsRequestInput, at: TimeInput): Promise<DiagnosticsRequestRecord>;
+  updateDiagnosticsRequest(
+    id: number,
+    patch: DiagnosticsPatch,
+    at: TimeInput,
+  ): Promise<DiagnosticsRequestRecord | null>;
+  getDiagnosticsRequest(id: number): Promise<DiagnosticsRequestRecord | null>;
+  /** Newest first; one charger's when chargerId is given. */
+  listDiagnosticsRequests(q?: { chargerId?: string; limit?: number }): Promise<DiagnosticsRequestRecord[]>;
 
   // settings
   getSetting(key: string): Promise<string | null>;

@@ -28,7 +28,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(
   overrides: Partial<ServeConfig> = {},
   /** `ca`: the CA (PEM) that signed the server certificate, when the server speaks TLS. */
-  opts: { log?: Logger; ca?: string } = {},
+  opts: { log?: Logger; ca?: string; clock?: { now(): number } } = {},
 ): Promise<TestServer> {
   const data = tempDir('ampere-api-');
   const config: ServeConfig = {
@@ -43,7 +43,7 @@ export async function startTestServer(
     pingInterval: 0,
     ...overrides,
   };
-  const s = await startServer(Object.freeze(config), ...(opts.log ? [opts.log] : []));
+  const s = await startServer(Object.freeze(config), opts.log, opts.clock);
   const transcript: string[] = [];
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const h: Record<string, string> = { authorization: `Bearer ${TOKEN}`, ...headers };

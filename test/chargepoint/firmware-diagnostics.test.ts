@@ -116,11 +116,11 @@ describe('GetDiagnostics', () => {
     assert.equal(JSON.parse(up.body).chargePointId, 'CP1');
   });
 
-  it('reports UploadFailed for a location that refuses the file; answers no file name for FTP', async () => {
+  it('reports UploadFailed for a location that refuses the file; answers no file name for a scheme it cannot use', async () => {
     const { clock, station, central } = await rig('generic');
     await station.handle('GetDiagnostics', { location: `${base}/nowhere` });
     await until(clock, () => central.of('DiagnosticsStatusNotification').length === 2);
     assert.equal(central.of('DiagnosticsStatusNotification')[1].status, 'UploadFailed');
-    assert.deepEqual(await station.handle('GetDiagnostics', { location: 'ftp://example.com/' }), {});
+    assert.deepEqual(await station.handle('GetDiagnostics', { location: 'sftp://example.com/' }), {});
   });
 });
