@@ -983,6 +983,77 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         );
       });
 
+      it('diagnostics requests: created with a hashed credential, patched field by field, newest first', async () => {
+        const a = await store.createDiagnosticsRequest(
+          { chargerId: 'CP1', transport: 'ftp', secretHash: 'ab'.repeat(32), expiresAt: T0 + 3600_000 },
+          T0,
+        );
+        const b = await store.createDiagnosticsRequest(
+          {
+            chargerId: 'CP2',
+            transport: 'http',
+            secretHash: 'cd'.repeat(32),
+            expiresAt: T0 + 60_000,
+            startTime: T0 - 86_400_000,
+            retries: 2,
+            retryInterval: 30,
+          },
+          T0,
+        );
+        assert.ok(b.id > a.id);
+        assert.deepEqual(a, {
+          id: a.id,
+          chargerId: 'CP1',
+          transport: 'ftp',
+          secretHash: 'ab'.repeat(32),
+          expiresAt: iso(T0 + 3600_000),
+          startTime: null,
+          stopTime: null,
+          retries: null,
+          retryInterval: null,
+          status: 'requested',
+          fileName: null,
+          file: null,
+          fileSize: null,
+          receivedAt: null,
+          error: null,
+          history: [{ status: 'requested', at: iso(T0) }],
+          createdAt: iso(T0),
+          updatedAt: iso(T0),
+        });
+        const sent = await store.updateDiagnosticsRequest(a.id, { status: 'sent', fileName: 'log.zip' }, T0 + 1);
+        assert.equal(sent?.status, 'sent');
+        assert.equal(sent?.fileName, 'log.zip');
+        const got = await store.updateDiagnosticsRequest(
+          a.id,
+          { file: '1-log.zip', fileSize: 123, receivedAt: T0 + 2, history: [{ status: 'received', at: iso(T0 + 2) }] },
+          T0 + 2,
+        );
+        assert.deepEqual(
+          [got?.status, got?.fileName, got?.file, got?.fileSize, got?.receivedAt, got?.updatedAt, got?.history.length],
+          ['sent', 'log.zip', '1-log.zip', 123, iso(T0 + 2), iso(T0 + 2), 1],
+        );
+        assert.equal(await store.updateDiagnosticsRequest(999_999, { status: 'x' }, T0), null);
+        assert.deepEqual(
+          (await store.listDiagnosticsRequests()).map((r) => r.id),
+          [b.id, a.id],
+        );
+        assert.deepEqual(
+          (await store.listDiagnosticsRequests({ chargerId: 'CP2' })).map((r) => [r.id, r.retries, r.startTime]),
+          [[b.id, 2, iso(T0 - 86_400_000)]],
+        );
+        await assert.rejects(
+          store.createDiagnosticsRequest(
+            { chargerId: 'CP1', transport: 'sftp' as never, secretHash: 'x', expiresAt: T0 },
+            T0,
+          ),
+          { code: 'AMPERE_ERR_STORE_INVALID' },
+        );
+        await assert.rejects(store.updateDiagnosticsRequest(a.id, { secretHash: 'x' } as never, T0), {
+          code: 'AMPERE_ERR_STORE_INVALID',
+        });
+      });
+
       it('refuses a policy whose scope and target do not match', async () => {
         const bad = [
           { scope: 'fleet', chargerId: 'CP1', key: 'K', value: '1' },
