@@ -319,6 +319,88 @@ export type Cost = {
   tariff: "flat" | "time-of-use" | "dynamic";
 };
 
+export type DiagnosticsIdParams = {
+  requestId: number;
+};
+
+export type DiagnosticsInput = {
+  /** ftp (Ampere's FTP server, --ftp-port) or http (PUT/POST to Ampere's own port) */
+  transport?: "ftp" | "http";
+  /** oldest log entries wanted */
+  startTime?: string;
+  /** newest log entries wanted */
+  stopTime?: string;
+  retries?: number;
+  /** seconds between upload tries */
+  retryInterval?: number;
+};
+
+export type DiagnosticsList = {
+  items: Array<{
+    /** the request id (also in the upload credential) */
+    id: number;
+    chargerId: string;
+    transport: "ftp" | "http";
+    /** when the upload credential stops working */
+    expiresAt: string;
+    startTime: string | null;
+    stopTime: string | null;
+    retries: number | null;
+    retryInterval: number | null;
+    /** requested; sent (GetDiagnostics answered); the last DiagnosticsStatusNotification (Uploading, Uploaded, UploadFailed, Idle); failed (GetDiagnostics not answered) */
+    status: string;
+    /** the file name the charger answered */
+    fileName: string | null;
+    /** the stored file, once received */
+    file: string | null;
+    fileSize: number | null;
+    receivedAt: string | null;
+    /** why the request or an upload failed */
+    error: string | null;
+    history: Array<{
+      status: string;
+      at: string;
+      info?: string;
+    }>;
+    /** the file is here: GET /api/diagnostics/{requestId}/file */
+    downloadable: boolean;
+    createdAt: string;
+    updatedAt: string;
+  }>;
+};
+
+export type DiagnosticsRequest = {
+  /** the request id (also in the upload credential) */
+  id: number;
+  chargerId: string;
+  transport: "ftp" | "http";
+  /** when the upload credential stops working */
+  expiresAt: string;
+  startTime: string | null;
+  stopTime: string | null;
+  retries: number | null;
+  retryInterval: number | null;
+  /** requested; sent (GetDiagnostics answered); the last DiagnosticsStatusNotification (Uploading, Uploaded, UploadFailed, Idle); failed (GetDiagnostics not answered) */
+  status: string;
+  /** the file name the charger answered */
+  fileName: string | null;
+  /** the stored file, once received */
+  file: string | null;
+  fileSize: number | null;
+  receivedAt: string | null;
+  /** why the request or an upload failed */
+  error: string | null;
+  history: Array<{
+    status: string;
+    at: string;
+    info?: string;
+  }>;
+  /** the file is here: GET /api/diagnostics/{requestId}/file */
+  downloadable: boolean;
+  createdAt: string;
+  updatedAt: string;
+};
+
 export type ErrorBody = {
   error: {
     code: string;

@@ -4,6 +4,7 @@ import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { CERTIFICATES_USAGE } from './certificates.ts';
+import { DIAGNOSTICS_USAGE } from './diagnostics.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 import { startupError } from './startup-errors.ts';
@@ -19,6 +20,7 @@ Commands:
 
 ${OPERATOR_USAGE}
 ${CERTIFICATES_USAGE}
+${DIAGNOSTICS_USAGE}
 ${BRIDGE_USAGE}
 
 ${SMART_USAGE}
@@ -77,6 +79,11 @@ async function main(argv: string[]): Promise<void> {
     case 'certificates': {
       const { runCertificatesCommand } = await import('./certificates.ts');
       process.exitCode = await runCertificatesCommand(rest, process.env);
+      return;
+    }
+    case 'diagnostics': {
+      const { runDiagnosticsCommand } = await import('./diagnostics.ts');
+      process.exitCode = await runDiagnosticsCommand(rest, process.env);
       return;
     }
     case 'bridge': {

@@ -2,9 +2,9 @@
 // upload endpoint, with the simulator as the charger over real sockets; files listed and
 // downloaded through the API; a credential that expired, was used, or is wrong is refused.
 import assert from 'node:assert/strict';
+import { Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'basic-ftp';
-import { Readable, Writable } from 'node:stream';
 import { createStation, getProfile, type SimStation } from '../../src/chargepoint/index.ts';
 import { startTestServer, type TestServer } from '../api/helpers.ts';
 import type { TestCharger } from '../helpers/charger.ts';
@@ -68,7 +68,7 @@ describe('diagnostics uploads to Ampere', () => {
     assert.equal('secretHash' in asked.body, false);
     const sent = sim.station.history.find((h) => h.dir === 'in' && h.action === 'GetDiagnostics');
     assert.match(
-      String((sent?.payload as { location: string }).location),
+      String((sent!.payload as { location: string }).location),
       new RegExp(`^ftp://ampere-${asked.body.id}:[A-Za-z0-9_-]+@127\\.0\\.0\\.1:${server.ftp!.port}/$`),
     );
 
@@ -163,7 +163,7 @@ describe('diagnostics uploads to Ampere', () => {
     await assert.rejects(ftpUpload(ftpLocation, 'late'), /530 .*expired/);
     const late = await fetch(httpLocation, { method: 'PUT', body: 'late' });
     assert.equal(late.status, 401);
-    assert.equal((await late.json()).error.code, 'AMPERE_ERR_DIAGNOSTICS_CREDENTIAL');
+    assert.equal(((await late.json()) as { error: { code: string } }).error.code, 'AMPERE_ERR_DIAGNOSTICS_CREDENTIAL');
     for (const id of [ftp.body.id, http.body.id]) {
       assert.equal((await server.api('GET', `/api/diagnostics/${id}`)).body.downloadable, false);
     }
