@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { CentralSystem, Diagnostics } from '../central/index.ts';
+import type { CentralSystem, ConnectTriggers, Diagnostics } from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
@@ -17,6 +17,7 @@ import { chargerTagRoutes } from './routes/charger-tags.ts';
 import { chargerRoutes } from './routes/chargers.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { configPolicyRoutes } from './routes/config-policies.ts';
+import { connectTriggerRoutes } from './routes/connect-triggers.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -50,6 +51,8 @@ export interface ApiOptions {
   bridge?: BridgeApiPort;
   /** Diagnostics requests, their files and the HTTP upload endpoint (src/central/diagnostics.ts). */
   diagnostics?: Diagnostics;
+  /** The triggers-on-connect setting (src/central/after-boot.ts). */
+  connectTriggers?: ConnectTriggers;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -166,6 +169,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   reservationRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   if (opts.diagnostics) diagnosticsRoutes(app, ctx, opts.diagnostics);
+  if (opts.connectTriggers) connectTriggerRoutes(app, opts.connectTriggers);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

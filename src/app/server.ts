@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
 import {
+  BOOT_HOLD_MS,
   CentralSystem,
+  ConnectTriggers,
   Diagnostics,
   EventBus,
   Gateway,
@@ -129,6 +131,14 @@ export async function startServer(
   const stopConfigPolicies = startConfigPolicies(central);
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
+  // Triggers on connect (src/central/after-boot.ts): fresh connector states after a boot or reconnect.
+  const connectTriggers = new ConnectTriggers(central, {
+    enabledByDefault: config.connectTriggers,
+    // A charger that boots does so first: ask only once the boot hold of a new connection is over.
+    quietMs: BOOT_HOLD_MS + 500,
+    schedule: (fn, ms) => setTimeout(fn, ms).unref(),
+  });
+  connectTriggers.start();
   // Diagnostics uploads (src/central/diagnostics.ts): FTP with --ftp-port, HTTP on the main port.
   const publicHost = config.publicHost ?? defaultPublicHost(config.host);
   let ftp: RunningFtpServer | undefined;
@@ -173,6 +183,7 @@ export async function startServer(
     corsOrigins: config.corsOrigins,
     bridge: bridge.bridge,
     diagnostics,
+    connectTriggers,
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -193,6 +204,7 @@ export async function startServer(
       stopConfigPolicies();
       stopLocalLists();
       diagnostics.stop();
+      connectTriggers.stop();
       await ftp?.close();
       await bridge.close();
       central.closeAll();

@@ -1,6 +1,13 @@
+export {
+  type ConnectTrigger,
+  ConnectTriggers,
+  type ConnectTriggersOptions,
+  connectTrigger,
+} from './after-boot.ts';
 export { type ApprovalOutcome, approvalOutcome, supportsTriggerMessage } from './approvals.ts';
 export { authorizeIdTag, WILDCARD_TAG } from './authorization.ts';
 export {
+  BOOT_HOLD_MS,
   type BootAnswer,
   type CentralDeps,
   type CentralSettings,
