@@ -22,6 +22,7 @@ import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { rebootWindowRoutes } from './routes/reboot-window.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -170,6 +171,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   if (opts.diagnostics) diagnosticsRoutes(app, ctx, opts.diagnostics);
   if (opts.connectTriggers) connectTriggerRoutes(app, opts.connectTriggers);
+  rebootWindowRoutes(app, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -13,6 +13,7 @@ import {
   EventBus,
   Gateway,
   type RunningFtpServer,
+  rebootWindowTick,
   startConfigPolicies,
   startFtpServer,
   startLocalLists,
@@ -129,6 +130,9 @@ export async function startServer(
   central.security.certificates.start();
   // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
   const stopConfigPolicies = startConfigPolicies(central);
+  // Reboot window: chargers with RebootRequired policy keys are reset inside it, checked each minute.
+  const rebootTimer = setInterval(() => void rebootWindowTick(central), 60_000);
+  rebootTimer.unref();
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
   // Triggers on connect (src/central/after-boot.ts): fresh connector states after a boot or reconnect.
@@ -202,6 +206,7 @@ export async function startServer(
       await smart.stop();
       central.security.certificates.stop();
       stopConfigPolicies();
+      clearInterval(rebootTimer);
       stopLocalLists();
       diagnostics.stop();
       connectTriggers.stop();

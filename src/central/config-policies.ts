@@ -5,6 +5,7 @@
 // MeterValuesSampledData; NotSupported: unknown key) is not sent again until its desired value
 // changes, so a read-only key is not retried forever.
 import { AmpereError, isAmpereError } from '../errors.ts';
+import { zoneOffsetMs } from '../smart/index.ts';
 import type { ChargerRecord, ConfigOutcomeInput, ConfigOutcomeRecord, ConfigPolicyRecord } from '../store/types.ts';
 import { onAcceptedBoot } from './after-boot.ts';
 import type { CentralSystem } from './central-system.ts';
@@ -88,8 +89,14 @@ export async function applyConfigPolicies(
   if (desired.length === 0) return [];
   const last = new Map((await central.store.listConfigOutcomes(chargerId)).map((o) => [o.key, o]));
   const results: ApplyResult[] = [];
+  const verified = await verifyAfterReboot(central, chargerId, desired, last);
   for (const d of desired) {
     const before = last.get(d.key);
+    const check = verified.get(d.key);
+    if (check) {
+      results.push(check);
+      continue;
+    }
     if (!opts.force && before && before.value === d.value && FINAL.has(before.status)) {
       results.push({ key: d.key, value: d.value, status: before.status, note: before.note, skipped: true });
       continue;
@@ -103,7 +110,7 @@ export async function applyConfigPolicies(
       results.push({ key: d.key, value: d.value, status: 'Failed', note: (e as Error).message, skipped: false });
     }
   }
-  const sent = results.filter((r) => !r.skipped);
+  const sent = results.filter((r) => !r.skipped || verified.has(r.key));
   if (sent.length > 0) {
     await central.store.recordConfigOutcomes(
       chargerId,
@@ -112,6 +119,38 @@ export async function applyConfigPolicies(
     );
   }
   return results;
+}
+
+/**
+ * Keys last answered RebootRequired with the value still desired: after a reboot they should be in
+ * effect (OCPP 1.6 §5.3), so Ampere reads them (GetConfiguration) instead of sending them again.
+ * Those now at the desired value are recorded Accepted ("in effect after a reboot").
+ */
+async function verifyAfterReboot(
+  central: CentralSystem,
+  chargerId: string,
+  desired: readonly DesiredKey[],
+  last: ReadonlyMap<string, ConfigOutcomeRecord>,
+): Promise<Map<string, ApplyResult>> {
+  const out = new Map<string, ApplyResult>();
+  const pending = desired.filter((d) => {
+    const o = last.get(d.key);
+    return o?.status === 'RebootRequired' && o.value === d.value;
+  });
+  if (pending.length === 0) return out;
+  let keys: { key: string; value?: string }[];
+  try {
+    keys =
+      (await central.call(chargerId, 'GetConfiguration', { key: pending.map((d) => d.key) })).configurationKey ?? [];
+  } catch {
+    return out; // sent again below, as before
+  }
+  const actual = new Map(keys.map((k) => [k.key, k.value]));
+  for (const d of pending) {
+    if (actual.get(d.key) !== d.value) continue;
+    out.set(d.key, { key: d.key, value: d.value, status: 'Accepted', note: 'in effect after a reboot', skipped: true });
+  }
+  return out;
 }
 
 /** Desired against actual: read with GetConfiguration when connected, else the stored copy. */
@@ -148,5 +187,104 @@ export async function configurationDrift(central: CentralSystem, chargerId: stri
 
 /** Applies the policies after every Accepted BootNotification; returns the unsubscribe. */
 export function startConfigPolicies(central: CentralSystem): () => void {
-  return onAcceptedBoot(central, 'configuration policies', (id) => applyConfigPolicies(central, id));
+  return onAcceptedBoot(central, 'configuration policies', async (id) => {
+    // A reboot Ampere asked for (reboot window) has happened: the next window may ask again.
+    await central.store.setSetting(rebootSentKey(id), null);
+    return applyConfigPolicies(central, id);
+  });
+}
+
+// ---------------------------------------------------------------- reboot window
+
+/**
+ * When Ampere may reboot chargers whose policy keys answered RebootRequired: a daily window of
+ * local time (`02:00-04:00`, may cross midnight) in an IANA time zone. Fleet-wide, or per charger.
+ */
+export interface RebootWindow {
+  window: string;
+  timeZone: string;
+}
+
+const rebootWindowKey = (chargerId?: string) =>
+  chargerId ? `reboot-window:charger:${chargerId}` : 'reboot-window:fleet';
+const rebootSentKey = (chargerId: string) => `reboot-window-sent:${chargerId}`;
+
+/** Minutes of the day [from, to) of `HH:MM-HH:MM`; a clear error for anything else. */
+export function parseRebootWindow(rw: RebootWindow): { from: number; to: number } {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(rw.window);
+  const bad = (msg: string) => new AmpereError('AMPERE_ERR_BAD_REQUEST', msg, { field: 'body.window' });
+  if (!m) throw bad(`window must be HH:MM-HH:MM in 24-hour time, e.g. 02:00-04:00, got "${rw.window}"`);
+  const from = Number(m[1]) * 60 + Number(m[2]);
+  const to = Number(m[3]) * 60 + Number(m[4]);
+  if (from === to) throw bad('window must not be empty (start and end are the same)');
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: rw.timeZone });
+  } catch {
+    throw new AmpereError(
+      'AMPERE_ERR_BAD_REQUEST',
+      `Unknown time zone "${rw.timeZone}" (an IANA name such as Europe/Amsterdam)`,
+      {
+        field: 'body.timeZone',
+      },
+    );
+  }
+  return { from, to };
+}
+
+export function inRebootWindow(at: number, rw: RebootWindow): boolean {
+  const { from, to } = parseRebootWindow(rw);
+  const local = Math.floor((at + zoneOffsetMs(at, rw.timeZone)) / 60_000);
+  const minute = ((local % 1440) + 1440) % 1440;
+  return from < to ? minute >= from && minute < to : minute >= from || minute < to;
+}
+
+/** The charger's own window, else the fleet's; null when none. */
+export async function rebootWindowFor(central: CentralSystem, chargerId?: string): Promise<RebootWindow | null> {
+  for (const key of chargerId ? [rebootWindowKey(chargerId), rebootWindowKey()] : [rebootWindowKey()]) {
+    const raw = await central.store.getSetting(key);
+    if (raw) return JSON.parse(raw) as RebootWindow;
+  }
+  return null;
+}
+
+/** Sets (or with null removes) the fleet's window, or one charger's. */
+export async function setRebootWindow(
+  central: CentralSystem,
+  rw: RebootWindow | null,
+  chargerId?: string,
+): Promise<RebootWindow | null> {
+  if (rw) parseRebootWindow(rw);
+  const value = rw ? JSON.stringify({ window: rw.window, timeZone: rw.timeZone }) : null;
+  await central.store.setSetting(rebootWindowKey(chargerId), value);
+  return rw;
+}
+
+/**
+ * Once per pending reboot, inside the window and with no transaction running on the charger,
+ * sends Reset Soft (OCPP 1.6 §5.14) to a connected charger with RebootRequired policy keys. The
+ * keys are verified after the next boot (applyConfigPolicies). `tick` is driven by the
+ * composition root's timer, and by tests with their own clock.
+ */
+export async function rebootWindowTick(central: CentralSystem): Promise<{ chargerId: string; status: string }[]> {
+  const done: { chargerId: string; status: string }[] = [];
+  const now = central.clock.now();
+  for (const chargerId of central.connectedIds()) {
+    try {
+      const keys = (await central.store.listConfigOutcomes(chargerId))
+        .filter((o) => o.status === 'RebootRequired')
+        .map((o) => o.key);
+      if (keys.length === 0 || (await central.store.getSetting(rebootSentKey(chargerId))) !== null) continue;
+      const rw = await rebootWindowFor(central, chargerId);
+      if (!rw || !inRebootWindow(now, rw)) continue;
+      const active = await central.store.listTransactions({ chargerId, active: true, limit: 1 });
+      if (active.items.length > 0) continue;
+      await central.store.setSetting(rebootSentKey(chargerId), new Date(now).toISOString());
+      const { status } = await central.call(chargerId, 'Reset', { type: 'Soft' });
+      central.events.emit('config.reboot', chargerId, { keys, status, window: rw.window, timeZone: rw.timeZone });
+      done.push({ chargerId, status });
+    } catch (err) {
+      central.log.warn({ chargerId, err: (err as Error).message }, 'reboot window: no reset sent');
+    }
+  }
+  return done;
 }

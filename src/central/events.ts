@@ -20,6 +20,7 @@ export type CentralEventType =
   | 'diagnostics.requested'
   | 'diagnostics.received'
   | 'diagnostics.refused'
+  | 'config.reboot'
   | 'conformance.finding'
   | 'security.event'
   | 'smart.actuation'

@@ -24,6 +24,12 @@ export {
   type DesiredKey,
   type DriftReport,
   desiredConfiguration,
+  inRebootWindow,
+  parseRebootWindow,
+  type RebootWindow,
+  rebootWindowFor,
+  rebootWindowTick,
+  setRebootWindow,
   startConfigPolicies,
 } from './config-policies.ts';
 export {
