@@ -665,6 +665,11 @@ export const DIAGNOSTICS_REQUEST = object({
   id: { ...int, description: 'the request id (also in the upload credential)' },
   chargerId: str,
   transport: { type: 'string', enum: ['ftp', 'http'] },
+  logType: {
+    type: ['string', 'null'],
+    enum: ['DiagnosticsLog', 'SecurityLog', null],
+    description: 'GetLog of this type (security extension); null = GetDiagnostics',
+  },
   expiresAt: { ...time, description: 'when the upload credential stops working' },
   startTime: nullable(time),
   stopTime: nullable(time),
@@ -702,6 +707,12 @@ export const DIAGNOSTICS_INPUT = {
       enum: ['ftp', 'http'],
       default: 'ftp',
       description: "ftp (Ampere's FTP server, --ftp-port) or http (PUT/POST to Ampere's own port)",
+    },
+    logType: {
+      type: 'string',
+      enum: ['DiagnosticsLog', 'SecurityLog'],
+      description:
+        "send the security extension's GetLog of this type instead of GetDiagnostics (statuses come with LogStatusNotification)",
     },
     startTime: { ...time, description: 'oldest log entries wanted' },
     stopTime: { ...time, description: 'newest log entries wanted' },

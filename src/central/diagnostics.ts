@@ -36,6 +36,8 @@ export interface DiagnosticsOptions {
 
 export interface DiagnosticsRequestInput {
   transport?: DiagnosticsTransport;
+  /** GetLog of this type (security whitepaper) instead of GetDiagnostics. */
+  logType?: 'DiagnosticsLog' | 'SecurityLog';
   startTime?: string;
   stopTime?: string;
   retries?: number;
@@ -84,7 +86,8 @@ export class Diagnostics {
   start(): void {
     this.unsubscribe = this.central.events.subscribe((e) => {
       if (e.type !== 'diagnostics.status' || !e.chargerId) return;
-      this.noteStatus(e.chargerId, String(e.data.status)).catch((err) =>
+      const requestId = e.data.log === true ? Number(e.data.requestId) : undefined;
+      this.noteStatus(e.chargerId, String(e.data.status), requestId).catch((err) =>
         this.central.log.warn({ chargerId: e.chargerId, err: (err as Error).message }, 'diagnostics status not kept'),
       );
     });
@@ -121,6 +124,7 @@ export class Diagnostics {
       {
         chargerId,
         transport,
+        logType: input.logType ?? null,
         secretHash: hash(secret),
         expiresAt: now + this.opts.credentialTtlMs,
         startTime: input.startTime ?? null,
@@ -135,6 +139,30 @@ export class Diagnostics {
         ? `${ftpBase!.replace('ftp://', `ftp://ampere-${created.id}:${secret}@`)}/`
         : `${this.opts.endpoints.http()}${HTTP_UPLOAD_PATH}/${created.id}/${secret}`;
     this.central.events.emit('diagnostics.requested', chargerId, { requestId: created.id, transport });
+    let fileName: string | undefined;
+    try {
+      fileName = await (input.logType
+        ? this.sendGetLog(chargerId, created.id, location, input)
+        : this.sendGetDiagnostics(chargerId, location, input));
+    } catch (e) {
+      await this.update(created.id, { status: 'failed', error: (e as Error).message }, 'failed');
+      throw e;
+    }
+    // §5.9: no fileName = no diagnostics information is available.
+    const r = await this.update(
+      created.id,
+      { status: 'sent', fileName: fileName ?? null },
+      'sent',
+      fileName ? `fileName ${fileName}` : 'the charger has no diagnostics to upload',
+    );
+    return diagnosticsView(r);
+  }
+
+  private async sendGetDiagnostics(
+    chargerId: string,
+    location: string,
+    input: DiagnosticsRequestInput,
+  ): Promise<string | undefined> {
     const payload: {
       location: string;
       startTime?: string;
@@ -146,21 +174,35 @@ export class Diagnostics {
     if (input.stopTime !== undefined) payload.stopTime = input.stopTime;
     if (input.retries !== undefined) payload.retries = input.retries;
     if (input.retryInterval !== undefined) payload.retryInterval = input.retryInterval;
-    let answer: { fileName?: string };
-    try {
-      answer = await this.central.call(chargerId, 'GetDiagnostics', payload);
-    } catch (e) {
-      await this.update(created.id, { status: 'failed', error: (e as Error).message }, 'failed');
-      throw e;
+    return (await this.central.call(chargerId, 'GetDiagnostics', payload)).fileName;
+  }
+
+  /** Security whitepaper GetLog: the request id is Ampere's; a refusal fails the request. */
+  private async sendGetLog(
+    chargerId: string,
+    requestId: number,
+    remoteLocation: string,
+    input: DiagnosticsRequestInput,
+  ): Promise<string | undefined> {
+    const log: { remoteLocation: string; oldestTimestamp?: string; latestTimestamp?: string } = { remoteLocation };
+    if (input.startTime !== undefined) log.oldestTimestamp = input.startTime;
+    if (input.stopTime !== undefined) log.latestTimestamp = input.stopTime;
+    const payload: {
+      logType: 'DiagnosticsLog' | 'SecurityLog';
+      requestId: number;
+      log: typeof log;
+      retries?: number;
+      retryInterval?: number;
+    } = { logType: input.logType!, requestId, log };
+    if (input.retries !== undefined) payload.retries = input.retries;
+    if (input.retryInterval !== undefined) payload.retryInterval = input.retryInterval;
+    const answer = await this.central.call(chargerId, 'GetLog', payload);
+    if (answer.status === 'Rejected') {
+      throw new AmpereError('AMPERE_ERR_CONFLICT', `The charger answered GetLog with ${answer.status}`, {
+        status: answer.status,
+      });
     }
-    // §5.9: no fileName = no diagnostics information is available.
-    const r = await this.update(
-      created.id,
-      { status: 'sent', fileName: answer.fileName ?? null },
-      'sent',
-      answer.fileName ? `fileName ${answer.fileName}` : 'the charger has no diagnostics to upload',
-    );
-    return diagnosticsView(r);
+    return answer.filename;
   }
 
   /** The request a live credential belongs to; anything else is AMPERE_ERR_DIAGNOSTICS_CREDENTIAL. */
@@ -259,11 +301,22 @@ export class Diagnostics {
     });
   }
 
-  /** A DiagnosticsStatusNotification belongs to the charger's newest open request. */
-  private async noteStatus(chargerId: string, status: string): Promise<void> {
-    const [latest] = await this.central.store.listDiagnosticsRequests({ chargerId, limit: 1 });
-    if (!latest || CLOSED.has(latest.status) || latest.status === 'requested') return;
-    await this.update(latest.id, { status }, status);
+  /**
+   * A DiagnosticsStatusNotification belongs to the charger's newest open GetDiagnostics request; a
+   * LogStatusNotification names its request (the GetLog requestId).
+   */
+  private async noteStatus(chargerId: string, status: string, requestId?: number): Promise<void> {
+    const r =
+      requestId !== undefined
+        ? await this.central.store.getDiagnosticsRequest(requestId)
+        : (await this.central.store.listDiagnosticsRequests({ chargerId, limit: 20 })).find((x) => x.logType === null);
+    if (
+      !r ||
+      r.chargerId !== chargerId ||
+      (requestId === undefined && (CLOSED.has(r.status) || r.status === 'requested'))
+    )
+      return;
+    await this.update(r.id, { status }, status);
   }
 
   /** Applies a patch and appends to the request's history, one update of a request at a time. */

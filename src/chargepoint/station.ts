@@ -963,6 +963,8 @@ export class Station {
         return {};
       case 'GetDiagnostics':
         return this.diagnostics(payload);
+      case 'GetLog':
+        return this.getLog(payload);
       case 'InstallCertificate':
         return { status: this.certificates.install(payload.certificateType, payload.certificate) };
       case 'GetInstalledCertificateIds':
@@ -1260,14 +1262,42 @@ export class Station {
    * every `retryInterval` s. A location it cannot upload to gets no fileName.
    */
   private diagnostics(req: RequestOf<'GetDiagnostics'>): { fileName?: string } {
-    if (!/^(https?|ftp):/i.test(req.location)) return {};
+    if (!UPLOADABLE.test(req.location)) return {};
+    const fileName = this.uploadLog(req.location, req, (status) => {
+      this.diagnosticsStatus = status;
+      this.send('DiagnosticsStatusNotification', { status } as RequestOf<'DiagnosticsStatusNotification'>);
+    });
+    return { fileName };
+  }
+
+  /**
+   * Security whitepaper GetLog (DiagnosticsLog or SecurityLog): the same upload, reported with
+   * LogStatusNotification carrying the requestId (Uploading → Uploaded | UploadFailure).
+   */
+  private getLog(req: RequestOf<'GetLog'>): ResponseOf<'GetLog'> {
+    const location = req.log.remoteLocation;
+    if (!UPLOADABLE.test(location)) return { status: 'Rejected' };
+    const filename = this.uploadLog(
+      location,
+      { startTime: req.log.oldestTimestamp, stopTime: req.log.latestTimestamp, ...req },
+      (status) =>
+        this.send('LogStatusNotification', {
+          status: status === 'UploadFailed' ? 'UploadFailure' : status,
+          requestId: req.requestId,
+        } as RequestOf<'LogStatusNotification'>),
+    );
+    return { status: 'Accepted', filename };
+  }
+
+  /** Builds the log file, uploads it with retries, reports each step; returns the file name. */
+  private uploadLog(
+    location: string,
+    req: { startTime?: string; stopTime?: string; retries?: number; retryInterval?: number },
+    report: (status: 'Uploading' | 'Uploaded' | 'UploadFailed') => void,
+  ): string {
     const fileName = `diagnostics-${this.id}-${new Date(this.clock.now()).toISOString().replace(/[:.]/g, '')}.json`;
     const retries = req.retries ?? 0;
     const intervalS = req.retryInterval ?? 30;
-    const setStatus = (status: string) => {
-      this.diagnosticsStatus = status;
-      this.send('DiagnosticsStatusNotification', { status } as RequestOf<'DiagnosticsStatusNotification'>);
-    };
     const body = JSON.stringify({
       chargePointId: this.id,
       firmwareVersion: this.firmwareVersion,
@@ -1278,18 +1308,18 @@ export class Station {
       ),
     });
     const attempt = async (left: number) => {
-      setStatus('Uploading');
+      report('Uploading');
       try {
-        await uploadDiagnosticsFile(req.location, fileName, body, this.fetchImpl);
-        setStatus('Uploaded');
+        await uploadDiagnosticsFile(location, fileName, body, this.fetchImpl);
+        report('Uploaded');
       } catch (err) {
         this.log(`diagnostics upload failed: ${(err as Error).message}`);
         if (left > 0) this.clock.setTimeout(() => void attempt(left - 1), intervalS * 1000);
-        else setStatus('UploadFailed');
+        else report('UploadFailed');
       }
     };
     this.clock.setTimeout(() => void attempt(retries), 0);
-    return { fileName };
+    return fileName;
   }
 
   /** A vendor DataTransfer the profile knows and EnabledDataTransfer selects. */
@@ -1316,6 +1346,9 @@ export class Station {
     return formatTimestamp(this.clock.now());
   }
 }
+
+/** Locations the simulator can upload to (diagnostics-upload.ts). */
+const UPLOADABLE = /^(https?|ftp):/i;
 
 function sv(value: string, context: SampledValue['context'], measurand: string, unit: string): SampledValue {
   return { value, context, measurand, unit, location: 'Outlet' } as SampledValue;

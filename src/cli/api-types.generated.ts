@@ -326,6 +326,8 @@ export type DiagnosticsIdParams = {
 export type DiagnosticsInput = {
   /** ftp (Ampere's FTP server, --ftp-port) or http (PUT/POST to Ampere's own port) */
   transport?: "ftp" | "http";
+  /** send the security extension's GetLog of this type instead of GetDiagnostics (statuses come with LogStatusNotification) */
+  logType?: "DiagnosticsLog" | "SecurityLog";
   /** oldest log entries wanted */
   startTime?: string;
   /** newest log entries wanted */
@@ -341,6 +343,8 @@ export type DiagnosticsList = {
     id: number;
     chargerId: string;
     transport: "ftp" | "http";
+    /** GetLog of this type (security extension); null = GetDiagnostics */
+    logType: "DiagnosticsLog" | "SecurityLog" | null;
     /** when the upload credential stops working */
     expiresAt: string;
     startTime: string | null;
@@ -374,6 +378,8 @@ export type DiagnosticsRequest = {
   id: number;
   chargerId: string;
   transport: "ftp" | "http";
+  /** GetLog of this type (security extension); null = GetDiagnostics */
+  logType: "DiagnosticsLog" | "SecurityLog" | null;
   /** when the upload credential stops working */
   expiresAt: string;
   startTime: string | null;

@@ -7,9 +7,9 @@ import { loadClientConfig } from '../config/client.ts';
 import { AmpereError } from '../errors.ts';
 import { client, table } from './operator.ts';
 
-export const DIAGNOSTICS_USAGE = `  diagnostics get ID [--http] [--from ISO] [--to ISO] [--retries N] [--retry-interval S]
-                                       ask charger ID for its diagnostics (GetDiagnostics), uploaded to
-                                       Ampere by FTP (needs serve --ftp-port) or, with --http, by HTTP
+export const DIAGNOSTICS_USAGE = `  diagnostics get ID [--http] [--log DiagnosticsLog|SecurityLog] [--from ISO] [--to ISO] [--retries N] [--retry-interval S]
+                                       ask charger ID for its diagnostics (GetDiagnostics; --log: GetLog), uploaded
+                                       to Ampere by FTP (needs serve --ftp-port) or, with --http, by HTTP
   diagnostics ls [ID]                  requests and their files, newest first (one charger's with ID)
   diagnostics show REQ                 one request: status history, file
   diagnostics download REQ -o FILE     save the uploaded file (-o - writes to stdout)`;
@@ -66,12 +66,14 @@ export async function runDiagnosticsCommand(argv: string[], env: NodeJS.ProcessE
         if (!arg) throw usage('Give a charge point id');
         const o = options(more, {
           '--http': 'bool',
+          '--log': 'value',
           '--from': 'value',
           '--to': 'value',
           '--retries': 'value',
           '--retry-interval': 'value',
         });
         const body: Record<string, unknown> = { transport: o['--http'] ? 'http' : 'ftp' };
+        if (o['--log']) body.logType = o['--log'];
         if (o['--from']) body.startTime = o['--from'];
         if (o['--to']) body.stopTime = o['--to'];
         if (o['--retries']) body.retries = Number(o['--retries']);
@@ -80,8 +82,8 @@ export async function runDiagnosticsCommand(argv: string[], env: NodeJS.ProcessE
         show(
           r,
           r.fileName
-            ? `GetDiagnostics: the charger will upload ${r.fileName} (request ${r.id}; ampere diagnostics show ${r.id})`
-            : `GetDiagnostics: the charger has no diagnostics to upload (request ${r.id})`,
+            ? `${body.logType ? 'GetLog' : 'GetDiagnostics'}: the charger will upload ${r.fileName} (request ${r.id}; ampere diagnostics show ${r.id})`
+            : `${body.logType ? 'GetLog' : 'GetDiagnostics'}: the charger has no diagnostics to upload (request ${r.id})`,
         );
         return 0;
       }

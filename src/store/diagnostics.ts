@@ -5,13 +5,18 @@ import { toIso, toMs, toMsOrNull } from './time.ts';
 import type { DiagnosticsPatch, DiagnosticsRequestInput, DiagnosticsRequestRecord, TimeInput } from './types.ts';
 
 export const DIAGNOSTICS_TRANSPORTS = ['ftp', 'http'] as const;
+/** GetLog's log types (security whitepaper); none = GetDiagnostics. */
+export const LOG_TYPES = ['DiagnosticsLog', 'SecurityLog'] as const;
 
-export const DIAGNOSTICS_INSERT = `INSERT INTO diagnostics_requests (charger_id, transport, secret_hash,
+export const DIAGNOSTICS_INSERT = `INSERT INTO diagnostics_requests (charger_id, transport, log_type, secret_hash,
   expires_at, start_time, stop_time, retries, retry_interval, status, history, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** The insert's values, in DIAGNOSTICS_INSERT's order. */
 export function diagnosticsRow(r: DiagnosticsRequestInput, at: TimeInput): unknown[] {
+  if (r.logType != null && !(LOG_TYPES as readonly string[]).includes(r.logType)) {
+    throw invalid(`logType: one of ${LOG_TYPES.join(', ')}, or none for GetDiagnostics`);
+  }
   if (!(DIAGNOSTICS_TRANSPORTS as readonly string[]).includes(r.transport)) {
     throw invalid(`transport: one of ${DIAGNOSTICS_TRANSPORTS.join(', ')} is required`);
   }
@@ -21,6 +26,7 @@ export function diagnosticsRow(r: DiagnosticsRequestInput, at: TimeInput): unkno
   return [
     requireText(r.chargerId, 'chargerId'),
     r.transport,
+    r.logType ?? null,
     requireText(r.secretHash, 'secretHash'),
     toMs(r.expiresAt, 'expiresAt'),
     toMsOrNull(r.startTime, 'startTime'),
@@ -75,6 +81,7 @@ export function diagnosticsRecord(r: any): DiagnosticsRequestRecord {
     id: Number(r.id),
     chargerId: r.charger_id,
     transport: r.transport,
+    logType: r.log_type ?? null,
     secretHash: r.secret_hash,
     expiresAt: toIso(Number(r.expires_at)),
     startTime: isoOrNull(r.start_time),

@@ -251,6 +251,7 @@ CREATE TABLE diagnostics_requests (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   charger_id TEXT NOT NULL,
   transport TEXT NOT NULL,
+  log_type TEXT,
   secret_hash TEXT NOT NULL,
   expires_at INTEGER NOT NULL,
   start_time INTEGER,

@@ -241,6 +241,7 @@ CREATE TABLE diagnostics_requests (
   id BIGSERIAL PRIMARY KEY,
   charger_id TEXT COLLATE "C" NOT NULL,
   transport TEXT NOT NULL,
+  log_type TEXT,
   secret_hash TEXT NOT NULL,
   expires_at BIGINT NOT NULL,
   start_time BIGINT,

@@ -519,6 +519,8 @@ export interface ConfigOutcomeRecord {
 export interface DiagnosticsRequestInput {
   chargerId: string;
   transport: 'ftp' | 'http';
+  /** GetLog (security whitepaper) of this log type; null or absent = GetDiagnostics. */
+  logType?: 'DiagnosticsLog' | 'SecurityLog' | null;
   /** A hash of the upload credential (the FTP password, the HTTP upload token); never the secret. */
   secretHash: string;
   expiresAt: TimeInput;
@@ -532,6 +534,7 @@ export interface DiagnosticsRequestRecord {
   id: number;
   chargerId: string;
   transport: 'ftp' | 'http';
+  logType: 'DiagnosticsLog' | 'SecurityLog' | null;
   secretHash: string;
   expiresAt: IsoTime;
   startTime: IsoTime | null;

@@ -109,9 +109,59 @@ describe('diagnostics uploads to Ampere', () => {
     );
   });
 
+  it("the security extension's GetLog: uploaded by FTP, statuses from LogStatusNotification with the requestId", async () => {
+    // A charger with the security extension's log upload.
+    const generic = getProfile('generic');
+    const withLog = createStation({
+      id: 'DIAG-LOG',
+      profile: {
+        ...generic,
+        receives: [...generic.receives, 'GetLog'],
+        sends: [...generic.sends, 'LogStatusNotification'],
+      },
+      url: `${server.ws}/ocpp`,
+    });
+    await withLog.start();
+    try {
+      await until(() => (withLog.station.registration === 'Accepted' ? true : undefined));
+      await getLog(withLog);
+    } finally {
+      await withLog.stop();
+    }
+    const refused = await server.api('POST', '/api/chargers/DIAG-1/diagnostics', { logType: 'SecurityLog' });
+    assert.equal(refused.status, 502);
+    assert.equal(refused.body.error.details.ocppCode, 'NotImplemented');
+  });
+
+  async function getLog(sim: SimStation): Promise<void> {
+    const asked = await server.api('POST', '/api/chargers/DIAG-LOG/diagnostics', { logType: 'SecurityLog' });
+    assert.equal(asked.status, 201, JSON.stringify(asked.body));
+    assert.equal(asked.body.logType, 'SecurityLog');
+    const sent = sim.station.history.findLast((h) => h.dir === 'in' && h.action === 'GetLog');
+    const req = sent!.payload as { logType: string; requestId: number; log: { remoteLocation: string } };
+    assert.equal(req.logType, 'SecurityLog');
+    assert.equal(req.requestId, asked.body.id);
+    assert.match(req.log.remoteLocation, new RegExp(`^ftp://ampere-${asked.body.id}:`));
+    const done = await until(async () => {
+      const r = await server.api('GET', `/api/diagnostics/${asked.body.id}`);
+      return r.body.downloadable && r.body.status === 'Uploaded' ? r.body : undefined;
+    });
+    assert.ok(done.history.some((h: { status: string }) => h.status === 'Uploading'));
+    const file = await server.api('GET', `/api/diagnostics/${asked.body.id}/file`);
+    assert.equal(JSON.parse(file.body).chargePointId, 'DIAG-LOG');
+    const notified = sim.station.history.filter((h) => h.dir === 'out' && h.action === 'LogStatusNotification');
+    assert.deepEqual(
+      notified.map((h) => h.payload),
+      [
+        { status: 'Uploading', requestId: asked.body.id },
+        { status: 'Uploaded', requestId: asked.body.id },
+      ],
+    );
+  }
+
   it('a used credential is refused, and the FTP server allows no listing or download', async () => {
     const [first] = (await server.api('GET', '/api/chargers/DIAG-1/diagnostics')).body.items.filter(
-      (r: { transport: string }) => r.transport === 'ftp',
+      (r: { transport: string; logType: string | null }) => r.transport === 'ftp' && r.logType === null,
     );
     const sent = sim.station.history.filter((h) => h.dir === 'in' && h.action === 'GetDiagnostics');
     const location = sent

@@ -992,6 +992,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           {
             chargerId: 'CP2',
             transport: 'http',
+            logType: 'SecurityLog',
             secretHash: 'cd'.repeat(32),
             expiresAt: T0 + 60_000,
             startTime: T0 - 86_400_000,
@@ -1005,6 +1006,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           id: a.id,
           chargerId: 'CP1',
           transport: 'ftp',
+          logType: null,
           secretHash: 'ab'.repeat(32),
           expiresAt: iso(T0 + 3600_000),
           startTime: null,
@@ -1039,8 +1041,13 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           [b.id, a.id],
         );
         assert.deepEqual(
-          (await store.listDiagnosticsRequests({ chargerId: 'CP2' })).map((r) => [r.id, r.retries, r.startTime]),
-          [[b.id, 2, iso(T0 - 86_400_000)]],
+          (await store.listDiagnosticsRequests({ chargerId: 'CP2' })).map((r) => [
+            r.id,
+            r.retries,
+            r.startTime,
+            r.logType,
+          ]),
+          [[b.id, 2, iso(T0 - 86_400_000), 'SecurityLog']],
         );
         await assert.rejects(
           store.createDiagnosticsRequest(
