@@ -17,6 +17,7 @@ import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
 import type { EventBus } from './events.ts';
 import { afterCommand } from './handlers/after-command.ts';
 import { HANDLERS, type HandlerContext } from './handlers/index.ts';
+import type { ChargerAdmin, ChargerDirectory, Clock, CommandSender } from './ports.ts';
 import { ChargerSecurity, redactPayload, type SecuritySettings } from './security/charger-security.ts';
 import type { SmartController } from './smart/controller.ts';
 
@@ -30,9 +31,7 @@ export interface CentralSettings {
   callTimeoutMs: number;
 }
 
-export interface Clock {
-  now(): number;
-}
+export type { Clock } from './ports.ts';
 
 export interface CentralDeps {
   store: Store;
@@ -75,7 +74,8 @@ const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
 /** How often the lastSeenAt of active chargers is written. */
 const LAST_SEEN_FLUSH_MS = 1000;
 
-export class CentralSystem {
+/** On one node the central system is itself the charger directory and the command sender (ports.ts). */
+export class CentralSystem implements ChargerDirectory, CommandSender, ChargerAdmin {
   readonly store: Store;
   readonly events: EventBus;
   readonly log: Logger;
