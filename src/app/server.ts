@@ -19,6 +19,7 @@ export interface RunningServer {
   url: string;
   port: number;
   central: CentralSystem;
+  smart: SmartController;
   store: Store;
   log: Logger;
   /** The operator API's bearer token (configured, stored or generated at this start). */
@@ -99,8 +100,7 @@ export async function startServer(
     ...secure.gateway,
   });
   mkdirSync(config.data, { recursive: true });
-  const smart = new SmartController({ central });
-  central.smart = smart;
+  const smart = new SmartController({ store, commands: central, directory: central, events, clock, log });
   await smart.start();
   central.security.certificates.start();
   // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
@@ -123,6 +123,7 @@ export async function startServer(
     ui,
     tokenFile: token.file,
     central,
+    smart,
     validator,
     token: token.token,
     log,
@@ -161,6 +162,7 @@ export async function startServer(
     url,
     port,
     central,
+    smart,
     store,
     log,
     apiToken: token.token,

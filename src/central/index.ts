@@ -44,3 +44,4 @@ export {
   unrefTimers,
 } from './ports.ts';
 export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';
+export type { SmartController } from './smart/controller.ts';

@@ -7,7 +7,7 @@
 // connected to another node. Nothing in this file imports a concrete part.
 import type { Logger } from 'pino';
 import type { ActionMap, CentralAction } from '../ocpp/index.ts';
-import type { ChargerPatch, ChargerRecord } from '../store/types.ts';
+import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
 import type { CentralEvent, CentralEventType } from './events.ts';
 
 /** Wall-clock time in ms; injected so tests can run without sleeping. */
@@ -72,4 +72,22 @@ export interface CentralPorts {
   events: EventSink & EventSource;
   clock: Clock;
   log: Logger;
+}
+
+/** CentralPorts with the store and charger administration: what charger security uses. */
+export interface CentralServices extends CentralPorts {
+  store: Store;
+  admin: ChargerAdmin;
+}
+
+/**
+ * The central system as its fleet operations (policies, local lists, reservations, approvals) see it:
+ * the ports flattened, plus the store. On one node the CentralSystem is one; on several nodes the
+ * composition root hands out one whose `call` is routed and whose directory covers every node.
+ */
+export interface CentralHost extends ChargerDirectory, CommandSender, ChargerAdmin {
+  readonly store: Store;
+  readonly events: EventSink & EventSource;
+  readonly clock: Clock;
+  readonly log: Logger;
 }
