@@ -40,8 +40,10 @@ export {
   type CommandSender,
   type EventSink,
   type EventSource,
+  type Leases,
+  soleLeases,
   type Timers,
   unrefTimers,
 } from './ports.ts';
 export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';
-export type { SmartController } from './smart/controller.ts';
+export { SmartController, type SmartControllerOptions } from './smart/controller.ts';

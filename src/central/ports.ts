@@ -91,3 +91,22 @@ export interface CentralHost extends ChargerDirectory, CommandSender, ChargerAdm
   readonly clock: Clock;
   readonly log: Logger;
 }
+
+/**
+ * Leadership of a named duty (the smart charging of one site) across nodes: at most one node holds a
+ * lease at a time, and a node that dies loses it. On one node the only node always holds it.
+ */
+export interface Leases {
+  /** Other nodes may hold leases (false on one node: nobody to take over from, nothing to poll). */
+  readonly shared: boolean;
+  /** Holds `name` for this node if nobody else does; true when this node holds it (now or already). */
+  acquire(name: string): Promise<boolean>;
+  release(name: string): Promise<void>;
+}
+
+/** The leases of a node that runs alone. */
+export const soleLeases: Leases = {
+  shared: false,
+  acquire: async () => true,
+  release: async () => undefined,
+};

@@ -18,6 +18,7 @@ import {
   type EngineCharger,
   type EngineSession,
   type InstalledProfile,
+  type KeptEntry,
   type LearnedAnswer,
   ledgerLoad,
   type Objective,
@@ -37,6 +38,8 @@ import {
   type ChargerDirectory,
   type Clock,
   type CommandSender,
+  type Leases,
+  soleLeases,
   type Timers,
   unrefTimers,
 } from '../ports.ts';
@@ -60,6 +63,10 @@ export type SmartTimers = Timers;
 export interface SmartControllerOptions extends CentralPorts {
   store: Store;
   timers?: Timers;
+  /** Which node balances each site (soleLeases on one node; a PostgreSQL advisory lock on several). */
+  leases?: Leases;
+  /** How often a node that does not lead a site checks whether its leader is gone (ms). */
+  leaderPollMs?: number;
   /** Events arriving within this window are balanced once (ms). */
   debounceMs?: number;
   /** Re-plan period, so slot boundaries of the price series take effect (ms). */
@@ -79,6 +86,9 @@ interface PlanRun {
   inputs: Map<string, SessionPlanInput>;
 }
 
+/** The lease that makes a node the smart-charging leader of a site. */
+const leaseName = (siteId: string) => `smart:site:${siteId}`;
+
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
 /** Last actuations kept per site for the status route. */
 const RECENT = 20;
@@ -94,6 +104,13 @@ export class SmartController {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly timers: Timers;
+  private readonly leases: Leases;
+  private readonly leaderPollMs: number;
+  /** Sites this node leads (balances); the others are balanced by another node. */
+  private readonly leading = new Set<string>();
+  /** The ledger last kept per site (JSON), so an unchanged ledger is not written again. */
+  private readonly keptJson = new Map<string, string>();
+  private pollTimer: unknown;
   private readonly debounceMs: number;
   private readonly tickMs: number;
   private readonly dampMs: number;
@@ -123,6 +140,8 @@ export class SmartController {
     this.log = opts.log;
     this.repo = new SmartRepository(opts.store);
     this.timers = opts.timers ?? unrefTimers;
+    this.leases = opts.leases ?? soleLeases;
+    this.leaderPollMs = opts.leaderPollMs ?? 2_000;
     this.debounceMs = opts.debounceMs ?? 150;
     this.tickMs = opts.tickMs ?? 60_000;
     this.dampMs = opts.dampMs ?? 60_000;
@@ -138,15 +157,36 @@ export class SmartController {
       this.tickTimer = this.timers.setTimeout(tick, this.tickMs);
     };
     this.tickTimer = this.timers.setTimeout(tick, this.tickMs);
+    if (this.leases.shared) {
+      // A site whose leader died is taken over within a poll: the run below tries its lease.
+      const poll = () => {
+        if (this.stopped) return;
+        void this.reloadSites()
+          .then(() => {
+            for (const id of this.sitesById.keys()) if (!this.leading.has(id)) this.schedule(id);
+          })
+          .catch((err) => this.log.warn({ err }, 'smart charging: sites not reloaded'));
+        this.pollTimer = this.timers.setTimeout(poll, this.leaderPollMs);
+      };
+      this.pollTimer = this.timers.setTimeout(poll, this.leaderPollMs);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer);
+    if (this.pollTimer !== undefined) this.timers.clearTimeout(this.pollTimer);
     for (const t of this.scheduled.values()) this.timers.clearTimeout(t);
     this.scheduled.clear();
     await Promise.allSettled([...this.running.values()]);
+    for (const id of this.leading) await this.leases.release(leaseName(id)).catch(() => undefined);
+    this.leading.clear();
+  }
+
+  /** Whether this node balances the site (always on one node). */
+  leads(siteId: string): boolean {
+    return this.leading.has(siteId);
   }
 
   // ---------------------------------------------------------------- configuration
@@ -195,9 +235,12 @@ export class SmartController {
     await this.repo.saveSites([...this.sitesById.values()].filter((s) => s.id !== id));
     await this.repo.saveSeries(id, null);
     await this.repo.saveLoad(id, null);
+    await this.repo.saveLedger(id, null);
     await this.reloadSites();
     for (const c of site.chargers) await this.release(id, c);
     this.engines.delete(id);
+    this.keptJson.delete(id);
+    if (this.leading.delete(id)) await this.leases.release(leaseName(id));
   }
 
   /**
@@ -643,6 +686,7 @@ export class SmartController {
           violation: (v) => this.onViolation(siteId, v),
           pausedByStop: (chargerId, connectorId, idTag, since, transactionId) =>
             this.paused.set(`${chargerId}/${connectorId}`, { idTag, since, transactionId }),
+          keep: (entries) => this.keep(siteId, entries),
         },
         { deadbandA: DEADBAND_A, dampMs: this.dampMs, holdMs: this.holdMs },
       );
@@ -680,8 +724,10 @@ export class SmartController {
 
   /** One balancing run for a site: compute, then lower, then raise into the room left. */
   async rebalance(siteId: string): Promise<BalanceResult | undefined> {
+    if (this.leases.shared) await this.reloadSites();
     const site = this.sitesById.get(siteId);
     if (!site) return undefined;
+    if (!(await this.lead(siteId))) return undefined;
     const now = this.clock.now();
     const sessions = await this.sessionsOf(site);
     const plan = await this.planFor(site, sessions, now);
@@ -726,7 +772,7 @@ export class SmartController {
       const measured = this.measured.get(key);
       if (measured !== undefined) s.measuredCurrentA = measured;
     }
-    const engine = this.engineOf(siteId);
+    const engine = this.engines.get(siteId) ?? (await this.restoredEngine(siteId));
     const run = await engine.run(
       {
         ...(site.gridLimitA !== undefined ? { gridLimitA: site.gridLimitA } : {}),
@@ -743,8 +789,50 @@ export class SmartController {
       sessions,
       now,
     );
+    await this.keep(siteId, engine.kept(now));
     this.lastResult.set(siteId, { result: run.balance, plan, at: now });
     return run.balance;
+  }
+
+  /**
+   * Holds the site's lease, or learns that another node does. A site lost to another node drops its
+   * engine, so that leading it again starts from the ledger that node kept, not from this node's memory.
+   */
+  private async lead(siteId: string): Promise<boolean> {
+    let held: boolean;
+    try {
+      held = await this.leases.acquire(leaseName(siteId));
+    } catch (err) {
+      this.log.warn({ err, siteId }, 'smart charging: lease not checked; not balancing');
+      held = false;
+    }
+    if (held && !this.leading.has(siteId)) {
+      this.leading.add(siteId);
+      if (this.leases.shared) this.log.info({ siteId }, 'smart charging: this node now leads the site');
+    } else if (!held && this.leading.delete(siteId)) {
+      this.engines.delete(siteId);
+      this.keptJson.delete(siteId);
+      this.log.info({ siteId }, 'smart charging: another node leads the site');
+    }
+    if (!held) this.engines.delete(siteId);
+    return held;
+  }
+
+  /** A new engine for the site, seeded with the ledger the last run kept (here or on another node). */
+  private async restoredEngine(siteId: string): Promise<SiteEngine> {
+    const kept = await this.repo.ledger(siteId);
+    const engine = this.engineOf(siteId);
+    engine.restore(kept);
+    this.keptJson.set(siteId, JSON.stringify(kept));
+    return engine;
+  }
+
+  /** Writes the site ledger when it changed (before every command and after every run). */
+  private async keep(siteId: string, entries: KeptEntry[]): Promise<void> {
+    const json = JSON.stringify(entries);
+    if (this.keptJson.get(siteId) === json) return;
+    this.keptJson.set(siteId, json);
+    await this.repo.saveLedger(siteId, entries);
   }
 
   /** The site as the operator sees it: the ledger, the last run, the plan, the last actuations. */
