@@ -844,6 +844,8 @@ export class SmartController {
     const tz = site.timeZone ?? 'UTC';
     return {
       at: last ? new Date(last.at).toISOString() : null,
+      // False on a node that does not balance this site (another node leads it; see ports.ts Leases).
+      leading: this.leading.has(siteId),
       gridLimitA: site.gridLimitA ?? null,
       gridLimitKw: site.gridLimitKw ?? null,
       buildingLoadA: engine?.limits().buildingLoadA ?? [0, 0, 0],
