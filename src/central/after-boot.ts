@@ -3,11 +3,17 @@
 // And the triggers on connect: StatusNotification after a boot or a reconnect, BootNotification
 // from a charger that connected without booting and was never Accepted here.
 import { supportsTriggerMessage } from './approvals.ts';
-import type { BootAnswer, CentralSystem, ChargerLink } from './central-system.ts';
+import type { BootAnswer, ChargerLink } from './link.ts';
+import type { CentralHost } from './ports.ts';
+
+/** The triggers need the live connection (its boot answer): they run on the node that holds it. */
+export interface LocalCentral extends CentralHost {
+  link(chargerId: string): ChargerLink | undefined;
+}
 
 /** Calls `fn` after each Accepted boot; returns the unsubscribe. */
 export function onAcceptedBoot(
-  central: CentralSystem,
+  central: CentralHost,
   what: string,
   fn: (chargerId: string) => Promise<unknown>,
 ): () => void {
@@ -69,7 +75,7 @@ export class ConnectTriggers {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly central: CentralSystem,
+    private readonly central: LocalCentral,
     private readonly opts: ConnectTriggersOptions,
   ) {}
 

@@ -8,7 +8,7 @@ import { AmpereError, isAmpereError } from '../errors.ts';
 import { zoneOffsetMs } from '../smart/index.ts';
 import type { ChargerRecord, ConfigOutcomeInput, ConfigOutcomeRecord, ConfigPolicyRecord } from '../store/types.ts';
 import { onAcceptedBoot } from './after-boot.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 export interface DesiredKey {
   key: string;
@@ -70,7 +70,7 @@ export function desiredConfiguration(
   return [...out.values()].sort((a, b) => a.key.localeCompare(b.key)).map(({ rank: _r, ...d }) => d);
 }
 
-async function desiredFor(central: CentralSystem, chargerId: string): Promise<DesiredKey[]> {
+async function desiredFor(central: CentralHost, chargerId: string): Promise<DesiredKey[]> {
   const charger = await central.store.getCharger(chargerId);
   if (!charger) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No charger "${chargerId}"`, { chargerId });
   return desiredConfiguration(await central.store.listConfigPolicies(), charger);
@@ -81,7 +81,7 @@ async function desiredFor(central: CentralSystem, chargerId: string): Promise<De
  * answer. `force` also sends values the charger refused before.
  */
 export async function applyConfigPolicies(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   opts: { force?: boolean } = {},
 ): Promise<ApplyResult[]> {
@@ -127,7 +127,7 @@ export async function applyConfigPolicies(
  * Those now at the desired value are recorded Accepted ("in effect after a reboot").
  */
 async function verifyAfterReboot(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   desired: readonly DesiredKey[],
   last: ReadonlyMap<string, ConfigOutcomeRecord>,
@@ -154,7 +154,7 @@ async function verifyAfterReboot(
 }
 
 /** Desired against actual: read with GetConfiguration when connected, else the stored copy. */
-export async function configurationDrift(central: CentralSystem, chargerId: string): Promise<DriftReport> {
+export async function configurationDrift(central: CentralHost, chargerId: string): Promise<DriftReport> {
   const desired = await desiredFor(central, chargerId);
   let source: DriftReport['source'] = 'stored';
   const actual = new Map<string, { value: string | null; readonly: boolean }>();
@@ -186,7 +186,7 @@ export async function configurationDrift(central: CentralSystem, chargerId: stri
 }
 
 /** Applies the policies after every Accepted BootNotification; returns the unsubscribe. */
-export function startConfigPolicies(central: CentralSystem): () => void {
+export function startConfigPolicies(central: CentralHost): () => void {
   return onAcceptedBoot(central, 'configuration policies', async (id) => {
     // A reboot Ampere asked for (reboot window) has happened: the next window may ask again.
     await central.store.setSetting(rebootSentKey(id), null);
@@ -239,7 +239,7 @@ export function inRebootWindow(at: number, rw: RebootWindow): boolean {
 }
 
 /** The charger's own window, else the fleet's; null when none. */
-export async function rebootWindowFor(central: CentralSystem, chargerId?: string): Promise<RebootWindow | null> {
+export async function rebootWindowFor(central: CentralHost, chargerId?: string): Promise<RebootWindow | null> {
   for (const key of chargerId ? [rebootWindowKey(chargerId), rebootWindowKey()] : [rebootWindowKey()]) {
     const raw = await central.store.getSetting(key);
     if (raw) return JSON.parse(raw) as RebootWindow;
@@ -249,7 +249,7 @@ export async function rebootWindowFor(central: CentralSystem, chargerId?: string
 
 /** Sets (or with null removes) the fleet's window, or one charger's. */
 export async function setRebootWindow(
-  central: CentralSystem,
+  central: CentralHost,
   rw: RebootWindow | null,
   chargerId?: string,
 ): Promise<RebootWindow | null> {
@@ -265,7 +265,7 @@ export async function setRebootWindow(
  * keys are verified after the next boot (applyConfigPolicies). `tick` is driven by the
  * composition root's timer, and by tests with their own clock.
  */
-export async function rebootWindowTick(central: CentralSystem): Promise<{ chargerId: string; status: string }[]> {
+export async function rebootWindowTick(central: CentralHost): Promise<{ chargerId: string; status: string }[]> {
   const done: { chargerId: string; status: string }[] = [];
   const now = central.clock.now();
   for (const chargerId of central.connectedIds()) {

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AmpereError } from '../errors.ts';
 import type { DiagnosticsPatch, DiagnosticsRequestRecord } from '../store/types.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 export type DiagnosticsTransport = 'ftp' | 'http';
 
@@ -24,7 +24,7 @@ export interface DiagnosticsEndpoints {
 }
 
 export interface DiagnosticsOptions {
-  central: CentralSystem;
+  central: CentralHost;
   /** Folder of the uploaded files (DATA/diagnostics). */
   dir: string;
   endpoints: DiagnosticsEndpoints;
@@ -70,7 +70,7 @@ function safeName(name: string | undefined): string {
 }
 
 export class Diagnostics {
-  private readonly central: CentralSystem;
+  private readonly central: CentralHost;
   private readonly opts: DiagnosticsOptions;
   /** Updates of one request run one after the other (its history is read, appended, written). */
   private readonly chains = new Map<number, Promise<unknown>>();
