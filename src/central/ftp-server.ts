@@ -4,6 +4,7 @@
 // Files are streamed to the diagnostics folder through Diagnostics.openUpload (size limit there).
 import { lookup } from 'node:dns/promises';
 import { createServer, isIPv4 } from 'node:net';
+import type { Writable } from 'node:stream';
 import { FileSystem, FtpSrv } from 'ftp-srv';
 import type { Logger } from 'pino';
 import type { Diagnostics } from './diagnostics.ts';
@@ -68,7 +69,7 @@ class FtpRefusal extends Error {
 const refuse = () => Promise.reject(new FtpRefusal(550, 'Only uploads are allowed here'));
 
 /** A write-only file system: every STOR becomes one upload of the logged-in request. */
-function uploadOnlyFs(connection: unknown, open: (fileName: string) => NodeJS.WritableStream): FileSystem {
+function uploadOnlyFs(connection: unknown, open: (fileName: string) => Writable): FileSystem {
   const fs = new FileSystem(connection as never, { root: '/', cwd: '/' });
   let cwd = '/';
   return Object.assign(fs, {
@@ -78,7 +79,15 @@ function uploadOnlyFs(connection: unknown, open: (fileName: string) => NodeJS.Wr
       cwd = path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
       return cwd;
     },
-    write: (fileName: string) => ({ stream: open(fileName), clientPath: fileName }),
+    write: (fileName: string) => {
+      const stream = open(fileName);
+      // ftp-srv ends an upload by emitting 'close' on a stream that has 'close' listeners (a pipe
+      // adds one) instead of calling end(); end it then, unless it already ended or failed.
+      stream.once('close', () => {
+        if (!stream.writableEnded && !stream.destroyed) stream.end();
+      });
+      return { stream, clientPath: fileName };
+    },
     get: refuse,
     list: refuse,
     read: refuse,
