@@ -29,6 +29,8 @@ export const AMPERE_ERRORS = {
   AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   AMPERE_ERR_CSRF: { status: 403, title: 'A change through the console session lacks its CSRF token' },
   AMPERE_ERR_UI_NOT_BUILT: { status: 503, title: 'The web console bundle is missing' },
+  AMPERE_ERR_DRAINING: { status: 503, title: 'The server is shutting down and takes no new requests' },
+  AMPERE_ERR_NOT_READY: { status: 503, title: 'A readiness check failed (the database does not answer, …)' },
 } as const;
 
 export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;

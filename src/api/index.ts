@@ -20,6 +20,7 @@ import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { type OpsPort, opsRoutes } from './routes/ops.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -28,6 +29,7 @@ import { transactionRoutes } from './routes/transactions.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export type { OpsPort, ReadinessCheck } from './routes/ops.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -47,6 +49,8 @@ export interface ApiOptions {
   tokenFile?: string | null;
   /** The home-automation bridge, for its routes under /api/bridge. */
   bridge?: BridgeApiPort;
+  /** /health, /ready, /metrics and the refusal of new requests while draining. */
+  ops?: OpsPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -86,6 +90,8 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
   );
+  // Before the token check: a draining node refuses at once, and probes need no token.
+  if (opts.ops) opsRoutes(app, opts.ops);
 
   await app.register(swagger, {
     openapi: {

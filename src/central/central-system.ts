@@ -17,6 +17,7 @@ import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
 import type { EventBus } from './events.ts';
 import { afterCommand } from './handlers/after-command.ts';
 import { HANDLERS, type HandlerContext } from './handlers/index.ts';
+import type { CentralMetrics } from './metrics.ts';
 import { ChargerSecurity, redactPayload, type SecuritySettings } from './security/charger-security.ts';
 import type { SmartController } from './smart/controller.ts';
 
@@ -44,6 +45,8 @@ export interface CentralDeps {
   timers?: Timers;
   /** Security profiles, CPO name, the built-in CA (src/central/security). */
   security?: Partial<SecuritySettings>;
+  /** Operations metrics (messages by action, CALLERRORs, command round trips); none when absent. */
+  metrics?: CentralMetrics;
 }
 
 /** What the gateway gives the central system for one accepted WebSocket. */
@@ -87,6 +90,7 @@ export class CentralSystem {
   smart: SmartController | undefined;
   private readonly validator: Validator;
   private readonly timers: Timers | undefined;
+  private readonly metrics: CentralMetrics | undefined;
   private readonly links = new Map<string, ChargerLink>();
   /** Cached charger records of connected chargers (settings read on every message). */
   private readonly records = new Map<string, ChargerRecord>();
@@ -104,6 +108,7 @@ export class CentralSystem {
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.timers = deps.timers;
+    this.metrics = deps.metrics;
     this.security = new ChargerSecurity(this, deps.security);
   }
 
@@ -176,14 +181,23 @@ export class CentralSystem {
       ...(this.timers ? { timers: this.timers } : {}),
       log,
       holdCallsMs: holdCallsMs(this.bootAnswers.get(link.chargerId)),
-      onCallError: (e) =>
+      onCallError: (e) => {
+        this.metrics?.callError(e.direction, e.code);
         this.events.emit('callerror', link.chargerId, {
           direction: e.direction,
           uniqueId: e.uniqueId,
           action: e.action,
           code: e.code,
           description: e.description,
-        }),
+        });
+      },
+      ...(this.metrics
+        ? {
+            onCall: (direction: 'in' | 'out', action: string) => this.metrics?.call(direction, action),
+            onCallDone: (e: { action: string; ok: boolean; ms: number }) =>
+              this.metrics?.commandDone(e.action, e.ok, e.ms),
+          }
+        : {}),
     });
   }
 

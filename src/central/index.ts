@@ -33,4 +33,5 @@ export {
   syncLocalList,
 } from './local-lists.ts';
 export { meterRows, normalise } from './meter.ts';
+export type { CentralMetrics } from './metrics.ts';
 export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';

@@ -73,6 +73,8 @@ export interface RpcSessionOptions {
     code: string;
     description: string;
   }) => void;
+  /** Called for every CALL received ('in') or sent ('out'), for metrics: keep it cheap. */
+  onCall?: (direction: 'in' | 'out', action: string) => void;
   /** Called when an outgoing CALL is answered (or fails). */
   onCallDone?: (e: { action: string; ok: boolean; ms: number }) => void;
   /** How many answered uniqueIds are remembered for idempotent repeats. */
@@ -175,6 +177,7 @@ export class RpcSession {
   }
 
   private onCall(uniqueId: string, action: string, payload: Record<string, unknown>): void {
+    this.opts.onCall?.('in', action);
     // OCPP-J 1.6 §4.1.4: a repeated uniqueId is the same message retried; answer it again without
     // running the handler twice (a retried StartTransaction must not open a second transaction).
     const seen = this.answered.get(uniqueId);
@@ -389,6 +392,7 @@ export class RpcSession {
     if (!next) return;
     this.inFlight = next;
     next.sentAt = Date.now();
+    this.opts.onCall?.('out', next.action);
     this.rawSend(next.text);
   }
 

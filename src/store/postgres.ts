@@ -31,6 +31,7 @@ import type {
   ChargingProfileInput,
   ChargingProfileRecord,
   CloseTransactionInput,
+  CommitObserver,
   ConfigOutcomeInput,
   ConfigOutcomeRecord,
   ConfigPolicyInput,
@@ -82,6 +83,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Read connections; the writer has its own. Default 8. */
   poolSize?: number;
+  /** Told the duration of every group commit. */
+  onCommit?: CommitObserver;
 }
 
 const INT8 = 20;
@@ -133,7 +136,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     await pool.end().catch(() => {});
     throw err;
   }
-  return new PostgresStore(config, writer, pool);
+  return new PostgresStore(config, writer, pool, opts.onCommit);
 }
 
 const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the default measurand
@@ -245,8 +248,10 @@ export class PostgresStore implements Store {
   #touchGeneration = -1;
   #touchPromise: Promise<void> | null = null;
   readonly #meterGroup: MergeGroup<MeterParams[]>;
+  readonly #onCommit: CommitObserver | undefined;
 
-  constructor(config: pg.ClientConfig, writer: pg.Client, pool: pg.Pool) {
+  constructor(config: pg.ClientConfig, writer: pg.Client, pool: pg.Pool, onCommit?: CommitObserver) {
+    this.#onCommit = onCommit;
     this.#config = config;
     this.#writer = writer;
     this.#pool = pool;
@@ -297,9 +302,12 @@ export class PostgresStore implements Store {
       this.#writer = w;
     }
     const w = this.#writer;
+    // The queue takes the connection at BEGIN and releases it after COMMIT: one batch.
+    const started = this.#onCommit === undefined ? 0 : performance.now();
     return {
       exec: this.#exec,
       release: (broken) => {
+        if (!broken) this.#onCommit?.((performance.now() - started) / 1000);
         if (broken && this.#writer === w) {
           // The next batch opens a fresh connection; this one may be dead or mid-transaction.
           this.#writer = null;
@@ -1298,6 +1306,10 @@ export class PostgresStore implements Store {
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  async ping(): Promise<void> {
+    await this.#rows('SELECT 1');
+  }
 
   flush(): Promise<void> {
     return this.#queue.drain();

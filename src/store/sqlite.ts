@@ -57,6 +57,7 @@ import type {
   ChargingProfileInput,
   ChargingProfileRecord,
   CloseTransactionInput,
+  CommitObserver,
   ConfigOutcomeInput,
   ConfigOutcomeRecord,
   ConfigPolicyInput,
@@ -114,6 +115,8 @@ export interface SqliteStoreOptions {
    * on the caller's thread whatever this says (a worker cannot share an in-memory database).
    */
   writer?: 'auto' | 'worker' | 'thread';
+  /** Told the duration of every group commit. */
+  onCommit?: CommitObserver;
 }
 
 /**
@@ -281,7 +284,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     throw err;
   }
   const file = opts.file === ':memory:' || opts.file === '' ? null : opts.file;
-  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto');
+  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto', opts.onCommit);
   if (file !== null && opts.writer === 'worker') {
     try {
       await store.startWriter();
@@ -354,21 +357,26 @@ export class SqliteStore implements Store {
   #writerStarting: Promise<void> | null = null;
   /** Runs batches on this thread's connection (in memory, before the writer thread is up, or after it died). */
   readonly #localSink: BatchSink;
+  readonly #onCommit: CommitObserver | undefined;
 
   constructor(
     db: Database.Database,
     file: string | null = null,
     busyTimeoutMs = 5000,
     writer: 'auto' | 'worker' | 'thread' = 'auto',
+    onCommit?: CommitObserver,
   ) {
     this.#db = db;
+    this.#onCommit = onCommit;
     this.#file = file;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#writerMode = file === null ? 'thread' : writer;
     this.#stmt = statementCache(db);
     const tx = txControl(db);
     const prepare = this.#stmt;
-    this.#localSink = (codes, params) => runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i]));
+    this.#localSink = this.#timed((codes, params) =>
+      runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i])),
+    );
     this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
   }
 
@@ -399,10 +407,25 @@ export class SqliteStore implements Store {
           this.#queue.setSink(this.#localSink);
         };
         this.#writer = w;
-        this.#queue.setSink(w.sink);
+        this.#queue.setSink(this.#timed(w.sink));
       },
     );
     return this.#writerStarting;
+  }
+
+  /** The sink, timed for the commit observer (once per batch, never per write). */
+  #timed(sink: BatchSink): BatchSink {
+    const observe = this.#onCommit;
+    if (observe === undefined) return sink;
+    const done = (started: number, o: BatchOutcome): BatchOutcome => {
+      if (o.fatal === null) observe((performance.now() - started) / 1000);
+      return o;
+    };
+    return (codes, params) => {
+      const started = performance.now();
+      const out = sink(codes, params);
+      return out instanceof Promise ? out.then((o) => done(started, o)) : done(started, out);
+    };
   }
 
   /** A busy file store starts its background threads (checkpointer, writer). */
@@ -1121,6 +1144,11 @@ export class SqliteStore implements Store {
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  async ping(): Promise<void> {
+    this.#read();
+    this.#stmt('SELECT 1').get();
+  }
 
   flush(): Promise<void> {
     return this.#queue.drain();

@@ -515,6 +515,9 @@ export interface ConfigOutcomeRecord {
   at: IsoTime;
 }
 
+/** Told of every group commit that succeeded: its duration in seconds (operations metrics). */
+export type CommitObserver = (seconds: number) => void;
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -632,6 +635,8 @@ export interface Store {
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string | null): Promise<void>;
 
+  /** Answers a trivial query: the database is reachable (readiness probe). */
+  ping(): Promise<void>;
   /** Resolves when every write queued so far has committed. */
   flush(): Promise<void>;
   /** Flushes pending writes, then closes. Later calls reject. */

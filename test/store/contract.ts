@@ -2,7 +2,7 @@
 // (style.md habit 5). Each test opens a fresh, empty store.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { MeterValueInput, Store } from '../../src/store/types.ts';
+import type { CommitObserver, MeterValueInput, Store } from '../../src/store/types.ts';
 
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -27,7 +27,7 @@ export function meterRow(p: Partial<MeterValueInput> = {}): MeterValueInput {
   };
 }
 
-export function runStoreContract(name: string, open: () => Promise<Store>): void {
+export function runStoreContract(name: string, open: (opts?: { onCommit?: CommitObserver }) => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -996,6 +996,28 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           await assert.rejects(store.putConfigPolicy(p as never, T0), { code: 'AMPERE_ERR_STORE_INVALID' });
         }
         assert.deepEqual(await store.listConfigPolicies(), []);
+      });
+    });
+
+    describe('operations', () => {
+      it('ping answers while open and rejects once closed (readiness)', async () => {
+        await store.ping();
+        const other = await open();
+        await other.close();
+        await assert.rejects(other.ping(), { code: 'AMPERE_ERR_STORE_CLOSED' });
+      });
+
+      it('tells the commit observer the duration of each group commit', async () => {
+        const seconds: number[] = [];
+        const observed = await open({ onCommit: (s) => seconds.push(s) });
+        try {
+          await Promise.all([observed.setSetting('a', '1'), observed.setSetting('b', '2')]);
+          await observed.setSetting('c', '3');
+          assert.ok(seconds.length >= 2 && seconds.length <= 3, `one duration per batch, got ${seconds.length}`);
+          for (const s of seconds) assert.ok(s >= 0 && s < 60, `a plausible duration: ${s}`);
+        } finally {
+          await observed.close();
+        }
       });
     });
 

@@ -55,7 +55,7 @@ function pgSuites(url: string): void {
     }
   });
 
-  runStoreContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
+  runStoreContract('postgres (fresh schema)', (o) => openPostgresStore({ url, schema: freshSchema(), ...o }));
 
   describe('postgres store', () => {
     it('keeps everything across close and reopen; ids keep growing', async () => {
