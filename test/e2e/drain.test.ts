@@ -2,19 +2,19 @@
 // charges. The server closes every charger with 1001, keeps every acknowledged meter value,
 // exits 0; the simulator reconnects on its own once a server is back on the same port.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import { TestCharger } from '../helpers/charger.ts';
-import { type ServerProcess, spawnServer, tempDir } from '../helpers/process.ts';
+import { sendMeterValuesUntil, TestCharger } from '../helpers/charger.ts';
+import { apiClient, type ServerProcess, spawnEatonSimulator, spawnServer, tempDir } from '../helpers/process.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
 const TOKEN = 'drain-test-token-0123456789abcdef';
 
 describe('graceful drain on SIGTERM', () => {
   let server: ServerProcess | undefined;
-  let sim: ReturnType<typeof spawn> | undefined;
+  let sim: ChildProcess | undefined;
   after(async () => {
     if (sim && sim.exitCode === null) sim.kill('SIGKILL');
     await server?.stop();
@@ -25,39 +25,11 @@ describe('graceful drain on SIGTERM', () => {
     const opts = { data, env: { AMPERE_API_TOKEN: TOKEN } };
     server = await spawnServer(['--registration', 'open'], opts);
     const port = new URL(server.url).port;
-    const api = async (path: string, init: RequestInit = {}) => {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      });
-      return res.ok ? ((await res.json()) as any) : undefined;
-    };
+    const api = apiClient(port, TOKEN);
     await api('/api/id-tags', { method: 'POST', body: JSON.stringify({ idTag: 'SIM-DRAIN-SIM' }) });
 
     // The simulator, mid-session: an Eaton charging on its card, a meter value every second.
-    sim = spawn(
-      process.execPath,
-      [
-        'bin/ampere.js',
-        'simulate',
-        '--profile',
-        'eaton-green-motion',
-        '--url',
-        `ws://127.0.0.1:${port}/ocppj/v1.6`,
-        '--id',
-        'DRAIN-SIM',
-        '--quiet',
-        '--config',
-        'RetryBackoffWaitMinimum=1',
-        '--config',
-        'RetryBackoffRandomRange=0',
-        '--config',
-        'MeterValueSampleInterval=1',
-        '--config',
-        'CsMode=0',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
-    );
+    sim = spawnEatonSimulator(port, 'DRAIN-SIM');
     let simErr = '';
     sim.stderr!.on('data', (d) => {
       simErr += d;
@@ -72,27 +44,12 @@ describe('graceful drain on SIGTERM', () => {
       Array.from({ length: 10 }, (_, i) => TestCharger.connect(server!.wsUrl, `DRAIN-${i}`)),
     );
     await Promise.all(chargers.map((c) => c.boot()));
-    const acked = new Map<string, number[]>();
     let stop = false;
-    const loops = chargers.map(async (c, i) => {
-      const mine: number[] = [];
-      acked.set(`DRAIN-${i}`, mine);
-      for (let n = 1; !stop; n++) {
-        try {
-          const f = await c.callFrame('MeterValues', {
-            connectorId: 1,
-            meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: String(n) }] }],
-          });
-          if (f[0] === 3) mine.push(n);
-        } catch {
-          return; // the connection is closed
-        }
-      }
-    });
+    const loops = chargers.map((c) => sendMeterValuesUntil(c, () => !stop));
     await sleep(1000);
     const code = await server.stop();
     stop = true;
-    await Promise.all(loops);
+    const acked = new Map((await Promise.all(loops)).map((values, i) => [`DRAIN-${i}`, values]));
     server = undefined;
     assert.equal(code, 0, 'the drained server exits 0');
     for (const c of chargers) {
