@@ -1,4 +1,4 @@
-// The registry of Ampere's own error codes (style.md habit 2). Every error Ampere throws carries
+// The registry of Ampere's own error codes (docs/architecture.md, "Two error vocabularies"). Every error Ampere throws carries
 // one of these codes; where it can reach the operator API it also carries the HTTP status.
 // This file is a leaf that every room may import: it imports nothing.
 // docs/errors.md documents each code; a test checks the two agree.

@@ -1,4 +1,4 @@
-// The composition root (design.md): builds the store, the central system, the gateway and the
+// The composition root (docs/architecture.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';

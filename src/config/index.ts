@@ -1,4 +1,4 @@
-// Flags + environment → one validated, frozen config object (style.md habit 6). Nothing else in
+// Flags + environment → one validated, frozen config object (docs/architecture.md, "Config is read once"). Nothing else in
 // Ampere reads process.env. Unknown or misspelt keys are rejected with a hint.
 import { AmpereError } from '../errors.ts';
 

@@ -241,7 +241,7 @@ export class RpcSession {
         findings: v.findings,
         original: v.findings.length > 0 ? payload : undefined,
       });
-      // Validate both ways (style.md habit 4): an answer that fails its own schema is our bug, and
+      // Validate both ways (docs/architecture.md): an answer that fails its own schema is our bug, and
       // the charger gets an InternalError rather than a payload it would have to reject.
       const clean = withoutNulls(result);
       const check = this.opts.validator.validate(action, 'conf', clean, 'strict');
@@ -336,7 +336,7 @@ export class RpcSession {
   /** Sends a CALL and resolves with the validated response; rejects with OcppError or AmpereError. */
   call<A extends Action>(action: A, payload: ActionMap[A]['request']): Promise<ActionMap[A]['response']> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    // Validate both ways (style.md habit 4): nothing leaves that the charger would have to reject.
+    // Validate both ways (docs/architecture.md): nothing leaves that the charger would have to reject.
     const v = this.opts.validator.validate(action, 'req', payload, 'strict');
     if (!v.ok) {
       return Promise.reject(

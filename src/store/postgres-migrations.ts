@@ -99,7 +99,7 @@ CREATE TABLE transactions (
   stop_id_tag TEXT,
   created_at BIGINT NOT NULL
 );
--- design.md: a repeated StartTransaction returns the same transactionId.
+-- Persistence rules (docs/architecture.md): a repeated StartTransaction returns the same transactionId.
 CREATE UNIQUE INDEX transactions_idempotency
   ON transactions (charger_id, connector_id, id_tag_key, started_at, meter_start);
 CREATE INDEX transactions_active_connector ON transactions (charger_id, connector_id) WHERE stopped_at IS NULL;

@@ -715,7 +715,7 @@ export class PostgresStore implements Store {
           p,
         );
         if (r.rows.length > 0) return { transactionId: r.rows[0].id, duplicate: false };
-        // design.md: a retried StartTransaction gets the transactionId it was given the first time.
+        // Persistence rules (docs/architecture.md): a retried StartTransaction gets the transactionId it was given the first time.
         const row = await exec(
           `SELECT id FROM transactions WHERE charger_id = ? AND connector_id = ?
             AND id_tag_key = ? AND started_at = ? AND meter_start = ?`,

@@ -308,7 +308,7 @@ export const writeOps = {
         meter_start, reservation_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (charger_id, connector_id, id_tag_key, started_at, meter_start) DO NOTHING`).run(p);
     if (r.changes > 0) return { transactionId: Number(r.lastInsertRowid), duplicate: false };
-    // design.md: a retried StartTransaction gets the transactionId it was given the first time.
+    // Persistence rules (docs/architecture.md): a retried StartTransaction gets the transactionId it was given the first time.
     const row = s(`SELECT id FROM transactions WHERE charger_id = ? AND connector_id = ?
         AND id_tag_key = ? AND started_at = ? AND meter_start = ?`).get(p[0], p[1], p[3], p[4], p[5]) as {
       id: number;

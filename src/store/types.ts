@@ -3,7 +3,7 @@
 //
 // Conventions shared by every implementation:
 // - Every method is async. A write's promise resolves only after the transaction holding it has
-//   committed (design.md "Persistence rules": commit before acknowledging the charger), and
+//   committed (docs/architecture.md, "Persistence rules": commit before acknowledging the charger), and
 //   rejects, alone, if that write failed. Writes are applied in call order.
 // - Reads see committed data only; they do not wait for writes still queued.
 // - Times go in as `TimeInput` (ISO 8601 with a zone, epoch ms, or Date) and come out as ISO

@@ -1,5 +1,5 @@
 // The Store contract: every implementation (SQLite now, PostgreSQL later) runs this same suite
-// (style.md habit 5). Each test opens a fresh, empty store.
+// (docs/architecture.md, "Narrow ports, one contract suite"). Each test opens a fresh, empty store.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CommitObserver, MeterValueInput, Store } from '../../src/store/types.ts';
