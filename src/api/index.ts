@@ -20,6 +20,7 @@ import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { meterDailyRoutes } from './routes/meter-daily.ts';
 import { type OpsPort, opsRoutes } from './routes/ops.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
@@ -166,6 +167,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
+  meterDailyRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());

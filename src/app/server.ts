@@ -10,6 +10,7 @@ import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
 import { openPostgresStore } from '../store/postgres.ts';
+import { type Retention, startRetention } from '../store/retention.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { CommitObserver, Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
@@ -135,6 +136,20 @@ export async function startServer(
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
   const bridge = await startBridge(config, central, smart, log);
+  // Meter-value retention (--retention-days): folds old rows into daily totals, hourly.
+  const retention: Retention | undefined =
+    config.retentionDays === undefined
+      ? undefined
+      : startRetention({
+          store,
+          days: config.retentionDays,
+          clock,
+          timers: {
+            setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+            clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+          },
+          log,
+        });
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -181,6 +196,7 @@ export async function startServer(
       stopConfigPolicies();
       stopLocalLists();
       await bridge.close();
+      await retention?.stop();
       central.closeAll();
       gateway.close();
       await secure.close();

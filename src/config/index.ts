@@ -58,6 +58,8 @@ export interface ServeConfig {
   metricsToken: string | undefined;
   /** Seconds a SIGTERM/SIGINT drain may take before the process exits anyway. */
   drainTimeout: number;
+  /** Meter values older than this many days are folded into daily totals and deleted; undefined keeps all. */
+  retentionDays: number | undefined;
 }
 
 interface Option {
@@ -359,6 +361,13 @@ export const SERVE_OPTIONS: Option[] = [
     parse: int('drain-timeout', 1, 3600),
     help: 'seconds SIGTERM/SIGINT may take to drain (close chargers, finish commits) before exiting (default 30)',
   },
+  {
+    flag: 'retention-days',
+    env: 'AMPERE_RETENTION_DAYS',
+    key: 'retentionDays',
+    parse: int('retention-days', 1, 36500),
+    help: 'keep raw meter values this many days, then fold them into daily totals per connector (default: keep all)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -394,6 +403,7 @@ export const DEFAULTS: ServeConfig = {
   knx: undefined,
   metricsToken: undefined,
   drainTimeout: 30,
+  retentionDays: undefined,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */

@@ -242,6 +242,23 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
+  {
+    // Numbered for its helper branch (issue 13, retention), so parallel branches do not collide.
+    version: 16,
+    name: 'meter-value retention: daily aggregates per connector',
+    sql: `
+CREATE TABLE meter_daily (
+  charger_id TEXT NOT NULL,
+  connector_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  min_wh REAL,
+  max_wh REAL,
+  max_w REAL,
+  readings INTEGER NOT NULL,
+  PRIMARY KEY (charger_id, connector_id, day)
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 /** Applies the migrations not yet recorded; returns the versions applied now. */

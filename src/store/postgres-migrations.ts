@@ -232,6 +232,23 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
+  {
+    // Numbered for its helper branch (issue 13, retention), so parallel branches do not collide.
+    version: 16,
+    name: 'meter-value retention: daily aggregates per connector',
+    sql: `
+CREATE TABLE meter_daily (
+  charger_id TEXT COLLATE "C" NOT NULL,
+  connector_id INTEGER NOT NULL,
+  day TEXT COLLATE "C" NOT NULL,
+  min_wh DOUBLE PRECISION,
+  max_wh DOUBLE PRECISION,
+  max_w DOUBLE PRECISION,
+  readings BIGINT NOT NULL,
+  PRIMARY KEY (charger_id, connector_id, day)
+);
+`,
+  },
 ];
 
 /**

@@ -19,6 +19,7 @@ import {
 import { StoreError } from './errors.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
+import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
@@ -53,6 +54,8 @@ import type {
   IdTagStatus,
   MeterBucket,
   MeterBucketQuery,
+  MeterDailyQuery,
+  MeterDailyRecord,
   MeterQuery,
   MeterValueInput,
   MeterValueRecord,
@@ -226,6 +229,29 @@ function transactionRecord(r: any): TransactionRecord {
     createdAt: toIso(r.created_at),
   };
 }
+
+// Retention: one row per connector and UTC day (see retention.ts); total energy register and
+// active power only; a day folded in several batches merges.
+const ENERGY_SAMPLE = `coalesce(j.v ->> 3, '${ENERGY_REGISTER}') = '${ENERGY_REGISTER}' AND j.v ->> 4 IS NULL`;
+const PRUNE = `WITH batch AS (
+    SELECT id FROM meter_values WHERE ts < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+  ), folded AS (
+    INSERT INTO meter_daily (charger_id, connector_id, day, min_wh, max_wh, max_w, readings)
+    SELECT m.charger_id, m.connector_id, to_char(to_timestamp(m.ts / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+      min((j.v ->> 7)::float8) FILTER (WHERE ${ENERGY_SAMPLE}),
+      max((j.v ->> 7)::float8) FILTER (WHERE ${ENERGY_SAMPLE}),
+      max((j.v ->> 8)::float8) FILTER (WHERE j.v ->> 3 = '${ACTIVE_POWER}' AND j.v ->> 4 IS NULL),
+      count(DISTINCT m.id)
+    FROM meter_values m CROSS JOIN LATERAL json_array_elements(m.samples) AS j(v)
+    WHERE m.id IN (SELECT id FROM batch)
+    GROUP BY 1, 2, 3
+    ON CONFLICT (charger_id, connector_id, day) DO UPDATE SET
+      min_wh = least(meter_daily.min_wh, excluded.min_wh),
+      max_wh = greatest(meter_daily.max_wh, excluded.max_wh),
+      max_w = greatest(meter_daily.max_w, excluded.max_w),
+      readings = meter_daily.readings + excluded.readings
+  )
+  DELETE FROM meter_values WHERE id IN (SELECT id FROM batch)`;
 
 /** One meterValue row ready to insert: charger, connector, transaction, ts, source, samples JSON. */
 type MeterParams = [string, number, number | null, number, string, string];
@@ -1281,6 +1307,23 @@ export class PostgresStore implements Store {
     return (await this.#rows('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key', [chargerId])).map(
       outcomeRecord,
     );
+  }
+
+  // ---------------------------------------------------------------- retention (src/store/retention.ts)
+
+  pruneMeterValues(before: TimeInput, limit: number): Promise<number> {
+    return this.#write(() => {
+      const p = pruneArgs(before, limit);
+      // One statement, one snapshot: the rows folded are exactly the rows deleted, and two nodes
+      // pruning at once skip each other's locked rows instead of counting them twice.
+      return async (exec) => (await exec(PRUNE, p)).rowCount ?? 0;
+    });
+  }
+
+  async listMeterDaily(q: MeterDailyQuery): Promise<MeterDailyRecord[]> {
+    const [where, params] = meterDailyWhere(q);
+    const rows = await this.#rows(`SELECT * FROM meter_daily WHERE ${where} ORDER BY day, connector_id`, params);
+    return rows.map(meterDailyRecord);
   }
 
   // ---------------------------------------------------------------- settings

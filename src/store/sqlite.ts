@@ -24,6 +24,7 @@ import {
 } from './config-policies.ts';
 import { StoreError } from './errors.ts';
 import { migrateSqlite } from './migrations.ts';
+import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
 import type { WriterData } from './sqlite-writer.ts';
 import {
@@ -78,6 +79,8 @@ import type {
   IdTagRecord,
   MeterBucket,
   MeterBucketQuery,
+  MeterDailyQuery,
+  MeterDailyRecord,
   MeterQuery,
   MeterValueInput,
   MeterValueRecord,
@@ -1129,6 +1132,21 @@ export class SqliteStore implements Store {
     return (this.#stmt('SELECT * FROM config_outcomes WHERE charger_id = ? ORDER BY key').all(chargerId) as any[]).map(
       outcomeRecord,
     );
+  }
+
+  // ---------------------------------------------------------------- retention (src/store/retention.ts)
+
+  pruneMeterValues(before: TimeInput, limit: number): Promise<number> {
+    return this.#write('pruneMeterValues', () => pruneArgs(before, limit));
+  }
+
+  async listMeterDaily(q: MeterDailyQuery): Promise<MeterDailyRecord[]> {
+    this.#read();
+    const [where, params] = meterDailyWhere(q);
+    const rows = this.#stmt(`SELECT * FROM meter_daily WHERE ${where} ORDER BY day, connector_id`).all(
+      ...params,
+    ) as MeterDailyRow[];
+    return rows.map(meterDailyRecord);
   }
 
   // ---------------------------------------------------------------- settings

@@ -536,6 +536,7 @@ export interface Store
     ReservationStore,
     ConfigPolicyStore,
     SettingsStore,
+    MeterRetentionStore,
     StoreLifecycle {}
 
 /** Chargers: identity, registration, presence, connection attempts of unknown ones. */
@@ -674,6 +675,43 @@ export interface ConfigPolicyStore {
 export interface SettingsStore {
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string | null): Promise<void>;
+}
+
+/** One connector's meter values of one UTC day, kept when the raw rows are pruned (retention). */
+export interface MeterDailyRecord {
+  chargerId: string;
+  connectorId: number;
+  /** The UTC date, `YYYY-MM-DD`. */
+  day: string;
+  /** Rise of the total Energy.Active.Import.Register over the day's readings (Wh); null without any. */
+  energyWh: number | null;
+  /** Lowest and highest reading of that register (Wh). */
+  firstWh: number | null;
+  lastWh: number | null;
+  /** Highest total Power.Active.Import (W); null without any. */
+  maxPowerW: number | null;
+  /** How many meterValues (readings with one timestamp) were folded in. */
+  readings: number;
+}
+
+export interface MeterDailyQuery {
+  chargerId: string;
+  connectorId?: number;
+  /** First and last UTC day (`YYYY-MM-DD`), both included. */
+  from?: string;
+  to?: string;
+}
+
+/** Meter-value retention: old rows are folded into per-day aggregates per connector, then deleted. */
+export interface MeterRetentionStore {
+  /**
+   * Folds the oldest meter values (at most `limit` meterValues) timestamped before `before` into
+   * the daily aggregates and deletes them, in one transaction. Returns how many went; fewer than
+   * `limit` means none older is left.
+   */
+  pruneMeterValues(before: TimeInput, limit: number): Promise<number>;
+  /** Daily aggregates, oldest day first. */
+  listMeterDaily(q: MeterDailyQuery): Promise<MeterDailyRecord[]>;
 }
 
 /** Which database, readiness, and the end of the write queue. */

@@ -1021,6 +1021,118 @@ export function runStoreContract(name: string, open: (opts?: { onCommit?: Commit
       });
     });
 
+    describe('meter-value retention', () => {
+      const DAY = 86_400_000;
+      const D1 = Date.parse('2024-05-01T00:00:00.000Z');
+      // One meterValue: the total register, a phase's power (not the total: left out of maxPowerW),
+      // the total power, and an interval energy reading (not the register: left out of energyWh).
+      const reading = (connectorId: number, ts: number, wh: number, w: number) => [
+        meterRow({ connectorId, timestamp: ts, value: String(wh), wh }),
+        meterRow({
+          connectorId,
+          timestamp: ts,
+          measurand: 'Power.Active.Import',
+          phase: 'L1',
+          unit: 'W',
+          wh: null,
+          w: w * 10,
+        }),
+        meterRow({ connectorId, timestamp: ts, measurand: 'Power.Active.Import', unit: 'W', wh: null, w }),
+        meterRow({ connectorId, timestamp: ts, measurand: 'Energy.Active.Import.Interval', wh: 99_999 }),
+      ];
+
+      it('folds old meter values into per-day totals per connector, in batches, and deletes them', async () => {
+        await store.insertMeterValues(reading(1, D1 + 1000, 1000, 3000));
+        await store.insertMeterValues(reading(1, D1 + 2000, 1500, 7000));
+        await store.insertMeterValues(reading(1, D1 + 3000, 2500, 5000));
+        await store.insertMeterValues(reading(2, D1 + 3000, 40, 1000));
+        await store.insertMeterValues(reading(1, D1 + DAY + 5000, 2600, 4000));
+        // Newer than the cut: kept as it is.
+        await store.insertMeterValues(reading(1, D1 + 3 * DAY, 3000, 2000));
+
+        const cut = D1 + 2 * DAY;
+        const batches: number[] = [];
+        for (let n = 2; n === 2; ) {
+          n = await store.pruneMeterValues(cut, 2);
+          batches.push(n);
+        }
+        assert.deepEqual(batches, [2, 2, 1], 'five old meterValues, two at a time');
+        assert.equal(await store.pruneMeterValues(cut, 2), 0);
+
+        const left = await store.queryMeterValues({ chargerId: 'CP1', limit: 100 });
+        assert.deepEqual([...new Set(left.map((r) => r.timestamp))], [iso(D1 + 3 * DAY)]);
+        assert.deepEqual(await store.listMeterDaily({ chargerId: 'CP1' }), [
+          {
+            chargerId: 'CP1',
+            connectorId: 1,
+            day: '2024-05-01',
+            energyWh: 1500,
+            firstWh: 1000,
+            lastWh: 2500,
+            maxPowerW: 7000,
+            readings: 3,
+          },
+          {
+            chargerId: 'CP1',
+            connectorId: 2,
+            day: '2024-05-01',
+            energyWh: 0,
+            firstWh: 40,
+            lastWh: 40,
+            maxPowerW: 1000,
+            readings: 1,
+          },
+          {
+            chargerId: 'CP1',
+            connectorId: 1,
+            day: '2024-05-02',
+            energyWh: 0,
+            firstWh: 2600,
+            lastWh: 2600,
+            maxPowerW: 4000,
+            readings: 1,
+          },
+        ]);
+        const one = await store.listMeterDaily({
+          chargerId: 'CP1',
+          connectorId: 1,
+          from: '2024-05-02',
+          to: '2024-05-02',
+        });
+        assert.deepEqual(
+          one.map((d) => d.day),
+          ['2024-05-02'],
+        );
+        assert.deepEqual(await store.listMeterDaily({ chargerId: 'CP2' }), []);
+      });
+
+      it('merges a day folded in two runs', async () => {
+        await store.insertMeterValues(reading(1, D1 + 1000, 1000, 3000));
+        assert.equal(await store.pruneMeterValues(D1 + 1500, 100), 1);
+        await store.insertMeterValues(reading(1, D1 + 2000, 1800, 9000));
+        assert.equal(await store.pruneMeterValues(D1 + DAY, 100), 1);
+        const [day] = await store.listMeterDaily({ chargerId: 'CP1' });
+        assert.deepEqual(day, {
+          chargerId: 'CP1',
+          connectorId: 1,
+          day: '2024-05-01',
+          energyWh: 800,
+          firstWh: 1000,
+          lastWh: 1800,
+          maxPowerW: 9000,
+          readings: 2,
+        });
+      });
+
+      it('refuses a bad batch size or day', async () => {
+        await assert.rejects(store.pruneMeterValues(D1, 0), { code: 'AMPERE_ERR_STORE_INVALID' });
+        await assert.rejects(store.pruneMeterValues('not a time', 10), { code: 'AMPERE_ERR_STORE_INVALID' });
+        await assert.rejects(store.listMeterDaily({ chargerId: 'CP1', from: 'yesterday' }), {
+          code: 'AMPERE_ERR_STORE_INVALID',
+        });
+      });
+    });
+
     describe('group commit', () => {
       it('1000 concurrent writes all resolve and are visible', async () => {
         const writes: Promise<unknown>[] = [];
