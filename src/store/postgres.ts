@@ -21,6 +21,29 @@ import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
 import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
+import {
+  bootFields,
+  checkChargerPatch,
+  closeParams,
+  connectorRecord,
+  type Decode,
+  ENERGY_DEFAULT,
+  eventParams,
+  eventRecord,
+  eventWhere,
+  findingParams,
+  findingRecord,
+  findingWhere,
+  meterWhere,
+  profileParams,
+  startParams,
+  statusHistoryWhere,
+  statusParams,
+  stopParams,
+  stopRecord,
+  stopWhere,
+  transactionWhere,
+} from './shared.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
@@ -52,6 +75,7 @@ import type {
   IdTagQuery,
   IdTagRecord,
   IdTagStatus,
+  JsonValue,
   MeterBucket,
   MeterBucketQuery,
   MeterDailyQuery,
@@ -142,9 +166,6 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
   return new PostgresStore(config, writer, pool, opts.onCommit);
 }
 
-const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the default measurand
-const REGISTRATIONS = new Set(['accepted', 'pending', 'rejected']);
-const VALIDATION_MODES = new Set(['strict', 'tolerant']);
 const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
 // A plain decimal number: what CAST(value AS REAL) of SQLite reads; anything else is not averaged.
 // (Written without `?`: that character is the placeholder of this file's SQL.)
@@ -155,6 +176,9 @@ function numbered(sql: string, from = 1): string {
   let n = from - 1;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
+
+/** PostgreSQL rows: JSON columns come parsed, booleans as booleans. */
+const POSTGRES: Decode = { json: (v) => (v ?? null) as JsonValue | null, bool: (v) => v === true };
 
 // ---------------------------------------------------------------- rows
 
@@ -182,20 +206,6 @@ function chargerRecord(r: any): ChargerRecord {
     authKeyHash: r.auth_key_hash,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
-  };
-}
-
-function connectorRecord(r: any): ConnectorRecord {
-  return {
-    chargerId: r.charger_id,
-    connectorId: r.connector_id,
-    status: r.status,
-    errorCode: r.error_code,
-    info: r.info,
-    vendorId: r.vendor_id,
-    vendorErrorCode: r.vendor_error_code,
-    timestamp: toIsoOrNull(r.timestamp),
-    updatedAt: toIso(r.updated_at ?? r.received_at),
   };
 }
 
@@ -402,19 +412,7 @@ export class PostgresStore implements Store {
 
   upsertCharger(id: string, patch: ChargerPatch = {}, at?: TimeInput): Promise<ChargerRecord> {
     return this.#write(() => {
-      requireText(id, 'id');
-      const now = at === undefined ? Date.now() : toMs(at);
-      if (patch.registration !== undefined && !REGISTRATIONS.has(patch.registration))
-        throw invalid(`registration: one of accepted, pending, rejected`);
-      if (patch.validationMode != null && !VALIDATION_MODES.has(patch.validationMode))
-        throw invalid('validationMode: strict, tolerant or null');
-      if (patch.securityProfile !== undefined && ![0, 1, 2, 3].includes(patch.securityProfile))
-        throw invalid('securityProfile: 0, 1, 2 or 3');
-      if (
-        patch.heartbeatInterval != null &&
-        (!Number.isInteger(patch.heartbeatInterval) || patch.heartbeatInterval < 0)
-      )
-        throw invalid('heartbeatInterval: a non-negative integer or null');
+      const now = checkChargerPatch(id, patch, at);
       const has = (k: keyof ChargerPatch) => patch[k] !== undefined;
       const params = [
         id,
@@ -471,20 +469,8 @@ export class PostgresStore implements Store {
 
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
     return this.#write(() => {
-      requireText(id, 'id');
-      const p = [
-        id,
-        optionalText(boot.chargePointVendor, 'chargePointVendor'),
-        optionalText(boot.chargePointModel, 'chargePointModel'),
-        optionalText(boot.chargePointSerialNumber, 'chargePointSerialNumber'),
-        optionalText(boot.chargeBoxSerialNumber, 'chargeBoxSerialNumber'),
-        optionalText(boot.firmwareVersion, 'firmwareVersion'),
-        optionalText(boot.iccid, 'iccid'),
-        optionalText(boot.imsi, 'imsi'),
-        optionalText(boot.meterType, 'meterType'),
-        optionalText(boot.meterSerialNumber, 'meterSerialNumber'),
-        toMs(at, 'at'),
-      ];
+      const b = bootFields(id, boot, at);
+      const p = [b.id, b.vendor, b.model, b.cpsn, b.cbsn, b.fw, b.iccid, b.imsi, b.meterType, b.meterSn, b.at];
       return async (exec) => {
         // Every boot replaces the whole identity: a field the charger stopped sending is gone.
         const r = await exec(
@@ -593,17 +579,7 @@ export class PostgresStore implements Store {
 
   recordStatus(s: StatusInput): Promise<void> {
     return this.#write(() => {
-      const p = [
-        requireText(s.chargerId, 'chargerId'),
-        requireInt(s.connectorId, 'connectorId'),
-        requireText(s.status, 'status'),
-        requireText(s.errorCode, 'errorCode'),
-        optionalText(s.info, 'info'),
-        optionalText(s.vendorId, 'vendorId'),
-        optionalText(s.vendorErrorCode, 'vendorErrorCode'),
-        toMsOrNull(s.timestamp, 'timestamp'),
-        toMs(s.at, 'at'),
-      ];
+      const p = statusParams(s);
       return async (exec) => {
         // Last status and history in one statement (one round trip).
         await exec(
@@ -627,10 +603,7 @@ export class PostgresStore implements Store {
   }
 
   async listStatusHistory(chargerId: string, q: StatusHistoryQuery = {}): Promise<Page<StatusHistoryRecord>> {
-    const w = new Where().add('charger_id = ?', chargerId);
-    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
-    if (q.from !== undefined) w.add('received_at >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('received_at < ?', toMs(q.to, 'to'));
+    const w = statusHistoryWhere(chargerId, q);
     return this.#page('status_history', w, 'received_at DESC, id DESC', q, (r) => ({
       id: r.id,
       ...connectorRecord(r),
@@ -722,16 +695,7 @@ export class PostgresStore implements Store {
 
   startTransaction(t: StartTransactionInput): Promise<StartTransactionResult> {
     return this.#write(() => {
-      const p = [
-        requireText(t.chargerId, 'chargerId'),
-        requireInt(t.connectorId, 'connectorId'),
-        requireText(t.idTag, 'idTag'),
-        t.idTag.toLowerCase(),
-        toMs(t.timestamp, 'timestamp'),
-        requireInt(t.meterStart, 'meterStart'),
-        t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
-        Date.now(),
-      ];
+      const p = startParams(t);
       return async (exec): Promise<StartTransactionResult> => {
         // ON CONFLICT also waits for another process inserting the same start, then yields to it.
         const r = await exec(
@@ -754,15 +718,7 @@ export class PostgresStore implements Store {
 
   stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult> {
     return this.#write(() => {
-      // Negative or odd ids (some firmware sends -1) must still be stored: an integer is enough.
-      const txId = requireInt(t.transactionId, 'transactionId');
-      const chargerId = requireText(t.chargerId, 'chargerId');
-      const idTag = optionalText(t.idTag, 'idTag');
-      const ts = toMs(t.timestamp, 'timestamp');
-      const meterStop = requireInt(t.meterStop, 'meterStop');
-      const reason = optionalText(t.reason, 'reason');
-      const data = jsonText(t.transactionData);
-      const now = Date.now();
+      const [txId, chargerId, idTag, ts, meterStop, reason, data, now] = stopParams(t);
       return async (exec): Promise<StopTransactionResult> => {
         // FOR UPDATE: another process stopping the same transaction waits, then sees it stopped.
         const row = (await exec('SELECT * FROM transactions WHERE id = ? FOR UPDATE', [txId])).rows[0];
@@ -790,13 +746,8 @@ export class PostgresStore implements Store {
 
   closeTransaction(c: CloseTransactionInput): Promise<TransactionRecord | null> {
     return this.#write(() => {
-      const p = [
-        toMs(c.timestamp, 'timestamp'),
-        requireInt(c.meterStop, 'meterStop'),
-        requireText(c.reason, 'reason'),
-        requireInt(c.transactionId, 'transactionId'),
-        requireText(c.chargerId, 'chargerId'),
-      ];
+      const [txId, chargerId, ts, meterStop, reason] = closeParams(c);
+      const p = [ts, meterStop, reason, txId, chargerId];
       return async (exec): Promise<TransactionRecord | null> => {
         const r = await exec(
           `UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?
@@ -815,15 +766,7 @@ export class PostgresStore implements Store {
   }
 
   async listTransactions(q: TransactionQuery = {}): Promise<Page<TransactionRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
-    if (q.idTag !== undefined) w.add('id_tag_key = ?', q.idTag.toLowerCase());
-    if (q.active !== undefined) w.add(q.active ? 'stopped_at IS NULL' : 'stopped_at IS NOT NULL');
-    // Overlap with [from, to): a session running across `from` counts.
-    if (q.from !== undefined) w.add('(stopped_at IS NULL OR stopped_at >= ?)', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('started_at < ?', toMs(q.to, 'to'));
-    return this.#page('transactions', w, 'started_at DESC, id DESC', q, transactionRecord);
+    return this.#page('transactions', transactionWhere(q), 'started_at DESC, id DESC', q, transactionRecord);
   }
 
   async activeTransactionFor(chargerId: string, connectorId: number): Promise<TransactionRecord | null> {
@@ -844,22 +787,7 @@ export class PostgresStore implements Store {
   }
 
   async listStops(q: PageQuery & { chargerId?: string; transactionId?: number } = {}): Promise<Page<StopRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.transactionId !== undefined) w.add('transaction_id = ?', q.transactionId);
-    return this.#page('transaction_stops', w, 'id DESC', q, (r) => ({
-      id: r.id,
-      transactionId: r.transaction_id,
-      chargerId: r.charger_id,
-      idTag: r.id_tag,
-      timestamp: toIso(r.timestamp),
-      meterStop: r.meter_stop,
-      reason: r.reason,
-      transactionData: r.transaction_data ?? null,
-      known: r.known,
-      duplicate: r.duplicate,
-      receivedAt: toIso(r.received_at),
-    }));
+    return this.#page('transaction_stops', stopWhere(q), 'id DESC', q, (r) => stopRecord(r, POSTGRES));
   }
 
   async transactionMeterSummary(transactionId: number): Promise<TransactionMeterSummary> {
@@ -944,23 +872,10 @@ export class PostgresStore implements Store {
     return this.#queue.pushMerged(this.#meterGroup, params);
   }
 
-  /** Filters over meter_values `m` joined with its samples `j` (one row per sampledValue). */
-  #meterWhere(q: MeterQuery): Where {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('m.charger_id = ?', q.chargerId);
-    if (q.connectorId !== undefined) w.add('m.connector_id = ?', q.connectorId);
-    if (q.transactionId !== undefined) w.add('m.transaction_id = ?', q.transactionId);
-    if (q.from !== undefined) w.add('m.ts >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('m.ts < ?', toMs(q.to, 'to'));
-    if (q.measurand !== undefined) w.add(`coalesce(j.v ->> 3, '${ENERGY_DEFAULT}') = ?`, q.measurand);
-    if (q.phase !== undefined) w.add('j.v ->> 4 = ?', q.phase);
-    return w;
-  }
-
   async queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]> {
     this.#read();
     const { limit, offset } = pageBounds(q, 1000, 100_000);
-    const w = this.#meterWhere(q);
+    const w = meterWhere(q, 'j.v');
     const rows = await this.#rows(
       `SELECT m.id, m.charger_id, m.connector_id, m.transaction_id, m.ts, m.source, j.k - 1 AS k, ${SAMPLE_COLUMNS}
         FROM ${SAMPLES}${w} ORDER BY m.ts, m.id, j.k LIMIT ? OFFSET ?`,
@@ -973,7 +888,7 @@ export class PostgresStore implements Store {
     this.#read();
     const step = bucketStepMs(q);
     const { limit, offset } = pageBounds(q, 10_000, 100_000);
-    const w = this.#meterWhere(q);
+    const w = meterWhere(q, 'j.v');
     // Registers keep the bucket's last sample (latest ts, then latest row and position);
     // everything else is averaged. Non-numeric values (SignedData format) are left out of averages.
     const rows = await this.#rows(
@@ -998,10 +913,7 @@ export class PostgresStore implements Store {
 
   recordEvent(e: EventInput): Promise<number> {
     return this.#write(() => {
-      const chargerId = optionalText(e.chargerId, 'chargerId');
-      const kind = requireText(e.kind, 'kind');
-      const payload = JSON.stringify(e.payload ?? null);
-      const at = toMs(e.at, 'at');
+      const [chargerId, kind, payload, at] = eventParams(e);
       return async (exec) =>
         (
           await exec('INSERT INTO events (charger_id, kind, payload, at) VALUES (?, ?, ?::json, ?) RETURNING id', [
@@ -1015,35 +927,17 @@ export class PostgresStore implements Store {
   }
 
   async listEvents(q: EventQuery = {}): Promise<Page<EventRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.kind !== undefined) w.add('kind = ?', q.kind);
-    if (q.from !== undefined) w.add('at >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('at < ?', toMs(q.to, 'to'));
-    return this.#page('events', w, 'at DESC, id DESC', q, (r) => ({
-      id: r.id,
-      chargerId: r.charger_id,
-      kind: r.kind,
-      payload: r.payload,
-      at: toIso(r.at),
-    }));
+    return this.#page('events', eventWhere(q), 'at DESC, id DESC', q, (r) => eventRecord(r, POSTGRES));
   }
 
   recordFindings(chargerId: string, action: string, findings: readonly FindingInput[], at: TimeInput): Promise<void> {
     return this.#write(() => {
-      requireText(chargerId, 'chargerId');
-      requireText(action, 'action');
-      const ms = toMs(at, 'at');
-      const paths: string[] = [];
-      const rules: string[] = [];
-      const originals: string[] = [];
-      const repaired: string[] = [];
-      findings.forEach((f, i) => {
-        paths.push(requireText(f.path ?? '', `findings[${i}].path`));
-        rules.push(requireText(f.rule, `findings[${i}].rule`));
-        originals.push(JSON.stringify(f.original ?? null));
-        repaired.push(JSON.stringify(f.repaired ?? null));
-      });
+      const f = findingParams(chargerId, action, findings, at);
+      const ms = f.at;
+      const paths = f.rows.map((r) => r[0]);
+      const rules = f.rows.map((r) => r[1]);
+      const originals = f.rows.map((r) => r[2]);
+      const repaired = f.rows.map((r) => r[3]);
       return async (exec) => {
         if (paths.length === 0) return;
         await exec(
@@ -1057,19 +951,7 @@ export class PostgresStore implements Store {
   }
 
   async listFindings(chargerId: string, q: FindingQuery = {}): Promise<Page<FindingRecord>> {
-    const w = new Where().add('charger_id = ?', chargerId);
-    if (q.action !== undefined) w.add('action = ?', q.action);
-    if (q.rule !== undefined) w.add('rule = ?', q.rule);
-    return this.#page('findings', w, 'at DESC, id DESC', q, (r) => ({
-      id: r.id,
-      chargerId: r.charger_id,
-      action: r.action,
-      path: r.path,
-      rule: r.rule,
-      original: r.original ?? null,
-      repaired: r.repaired ?? null,
-      at: toIso(r.at),
-    }));
+    return this.#page('findings', findingWhere(chargerId, q), 'at DESC, id DESC', q, (r) => findingRecord(r, POSTGRES));
   }
 
   // ---------------------------------------------------------------- configuration
@@ -1113,15 +995,7 @@ export class PostgresStore implements Store {
 
   saveChargingProfile(p: ChargingProfileInput): Promise<void> {
     return this.#write(() => {
-      const v = [
-        requireText(p.chargerId, 'chargerId'),
-        requireInt(p.chargingProfileId, 'chargingProfileId'),
-        requireInt(p.connectorId, 'connectorId'),
-        requireInt(p.stackLevel, 'stackLevel'),
-        requireText(p.purpose, 'purpose'),
-        JSON.stringify(p.profile),
-        toMs(p.at, 'at'),
-      ];
+      const v = profileParams(p);
       return async (exec) => {
         // OCPP 1.6 §5.16.2: a profile with the same stackLevel and purpose replaces the old one.
         await exec(

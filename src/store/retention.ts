@@ -3,11 +3,12 @@
 // connector and UTC day (energy register lowest/highest, highest power, readings) and deleted;
 // the SQL of that fold is per dialect (sqlite-writes.ts, postgres.ts).
 import { invalid, requireInt, requireText } from './checks.ts';
+import { ENERGY_DEFAULT } from './shared.ts';
 import { toMs } from './time.ts';
 import type { MeterDailyQuery, MeterDailyRecord, MeterRetentionStore, TimeInput } from './types.ts';
 
 /** OCPP 1.6 §7.31: a sampled value without a measurand is this register. */
-export const ENERGY_REGISTER = 'Energy.Active.Import.Register';
+export const ENERGY_REGISTER = ENERGY_DEFAULT;
 export const ACTIVE_POWER = 'Power.Active.Import';
 
 /** [before (epoch ms), limit] after checking both. */
