@@ -23,8 +23,11 @@ import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, prune
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
 import {
   bootFields,
+  chargingProfileRecord,
+  chargingProfileWhere,
   checkChargerPatch,
   closeParams,
+  connectionAttemptRecord,
   connectorRecord,
   type Decode,
   ENERGY_DEFAULT,
@@ -36,12 +39,14 @@ import {
   findingWhere,
   meterWhere,
   profileParams,
+  reservationWhere,
   startParams,
   statusHistoryWhere,
   statusParams,
   stopParams,
   stopRecord,
   stopWhere,
+  TouchBatch,
   transactionWhere,
 } from './shared.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
@@ -280,11 +285,9 @@ export class PostgresStore implements Store {
   readonly #queue: PgWriteQueue;
   readonly #names = new Map<string, string>();
   #closed = false;
-  #touches: Map<string, number> | null = null;
-  #touchGeneration = -1;
-  #touchPromise: Promise<void> | null = null;
   readonly #meterGroup: MergeGroup<MeterParams[]>;
   readonly #onCommit: CommitObserver | undefined;
+  readonly #touchBatch: TouchBatch;
 
   constructor(config: pg.ClientConfig, writer: pg.Client, pool: pg.Pool, onCommit?: CommitObserver) {
     this.#onCommit = onCommit;
@@ -292,6 +295,16 @@ export class PostgresStore implements Store {
     this.#writer = writer;
     this.#pool = pool;
     this.#queue = new PgWriteQueue(() => this.#writeConnection());
+    this.#touchBatch = new TouchBatch((touches) =>
+      this.#queue.push(async (exec) => {
+        // One statement for every charger touched in the batch.
+        await exec(
+          `UPDATE chargers c SET last_seen_at = greatest(c.last_seen_at, t.at)
+            FROM unnest(?::text[], ?::bigint[]) AS t(id, at) WHERE c.id = t.id`,
+          [[...touches.keys()], [...touches.values()]],
+        );
+      }),
+    );
     this.#meterGroup = {
       key: 'meter_values',
       runMany: async (exec, items) => {
@@ -496,30 +509,7 @@ export class PostgresStore implements Store {
   }
 
   touchCharger(id: string, at: TimeInput): Promise<void> {
-    let ms: number;
-    try {
-      ms = toMs(at, 'at');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // Join the batch's touch write while that batch has not been taken off the queue.
-    if (this.#touches !== null && this.#touchGeneration === this.#queue.generation && this.#touchPromise !== null) {
-      const prev = this.#touches.get(id);
-      if (prev === undefined || prev < ms) this.#touches.set(id, ms);
-      return this.#touchPromise;
-    }
-    const touches = new Map<string, number>([[id, ms]]);
-    this.#touches = touches;
-    this.#touchGeneration = this.#queue.generation;
-    this.#touchPromise = this.#queue.push(async (exec) => {
-      // One statement for every charger touched in the batch.
-      await exec(
-        `UPDATE chargers c SET last_seen_at = greatest(c.last_seen_at, t.at)
-          FROM unnest(?::text[], ?::bigint[]) AS t(id, at) WHERE c.id = t.id`,
-        [[...touches.keys()], [...touches.values()]],
-      );
-    });
-    return this.#touchPromise;
+    return this.#touchBatch.touch(id, at, this.#queue.generation);
   }
 
   setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void> {
@@ -560,13 +550,7 @@ export class PostgresStore implements Store {
   }
 
   async listConnectionAttempts(q?: PageQuery): Promise<Page<ConnectionAttemptRecord>> {
-    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, (r) => ({
-      id: r.id,
-      count: r.count,
-      firstAt: toIso(r.first_at),
-      lastAt: toIso(r.last_at),
-      remoteAddress: r.remote_address,
-    }));
+    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, connectionAttemptRecord);
   }
 
   deleteConnectionAttempt(id: string): Promise<boolean> {
@@ -1017,24 +1001,12 @@ export class PostgresStore implements Store {
       'SELECT * FROM charging_profiles WHERE charger_id = ? ORDER BY connector_id, purpose, stack_level, charging_profile_id',
       [chargerId],
     );
-    return rows.map((r) => ({
-      chargerId: r.charger_id,
-      connectorId: r.connector_id,
-      chargingProfileId: r.charging_profile_id,
-      stackLevel: r.stack_level,
-      purpose: r.purpose,
-      profile: r.profile,
-      updatedAt: toIso(r.updated_at),
-    }));
+    return rows.map((r) => chargingProfileRecord(r, POSTGRES));
   }
 
   clearChargingProfiles(chargerId: string, filter: ChargingProfileFilter = {}): Promise<number> {
     return this.#write(() => {
-      const w = new Where().add('charger_id = ?', chargerId);
-      if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
-      if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
-      if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
-      if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
+      const w = chargingProfileWhere(chargerId, filter);
       const sql = `DELETE FROM charging_profiles${w}`;
       return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
     });
@@ -1090,10 +1062,7 @@ export class PostgresStore implements Store {
   }
 
   listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.status !== undefined) w.add('status = ?', q.status);
-    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
+    return this.#page('reservations', reservationWhere(q), 'id DESC', q, reservationRecord);
   }
 
   // ---------------------------------------------------------------- per-charger id tags

@@ -8,8 +8,11 @@ import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
   ChargerPatch,
+  ChargingProfileFilter,
   ChargingProfileInput,
+  ChargingProfileRecord,
   CloseTransactionInput,
+  ConnectionAttemptRecord,
   ConnectorRecord,
   EventInput,
   EventQuery,
@@ -20,6 +23,7 @@ import type {
   JsonValue,
   MeterQuery,
   PageQuery,
+  ReservationQuery,
   StartTransactionInput,
   StatusHistoryQuery,
   StatusInput,
@@ -308,4 +312,81 @@ export function findingRecord(r: any, d: Decode): FindingRecord {
     repaired: d.json(r.repaired),
     at: toIso(r.at),
   };
+}
+
+export function connectionAttemptRecord(r: any): ConnectionAttemptRecord {
+  return {
+    id: r.id,
+    count: Number(r.count),
+    firstAt: toIso(r.first_at),
+    lastAt: toIso(r.last_at),
+    remoteAddress: r.remote_address,
+  };
+}
+
+export function chargingProfileRecord(r: any, d: Decode): ChargingProfileRecord {
+  return {
+    chargerId: r.charger_id,
+    connectorId: r.connector_id,
+    chargingProfileId: r.charging_profile_id,
+    stackLevel: r.stack_level,
+    purpose: r.purpose,
+    profile: d.json(r.profile),
+    updatedAt: toIso(r.updated_at),
+  };
+}
+
+export function chargingProfileWhere(chargerId: string, filter: ChargingProfileFilter): Where {
+  const w = new Where().add('charger_id = ?', chargerId);
+  if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
+  if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
+  if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
+  if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
+  return w;
+}
+
+export function reservationWhere(q: ReservationQuery): Where {
+  const w = new Where();
+  if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
+  if (q.status !== undefined) w.add('status = ?', q.status);
+  return w;
+}
+
+// ---------------------------------------------------------------- batching
+
+/**
+ * lastSeenAt coalescing: every touchCharger of one write batch joins one map (the latest time per
+ * charger), written by one operation, whatever the frame rate. `push` queues that operation; the
+ * queue's generation tells whether the batch holding it has been handed over yet.
+ */
+export class TouchBatch {
+  #touches: Map<string, number> | null = null;
+  #generation = -1;
+  #promise: Promise<void> | null = null;
+  readonly #push: (touches: Map<string, number>) => Promise<void>;
+
+  constructor(push: (touches: Map<string, number>) => Promise<void>) {
+    this.#push = push;
+  }
+
+  touch(id: string, at: TimeInput, generation: number): Promise<void> {
+    let ms: number;
+    try {
+      ms = toMs(at, 'at');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Join the batch's touch write while that batch has not been handed over.
+    if (this.#touches !== null && this.#generation === generation && this.#promise !== null) {
+      const prev = this.#touches.get(id);
+      if (prev === undefined || prev < ms) this.#touches.set(id, ms);
+      return this.#promise;
+    }
+    const touches = new Map<string, number>([[id, ms]]);
+    this.#touches = touches;
+    this.#generation = generation;
+    // The map travels (or runs) when the batch is handed over; until then touches join it.
+    this.#promise = this.#push(touches);
+    return this.#promise;
+  }
 }

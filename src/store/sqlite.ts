@@ -29,8 +29,11 @@ import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRec
 import {
   bootFields,
   type ConnectorRow,
+  chargingProfileRecord,
+  chargingProfileWhere,
   checkChargerPatch,
   closeParams,
+  connectionAttemptRecord,
   connectorRecord,
   type Decode,
   ENERGY_DEFAULT,
@@ -42,12 +45,14 @@ import {
   findingWhere,
   meterWhere,
   profileParams,
+  reservationWhere,
   startParams,
   statusHistoryWhere,
   statusParams,
   stopParams,
   stopRecord,
   stopWhere,
+  TouchBatch,
   transactionWhere,
 } from './shared.ts';
 import type { WriterData } from './sqlite-writer.ts';
@@ -342,10 +347,6 @@ export class SqliteStore implements Store {
   readonly #queue: WriteQueue;
   readonly #stmt: (sql: string) => Stmt;
   #closed = false;
-  // touchCharger coalescing: one UPDATE per charger per batch, whatever the frame rate.
-  #touches: Map<string, number> | null = null;
-  #touchGeneration = -1;
-  #touchPromise: Promise<void> | null = null;
   /** The database file, for the background threads (null in memory). */
   readonly #file: string | null;
   readonly #busyTimeoutMs: number;
@@ -357,6 +358,8 @@ export class SqliteStore implements Store {
   /** Runs batches on this thread's connection (in memory, before the writer thread is up, or after it died). */
   readonly #localSink: BatchSink;
   readonly #onCommit: CommitObserver | undefined;
+  // touchCharger coalescing: one UPDATE per charger per batch, whatever the frame rate.
+  readonly #touchBatch: TouchBatch;
 
   constructor(
     db: Database.Database,
@@ -377,6 +380,7 @@ export class SqliteStore implements Store {
       runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i])),
     );
     this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
+    this.#touchBatch = new TouchBatch((touches) => this.#queue.push(WRITE_OP.touchChargers, touches));
   }
 
   /** Group-commit counters (batches, writes, isolated retries). */
@@ -512,24 +516,7 @@ export class SqliteStore implements Store {
   }
 
   touchCharger(id: string, at: TimeInput): Promise<void> {
-    let ms: number;
-    try {
-      ms = toMs(at, 'at');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // Join the batch's touch write while that batch has not started running.
-    if (this.#touches !== null && this.#touchGeneration === this.#queue.generation && this.#touchPromise !== null) {
-      const prev = this.#touches.get(id);
-      if (prev === undefined || prev < ms) this.#touches.set(id, ms);
-      return this.#touchPromise;
-    }
-    const touches = new Map<string, number>([[id, ms]]);
-    this.#touches = touches;
-    this.#touchGeneration = this.#queue.generation;
-    // The map travels (or runs) when the batch is handed over; until then touches join it.
-    this.#touchPromise = this.#queue.push(WRITE_OP.touchChargers, touches);
-    return this.#touchPromise;
+    return this.#touchBatch.touch(id, at, this.#queue.generation);
   }
 
   setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void> {
@@ -556,13 +543,7 @@ export class SqliteStore implements Store {
   }
 
   async listConnectionAttempts(q?: PageQuery): Promise<Page<ConnectionAttemptRecord>> {
-    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, (r) => ({
-      id: r.id,
-      count: r.count,
-      firstAt: toIso(r.first_at),
-      lastAt: toIso(r.last_at),
-      remoteAddress: r.remote_address,
-    }));
+    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, connectionAttemptRecord);
   }
 
   deleteConnectionAttempt(id: string): Promise<boolean> {
@@ -868,24 +849,12 @@ export class SqliteStore implements Store {
     const rows = this.#stmt(
       'SELECT * FROM charging_profiles WHERE charger_id = ? ORDER BY connector_id, purpose, stack_level, charging_profile_id',
     ).all(chargerId) as any[];
-    return rows.map((r) => ({
-      chargerId: r.charger_id,
-      connectorId: r.connector_id,
-      chargingProfileId: r.charging_profile_id,
-      stackLevel: r.stack_level,
-      purpose: r.purpose,
-      profile: parseJson(r.profile),
-      updatedAt: toIso(r.updated_at),
-    }));
+    return rows.map((r) => chargingProfileRecord(r, SQLITE));
   }
 
   clearChargingProfiles(chargerId: string, filter: ChargingProfileFilter = {}): Promise<number> {
     return this.#write('clearChargingProfiles', () => {
-      const w = new Where().add('charger_id = ?', chargerId);
-      if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
-      if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
-      if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
-      if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
+      const w = chargingProfileWhere(chargerId, filter);
       return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
   }
@@ -918,10 +887,7 @@ export class SqliteStore implements Store {
   }
 
   async listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.status !== undefined) w.add('status = ?', q.status);
-    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
+    return this.#page('reservations', reservationWhere(q), 'id DESC', q, reservationRecord);
   }
 
   // ---------------------------------------------------------------- per-charger id tags
