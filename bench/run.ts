@@ -43,6 +43,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --quick             smoke run: 200 chargers (50 small), fleet 1000, 5 s phases
   --profile           run Ampere's load run under --cpu-prof and summarise where its time goes
                       (profiling slows it: use for the breakdown, not for the figures)
+  --profile-fleet     the same for Ampere's fleet run (storm, idle, slow open loop)
   --validation MODE   pass --validation tolerant|strict to ampere serve
   --no-smart          skip bench/smart.ts even if present
   --out FILE          JSON summary path (default bench/results/latest.json)
@@ -62,7 +63,7 @@ interface Options {
   fleetSeconds: number;
   generators: number;
   only: Target[];
-  profile: boolean;
+  profile: 'load' | 'fleet' | undefined;
   validation?: string;
   smart: boolean;
   out: string;
@@ -85,7 +86,7 @@ function parseArgs(argv: string[]): Options {
     fleetSeconds: 20,
     generators: 2,
     only: [...TARGETS],
-    profile: false,
+    profile: undefined,
     smart: true,
     out: join(BENCH, 'results', 'latest.json'),
     quick: false,
@@ -160,7 +161,10 @@ function parseArgs(argv: string[]): Options {
         o.quick = true;
         break;
       case '--profile':
-        o.profile = true;
+        o.profile = 'load';
+        break;
+      case '--profile-fleet':
+        o.profile = 'fleet';
         break;
       case '--validation':
         o.validation = value();
@@ -497,7 +501,7 @@ async function stopAll(server: Server, gens: Generator[]): Promise<void> {
 }
 
 async function loadRun(target: Target, o: Options): Promise<{ run: LoadRun; server: Server }> {
-  const server = await startServer(target, o, o.profile && target === 'ampere');
+  const server = await startServer(target, o, o.profile === 'load' && target === 'ampere');
   let gens: Generator[] = [];
   try {
     gens = await forkGenerators(server, o, o.chargers);
@@ -544,7 +548,7 @@ async function loadRun(target: Target, o: Options): Promise<{ run: LoadRun; serv
 }
 
 async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; server: Server }> {
-  const server = await startServer(target, o, false);
+  const server = await startServer(target, o, o.profile === 'fleet' && target === 'ampere');
   let gens: Generator[] = [];
   try {
     await sleep(1_000);
@@ -600,26 +604,29 @@ async function countStored(dataDir: string): Promise<{ meterValues: number; boot
 async function benchTarget(target: Target, o: Options): Promise<{ result: TargetResult; profile?: ProfileSummary }> {
   const result: TargetResult = { target };
   let profile: ProfileSummary | undefined;
-  if (o.fleet > 0) {
-    const { run, server } = await fleetRun(target, o);
+  const finish = async (server: Server, read: (stored: { meterValues: number; boots: number }) => void) => {
     if (server.dataDir) {
       const stored = await countStored(server.dataDir);
-      if (stored) run.bootsRecorded = stored.boots;
+      if (stored) read(stored);
       rmSync(server.dataDir, { recursive: true, force: true });
     }
+    if (server.profDir) {
+      const f = readdirSync(server.profDir).find((n) => n.endsWith('.cpuprofile'));
+      if (f) profile = summarizeProfile(join(server.profDir, f), 30);
+      else progress('  (no .cpuprofile written: did the server exit cleanly?)');
+    }
+  };
+  if (o.fleet > 0) {
+    const { run, server } = await fleetRun(target, o);
+    await finish(server, (stored) => {
+      run.bootsRecorded = stored.boots;
+    });
     result.fleet = run;
   }
   const { run, server } = await loadRun(target, o);
-  if (server.dataDir) {
-    const stored = await countStored(server.dataDir);
-    if (stored) run.storedMeterValues = stored.meterValues;
-    rmSync(server.dataDir, { recursive: true, force: true });
-  }
-  if (server.profDir) {
-    const f = readdirSync(server.profDir).find((n) => n.endsWith('.cpuprofile'));
-    if (f) profile = summarizeProfile(join(server.profDir, f), 30);
-    else progress('  (no .cpuprofile written: did the server exit cleanly?)');
-  }
+  await finish(server, (stored) => {
+    run.storedMeterValues = stored.meterValues;
+  });
   result.load = run;
   return profile ? { result, profile } : { result };
 }
