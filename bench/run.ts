@@ -388,6 +388,8 @@ interface FleetRun {
   firstSetupError?: string;
   /** From the first connection to the last BootNotification answered. */
   stormSeconds: number;
+  /** Server CPU time per charger during the storm (steadier than the time on a busy machine). */
+  stormCpuMsPerCharger: number;
   /** Server RSS before the first connection and with every charger connected, booted and idle. */
   rssBeforeMiB: number;
   rssIdleMiB: number;
@@ -555,7 +557,9 @@ async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; se
     const rssBeforeMiB = memMiB(server.pid, 'VmRSS');
     gens = await forkGenerators(server, o, o.fleet);
     progress(`  ${target}: reconnect storm, ${o.fleet} chargers, ${o.storm} at once`);
+    const cpu0 = cpuMs(server.pid);
     const boot = await runStage(gens, 'boot');
+    const stormCpuMs = cpuMs(server.pid) - cpu0;
     if (boot.ok === 0) throw new Error(`${target}: no charger booted: ${boot.firstError}`);
     const prep = await runStage(gens, 'prepare');
     await sleep(2_000);
@@ -564,6 +568,7 @@ async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; se
       chargers: prep.ok,
       failedChargers: boot.failed + prep.failed,
       stormSeconds: round(boot.seconds, 2),
+      stormCpuMsPerCharger: round(stormCpuMs / boot.ok, 3),
       rssBeforeMiB: round(rssBeforeMiB, 1),
       rssIdleMiB: round(rssIdleMiB, 1),
       idleKiBPerCharger: round(((rssIdleMiB - rssBeforeMiB) * 1024) / Math.max(1, prep.ok), 1),
@@ -744,10 +749,11 @@ function report(results: TargetResult[], o: Options): string {
     out.push(`\nFleet: ${o.fleet} chargers; reconnect storm (${o.storm} connections at once), then idle`);
     out.push(
       table([
-        ['target', 'storm s', 'RSS before MiB', 'RSS idle MiB', 'KiB/charger', 'failed'],
+        ['target', 'storm s', 'CPU ms/boot', 'RSS before MiB', 'RSS idle MiB', 'KiB/charger', 'failed'],
         ...fleets.map(([t, f]) => [
           t,
           fmt(f.stormSeconds, 2),
+          fmt(f.stormCpuMsPerCharger, 2),
           fmt(f.rssBeforeMiB, 0),
           fmt(f.rssIdleMiB, 0),
           fmt(f.idleKiBPerCharger, 1),
