@@ -121,6 +121,9 @@ export class RpcSession {
   private draining = false;
   /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
   private readonly answered = new Map<string, AnsweredCall>();
+  /** The same calls in arrival order, a ring: the oldest is forgotten without an iterator. */
+  private readonly answeredOrder: AnsweredCall[] = [];
+  private answeredNext = 0;
   /** False while outgoing CALLs are held (see holdCallsMs). */
   private released: boolean;
   private holdTimer: unknown;
@@ -194,12 +197,17 @@ export class RpcSession {
   }
 
   private remember(entry: AnsweredCall): void {
-    this.answered.set(entry.uniqueId, entry);
-    const max = this.opts.repeatWindow ?? 32;
-    if (this.answered.size > max) {
-      const oldest = this.answered.keys().next().value;
-      if (oldest !== undefined) this.answered.delete(oldest);
+    const max = Math.max(1, this.opts.repeatWindow ?? 32);
+    const order = this.answeredOrder;
+    if (order.length < max) order.push(entry);
+    else {
+      const oldest = order[this.answeredNext]!;
+      // A later CALL may have reused that uniqueId (with another action): it stays.
+      if (this.answered.get(oldest.uniqueId) === oldest) this.answered.delete(oldest.uniqueId);
+      order[this.answeredNext] = entry;
+      this.answeredNext = (this.answeredNext + 1) % max;
     }
+    this.answered.set(entry.uniqueId, entry);
   }
 
   private async drainIncoming(): Promise<void> {
