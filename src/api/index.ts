@@ -23,6 +23,8 @@ import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { meterDailyRoutes } from './routes/meter-daily.ts';
+import { type OpsPort, opsRoutes } from './routes/ops.ts';
 import { rebootWindowRoutes } from './routes/reboot-window.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
@@ -32,6 +34,7 @@ import { transactionRoutes } from './routes/transactions.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export type { OpsPort, ReadinessCheck } from './routes/ops.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -56,6 +59,8 @@ export interface ApiOptions {
   diagnostics?: Diagnostics;
   /** The triggers-on-connect setting (src/central/after-boot.ts). */
   connectTriggers?: ConnectTriggers;
+  /** /health, /ready, /metrics and the refusal of new requests while draining. */
+  ops?: OpsPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -95,6 +100,8 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
   );
+  // Before the token check: a draining node refuses at once, and probes need no token.
+  if (opts.ops) opsRoutes(app, opts.ops);
 
   await app.register(swagger, {
     openapi: {
@@ -170,6 +177,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
+  meterDailyRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   if (opts.diagnostics) diagnosticsRoutes(app, ctx, opts.diagnostics);
   if (opts.connectTriggers) connectTriggerRoutes(app, opts.connectTriggers);
