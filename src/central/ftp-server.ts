@@ -57,6 +57,15 @@ const COMMANDS = [
   'QUIT',
 ];
 
+/** How long a control connection may stay idle. */
+const IDLE_MS = 60_000;
+
+/** What ftp-srv's passive connector holds (its data server and socket). */
+interface DataConnector {
+  dataSocket?: import('node:net').Socket | null;
+  dataServer?: import('node:net').Server | null;
+}
+
 class FtpRefusal extends Error {
   constructor(
     readonly code: number,
@@ -124,7 +133,8 @@ export async function startFtpServer(o: FtpServerOptions): Promise<RunningFtpSer
     anonymous: false,
     whitelist: COMMANDS,
     greeting: 'Ampere diagnostics upload',
-    timeout: 60_000,
+    // Not ftp-srv's `timeout`: it also arms an uncleared timer of that length per disconnect.
+    timeout: 0,
     log,
   });
   // ftp-srv exits the process on signals; Ampere's own shutdown closes it instead.
@@ -142,6 +152,30 @@ export async function startFtpServer(o: FtpServerOptions): Promise<RunningFtpSer
       },
       (err: Error) => reject(err),
     );
+  });
+  // ftp-srv leaves a passive data connection open when its command is refused (LIST, RETR: 502)
+  // or replaced by the next PASV/EPSV; such sockets are closed with their control connection.
+  (server as unknown as import('node:events').EventEmitter).on('connect', ({ connection }: { connection: unknown }) => {
+    const c = connection as unknown as { connector: DataConnector; commandSocket: import('node:net').Socket };
+    const used: DataConnector[] = [];
+    let current = c.connector;
+    Object.defineProperty(c, 'connector', {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set: (next: DataConnector) => {
+        used.push(current);
+        current = next;
+      },
+    });
+    // An idle control connection is dropped after IDLE_MS.
+    c.commandSocket.setTimeout(IDLE_MS, () => c.commandSocket.destroy());
+    c.commandSocket.once('close', () => {
+      for (const x of [...used, current]) {
+        x?.dataSocket?.destroy();
+        x?.dataServer?.close();
+      }
+    });
   });
   server.on('client-error', ({ error }) => log.debug({ err: error?.message }, 'ftp client error'));
   await server.listen();
