@@ -5,7 +5,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { CentralSystem } from '../central/index.ts';
+import type { EventLog } from '../central/cluster/index.ts';
+import type { CentralSystem, ChargerDirectory, CommandSender } from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
@@ -20,6 +21,7 @@ import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { type NodesPort, nodeRoutes } from './routes/nodes.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -47,6 +49,12 @@ export interface ApiOptions {
   tokenFile?: string | null;
   /** The home-automation bridge, for its routes under /api/bridge. */
   bridge?: BridgeApiPort;
+  /** On several nodes: commands, presence and events over every node (default: this node's). */
+  commands?: CommandSender;
+  directory?: ChargerDirectory;
+  eventLog?: EventLog;
+  /** The nodes of the deployment, for GET /api/nodes. */
+  nodes?: NodesPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -115,6 +123,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
           description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
         },
         { name: 'events' },
+        { name: 'nodes', description: 'the nodes of a deployment on PostgreSQL, with their heartbeats' },
         { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
         { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
       ],
@@ -143,7 +152,12 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
   });
 
-  const ctx = { central: opts.central };
+  const ctx = {
+    central: opts.central,
+    commands: opts.commands ?? opts.central,
+    directory: opts.directory ?? opts.central,
+    eventLog: opts.eventLog ?? opts.central.events,
+  };
   chargerRoutes(app, ctx);
   idTagRoutes(app, ctx);
   transactionRoutes(app, ctx);
@@ -161,6 +175,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
+  if (opts.nodes) nodeRoutes(app, opts.nodes);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

@@ -15,7 +15,7 @@ import {
   startEmbeddedBroker,
   WebhookSender,
 } from '../bridge/index.ts';
-import type { CentralSystem } from '../central/index.ts';
+import type { CentralSystem, ChargerDirectory, CommandSender } from '../central/index.ts';
 import type { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { AmpereError } from '../errors.ts';
@@ -32,6 +32,8 @@ export async function startBridge(
   central: CentralSystem,
   smart: SmartController,
   log: Logger,
+  /** On several nodes: commands and presence over every node (src/central/cluster). */
+  routed: CommandSender & ChargerDirectory = central,
 ): Promise<RunningBridge> {
   const blog = log.child({ component: 'bridge' });
   const file = config.bridgeConfig ?? join(config.data, 'bridge.json');
@@ -64,8 +66,8 @@ export async function startBridge(
     save: (s) => saveBridgeSettings(file, s),
     ports: {
       subscribe: (fn) => central.events.subscribe(fn),
-      call: (id, action, payload) => central.call(id, action, payload),
-      isConnected: (id) => central.isConnected(id),
+      call: (id, action, payload) => routed.call(id, action, payload),
+      isConnected: (id) => routed.isConnected(id),
       chargerExists: async (id) => (await central.store.getCharger(id)) !== null,
       // The smart-charging engine's own fast-charge switch, so the site limit still holds.
       setFastCharge: (tx, fast) => smart.setSessionPlan(tx, { fast }),

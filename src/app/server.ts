@@ -1,14 +1,28 @@
 // The composition root (design.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
-import { CentralSystem, EventBus, Gateway, startConfigPolicies, startLocalLists } from '../central/index.ts';
+import { ClusterDirectory, ClusterEvents, ClusterNode, RoutedCommandSender } from '../central/cluster/index.ts';
+import {
+  CentralSystem,
+  type ChargerDirectory,
+  type CommandSender,
+  EventBus,
+  Gateway,
+  startConfigPolicies,
+  startLocalLists,
+  unrefTimers,
+} from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
+import type { NodeRecord } from '../store/cluster.ts';
 import { openPostgresStore } from '../store/postgres.ts';
+import { openPostgresCluster, type PostgresCluster } from '../store/postgres-cluster.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
@@ -29,6 +43,8 @@ export interface RunningServer {
   plainPort?: number;
   /** The home-automation bridge (MQTT, Home Assistant, webhooks) and its embedded broker's port. */
   bridge: RunningBridge;
+  /** This node of a cluster on PostgreSQL (absent on SQLite); `registered` is a readiness check. */
+  clusterNode?: ClusterNode;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
   close(): Promise<void>;
@@ -58,9 +74,18 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
   );
 }
 
+function isPostgres(config: ServeConfig): boolean {
+  return config.db?.startsWith('postgres://') === true || config.db?.startsWith('postgresql://') === true;
+}
+
+/** The default node id: the machine's name and a random suffix, so two processes on one host differ. */
+function defaultNodeId(): string {
+  return `${hostname()}-${randomBytes(3).toString('hex')}`;
+}
+
 async function openStore(config: ServeConfig): Promise<Store> {
-  if (config.db?.startsWith('postgres://') || config.db?.startsWith('postgresql://')) {
-    return openPostgresStore({ url: config.db });
+  if (isPostgres(config)) {
+    return openPostgresStore({ url: config.db! });
   }
   mkdirSync(config.data, { recursive: true });
   return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db') });
@@ -72,8 +97,20 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = { now: () => Date.now() };
   const store = await openStore(config);
-  await store.markAllDisconnected(clock.now());
+  const nodeId = config.nodeId ?? defaultNodeId();
+  // On PostgreSQL every process is a node of a cluster (a cluster of one, alone): a start marks
+  // offline only the chargers no live node holds, never the other nodes' (src/central/cluster).
+  let backplane: PostgresCluster | undefined;
+  if (isPostgres(config)) {
+    backplane = await openPostgresCluster({ url: config.db!, nodeId }).catch(async (e) => {
+      await store.close();
+      throw e;
+    });
+  } else {
+    await store.markAllDisconnected(clock.now());
+  }
   const events = new EventBus({ now: clock.now });
+  const directory = backplane ? new ClusterDirectory({ backplane, clock, log }) : undefined;
   const validator = createValidator();
   const secure = secureServing(config, log);
   const central = new CentralSystem({
@@ -90,7 +127,58 @@ export async function startServer(
       callTimeoutMs: config.callTimeoutMs,
     },
     security: secure.security,
+    ...(directory ? { connections: directory } : {}),
   });
+  let routed: (CommandSender & ChargerDirectory) | undefined;
+  let routedSender: RoutedCommandSender | undefined;
+  let clusterEvents: ClusterEvents | undefined;
+  let clusterNode: ClusterNode | undefined;
+  if (backplane && directory) {
+    directory.onTakeover((chargerId, toNode) => central.handOver(chargerId, toNode));
+    routedSender = new RoutedCommandSender({
+      backplane,
+      directory,
+      local: central,
+      timers: unrefTimers,
+      callTimeoutMs: config.callTimeoutMs,
+      log,
+    });
+    const sender = routedSender;
+    routed = {
+      call: (id, action, payload) => sender.call(id, action, payload),
+      isConnected: (id) => directory.isConnected(id),
+      connectedIds: () => directory.connectedIds(),
+    };
+    clusterEvents = new ClusterEvents({ backplane, local: events, timers: unrefTimers, log });
+    await clusterEvents.start();
+    clusterNode = new ClusterNode({
+      backplane,
+      directory,
+      events,
+      clock,
+      timers: unrefTimers,
+      log,
+      address: null,
+      settings: { heartbeatMs: config.nodeHeartbeatMs, deadAfterMs: config.nodeDeadMs, keepEvents: 100_000 },
+    });
+    await clusterNode.start();
+  }
+  const listNodes = async (): Promise<NodeRecord[]> => {
+    if (backplane) return backplane.nodes();
+    const at = new Date(clock.now()).toISOString();
+    return [
+      {
+        id: nodeId,
+        address: url,
+        startedAt,
+        heartbeatAt: at,
+        alive: true,
+        stoppedAt: null,
+        chargers: central.connectedIds().length,
+      },
+    ];
+  };
+  const startedAt = new Date(clock.now()).toISOString();
   const gateway = new Gateway({
     central,
     maxFrameBytes: config.maxFrameBytes,
@@ -107,7 +195,7 @@ export async function startServer(
   const stopConfigPolicies = startConfigPolicies(central);
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
-  const bridge = await startBridge(config, central, smart, log);
+  const bridge = await startBridge(config, central, smart, log, routed);
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -128,6 +216,9 @@ export async function startServer(
     log,
     corsOrigins: config.corsOrigins,
     bridge: bridge.bridge,
+    ...(routed ? { commands: routed, directory: routed } : {}),
+    ...(clusterEvents ? { eventLog: clusterEvents } : {}),
+    nodes: listNodes,
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -137,6 +228,9 @@ export async function startServer(
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const plainPort = await secure.listenPlain(gateway, config.host);
   const url = `${secure.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  await backplane?.setAddress(
+    `${shownHost === '127.0.0.1' && config.host !== '127.0.0.1' ? hostname() : shownHost}:${port}`,
+  );
   log.info({ url, registration: config.registration, validation: config.validation }, 'ampere listening');
 
   let closing: Promise<void> | undefined;
@@ -147,7 +241,11 @@ export async function startServer(
       stopConfigPolicies();
       stopLocalLists();
       await bridge.close();
+      routedSender?.close();
       central.closeAll();
+      await clusterNode?.stop();
+      await clusterEvents?.close();
+      await backplane?.close();
       gateway.close();
       await secure.close();
       await api.close();
@@ -166,6 +264,7 @@ export async function startServer(
     apiToken: token.token,
     apiRoutes,
     bridge,
+    ...(clusterNode ? { clusterNode } : {}),
     ...(plainPort !== undefined ? { plainPort } : {}),
     reloadTls: secure.reload,
     close,

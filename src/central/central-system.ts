@@ -43,6 +43,15 @@ export interface CentralDeps {
   timers?: Timers;
   /** Security profiles, CPO name, the built-in CA (src/central/security). */
   security?: Partial<SecuritySettings>;
+  /** Where connections are recorded; default the store (one node). A cluster claims them per node. */
+  connections?: ConnectionRecorder;
+}
+
+/** Records a charger's connection opening and closing (src/central/cluster: a claim per node). */
+export interface ConnectionRecorder {
+  opened(link: ChargerLink): Promise<void>;
+  /** True when the charger is offline now; false when a newer connection (maybe on another node) holds it. */
+  closed(link: ChargerLink): Promise<boolean>;
 }
 
 /** What the gateway gives the central system for one accepted WebSocket. */
@@ -87,6 +96,7 @@ export class CentralSystem implements ChargerDirectory, CommandSender, ChargerAd
   smart: SmartController | undefined;
   private readonly validator: Validator;
   private readonly timers: Timers | undefined;
+  private readonly connections: ConnectionRecorder | undefined;
   private readonly links = new Map<string, ChargerLink>();
   /** Cached charger records of connected chargers (settings read on every message). */
   private readonly records = new Map<string, ChargerRecord>();
@@ -104,6 +114,7 @@ export class CentralSystem implements ChargerDirectory, CommandSender, ChargerAd
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.timers = deps.timers;
+    this.connections = deps.connections;
     this.security = new ChargerSecurity(this, deps.security);
   }
 
@@ -136,7 +147,8 @@ export class CentralSystem implements ChargerDirectory, CommandSender, ChargerAd
     if (bootAnswer) link.bootAnswer = bootAnswer;
     const record = await this.store.getCharger(chargerId);
     if (record && !link.closed) this.records.set(chargerId, record);
-    await this.store.setConnection(chargerId, true, remoteAddress, now);
+    if (this.connections) await this.connections.opened(link);
+    else await this.store.setConnection(chargerId, true, remoteAddress, now);
     this.events.emit('charger.connected', chargerId, { remoteAddress });
     this.log.info({ chargerId, remoteAddress }, 'charger connected');
     return link;
@@ -156,12 +168,40 @@ export class CentralSystem implements ChargerDirectory, CommandSender, ChargerAd
     if (this.links.get(link.chargerId) === link) {
       this.links.delete(link.chargerId);
       this.records.delete(link.chargerId);
-      this.store
-        .setConnection(link.chargerId, false, link.remoteAddress, this.clock.now())
-        .catch((e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'));
-      this.events.emit('charger.disconnected', link.chargerId, { reason });
+      if (this.connections) {
+        // In a cluster the charger may already be connected to another node: offline only if not.
+        this.connections.closed(link).then(
+          (offline) => {
+            if (offline) this.events.emit('charger.disconnected', link.chargerId, { reason });
+          },
+          (e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'),
+        );
+      } else {
+        this.store
+          .setConnection(link.chargerId, false, link.remoteAddress, this.clock.now())
+          .catch((e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'));
+        this.events.emit('charger.disconnected', link.chargerId, { reason });
+      }
       this.log.info({ chargerId: link.chargerId, reason }, 'charger disconnected');
     }
+  }
+
+  /**
+   * Another node holds the charger now (cluster takeover): this node's socket is stale. It is
+   * closed without marking the charger offline and without a disconnection event.
+   */
+  handOver(chargerId: string, toNode: string): boolean {
+    const link = this.links.get(chargerId);
+    if (!link) return false;
+    link.closed = true;
+    this.links.delete(chargerId);
+    this.records.delete(chargerId);
+    link.session.close(
+      new AmpereError('AMPERE_ERR_SESSION_CLOSED', `The charger connected to node ${toNode} before it answered`),
+    );
+    link.transport.close(1000, 'Connected to another node');
+    this.log.info({ chargerId, toNode }, 'charger taken over by another node');
+    return true;
   }
 
   private newSession(link: ChargerLink): RpcSession {

@@ -6,6 +6,7 @@ export {
   type CentralSettings,
   CentralSystem,
   ChargerLink,
+  type ConnectionRecorder,
   type RegistrationPolicy,
   type Transport,
 } from './central-system.ts';

@@ -54,6 +54,12 @@ export interface ServeConfig {
   bridgeConfig: string | undefined;
   /** KNXnet/IP tunnelling gateway `host[:port]` (default port 3671) for the bridge's KNX objects; off when unset. */
   knx: string | undefined;
+  /** This node's id in a cluster on PostgreSQL; default hostname + a random suffix (src/app). */
+  nodeId: string | undefined;
+  /** How often a node on PostgreSQL writes its heartbeat (ms). */
+  nodeHeartbeatMs: number;
+  /** A node silent this long is declared dead and only its chargers go offline (ms). */
+  nodeDeadMs: number;
 }
 
 interface Option {
@@ -131,6 +137,17 @@ function knxGateway(raw: string): string {
   const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(raw);
   if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
     throw new AmpereError('AMPERE_ERR_CONFIG', `knx must be host or host:port of a KNXnet/IP gateway, got "${raw}"`);
+  }
+  return raw;
+}
+
+/** Printable ASCII without spaces, as it appears in logs, `ampere nodes` and the database. */
+function nodeId(raw: string): string {
+  if (!/^[!-~]{1,100}$/.test(raw)) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      `node-id must be 1 to 100 printable characters without spaces, got "${raw}"`,
+    );
   }
   return raw;
 }
@@ -328,6 +345,27 @@ export const SERVE_OPTIONS: Option[] = [
     parse: knxGateway,
     help: 'KNXnet/IP tunnelling gateway host[:port] (default port 3671) for the bridge (default off)',
   },
+  {
+    flag: 'node-id',
+    env: 'AMPERE_NODE_ID',
+    key: 'nodeId',
+    parse: nodeId,
+    help: 'this node in a cluster on PostgreSQL (default hostname-random)',
+  },
+  {
+    flag: 'node-heartbeat',
+    env: 'AMPERE_NODE_HEARTBEAT',
+    key: 'nodeHeartbeatMs',
+    parse: int('node-heartbeat', 100, 600000),
+    help: 'how often a node on PostgreSQL writes its heartbeat (ms, default 2000)',
+  },
+  {
+    flag: 'node-dead-after',
+    env: 'AMPERE_NODE_DEAD_AFTER',
+    key: 'nodeDeadMs',
+    parse: int('node-dead-after', 300, 3600000),
+    help: 'a node silent this long is dead; only its chargers go offline (ms, default 10000)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -361,6 +399,9 @@ export const DEFAULTS: ServeConfig = {
   mqttCa: undefined,
   bridgeConfig: undefined,
   knx: undefined,
+  nodeId: undefined,
+  nodeHeartbeatMs: 2000,
+  nodeDeadMs: 10_000,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */
@@ -444,6 +485,12 @@ export function loadServeConfig(
     throw new AmpereError(
       'AMPERE_ERR_CONFIG',
       '--tls-ca checks client certificates: it needs --tls-cert and --tls-key',
+    );
+  }
+  if (out.nodeDeadMs < 2 * out.nodeHeartbeatMs) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      `--node-dead-after (${out.nodeDeadMs} ms) must be at least two heartbeats (--node-heartbeat ${out.nodeHeartbeatMs} ms)`,
     );
   }
   return Object.freeze(out);
