@@ -4,6 +4,7 @@ import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { CERTIFICATES_USAGE } from './certificates.ts';
+import { NODES_USAGE, runNodesCommand } from './nodes.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 import { startupError } from './startup-errors.ts';
@@ -18,6 +19,7 @@ Commands:
   help         show this text
 
 ${OPERATOR_USAGE}
+${NODES_USAGE}
 ${CERTIFICATES_USAGE}
 ${BRIDGE_USAGE}
 
@@ -77,6 +79,10 @@ async function main(argv: string[]): Promise<void> {
     case 'certificates': {
       const { runCertificatesCommand } = await import('./certificates.ts');
       process.exitCode = await runCertificatesCommand(rest, process.env);
+      return;
+    }
+    case 'nodes': {
+      process.exitCode = await runNodesCommand(rest, process.env, process.stdout.columns);
       return;
     }
     case 'bridge': {

@@ -17,6 +17,7 @@ import {
   startNodes,
   tearDown,
 } from '../helpers/cluster.ts';
+import { runCli } from '../helpers/process.ts';
 import { until } from '../helpers/wait.ts';
 
 const TOKEN = 'cluster-routing-token-0123456789abcdef01234';
@@ -52,6 +53,28 @@ function follow(url: string, headers: Record<string, string> = {}) {
       await done;
     },
   };
+}
+
+/** A charger on a raw WebSocket: boots, then answers every CALL with what its schema wants. */
+async function rawCharger(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, 'ocpp1.6');
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const booted = new Promise((resolve) => ws.once('message', resolve));
+  ws.send(JSON.stringify([2, 'boot', 'BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' }]));
+  await booted;
+  ws.on('message', (raw) => {
+    const [type, id, action] = JSON.parse(raw.toString()) as [number, string, string];
+    if (type !== 2) return;
+    const answers: Record<string, object> = {
+      GetLocalListVersion: { listVersion: 0 },
+      GetConfiguration: { configurationKey: [], unknownKey: [] },
+    };
+    ws.send(JSON.stringify([3, id, answers[action] ?? { status: 'Accepted' }]));
+  });
+  return ws;
 }
 
 if (base === undefined) {
@@ -195,6 +218,64 @@ if (base === undefined) {
           return r.status === 409 ? r : undefined;
         });
         assert.equal(off.body.error.code, 'AMPERE_ERR_CHARGER_OFFLINE');
+      }
+    });
+
+    it('`ampere nodes` lists the nodes with the chargers each holds', async () => {
+      const r = await runCli(['nodes', '--url', nodes[1]!.url, '--json'], { AMPERE_API_TOKEN: TOKEN });
+      assert.equal(r.code, 0, r.stderr);
+      const listed = JSON.parse(r.stdout) as { id: string; alive: boolean; chargers: number; address: string }[];
+      assert.deepEqual(
+        listed.map((n) => n.id),
+        ['node-a', 'node-b', 'node-c'],
+      );
+      const held = await db!.query<{ node_id: string; n: number }>(
+        'SELECT node_id, count(*)::int AS n FROM cluster_connections GROUP BY node_id',
+      );
+      for (const n of listed) {
+        assert.equal(n.alive, true);
+        assert.equal(n.chargers, held.find((h) => h.node_id === n.id)?.n ?? 0, n.id);
+        assert.equal(n.address, `127.0.0.1:${nodes.find((x) => x.nodeId === n.id)!.port}`);
+      }
+      const human = await runCli(['nodes', '--url', nodes[1]!.url], { AMPERE_API_TOKEN: TOKEN });
+      assert.match(human.stdout, /^NODE\s+ADDRESS\s+STARTED\s+HEARTBEAT\s+STATE\s+CHARGERS/);
+      assert.match(human.stdout, /node-c\s+127\.0\.0\.1:\d+\s.*\salive\s+\d+/);
+    });
+
+    it('a charger that reconnects to another node while its old socket is half-open is taken over cleanly', async () => {
+      const moves = follow(`${nodes[1]!.url}/api/events?chargerId=RT-MOVE`);
+      try {
+        const first = await rawCharger(`ws://127.0.0.1:${nodes[0]!.port}/ocpp/RT-MOVE`);
+        sockets.push(first);
+        await until(async () => {
+          const r = await db!.query(
+            "SELECT 1 FROM cluster_connections WHERE charger_id = 'RT-MOVE' AND node_id = 'node-a'",
+          );
+          return r.length === 1 ? true : undefined;
+        });
+        const closed = new Promise<[number, string]>((resolve) =>
+          first.once('close', (code, reason) => resolve([code, reason.toString()])),
+        );
+        // The load balancer moved it: node C claims it; node A closes its stale socket.
+        const second = await rawCharger(`ws://127.0.0.1:${nodes[2]!.port}/ocpp/RT-MOVE`);
+        sockets.push(second);
+        assert.deepEqual(await closed, [1000, 'Connected to another node']);
+        const [claim] = await db!.query("SELECT node_id FROM cluster_connections WHERE charger_id = 'RT-MOVE'");
+        assert.equal(claim.node_id, 'node-c');
+        // Commands through node A go to node C's connection from now on.
+        const res = await nodes[0]!.api('/api/chargers/RT-MOVE/commands/ClearCache', { method: 'POST', body: '{}' });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const [row] = await db!.query("SELECT connected FROM chargers WHERE id = 'RT-MOVE'");
+        assert.equal(row.connected, true);
+        const types = await until(() => {
+          const t = moves.events.map((e) => e.type);
+          return t.filter((x) => x === 'command.answered').length >= 1 ? t : undefined;
+        });
+        // Connected twice, never disconnected: node A's close of the stale socket is no disconnection.
+        assert.equal(types.filter((t) => t === 'charger.connected').length, 2, types.join(', '));
+        assert.ok(!types.includes('charger.disconnected'), types.join(', '));
+      } finally {
+        await moves.close();
       }
     });
 
