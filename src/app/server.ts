@@ -21,6 +21,9 @@ import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
 import type { NodeRecord } from '../store/cluster.ts';
+
+export type { NodeRecord } from '../store/cluster.ts';
+
 import { openPostgresStore } from '../store/postgres.ts';
 import { openPostgresCluster, type PostgresCluster } from '../store/postgres-cluster.ts';
 import { openSqliteStore } from '../store/sqlite.ts';

@@ -1,17 +1,10 @@
 // `ampere nodes`: the nodes of a deployment on PostgreSQL (GET /api/nodes), with their heartbeats
 // and the chargers each holds. On SQLite the one server is the only node.
+import type { NodeRecord } from '../app/server.ts';
 import { type OperatorCommand, operatorUsage, runCommands, table } from './operator.ts';
 
 /** One node as GET /api/nodes answers (src/api/routes/nodes.ts). */
-export interface NodeView {
-  id: string;
-  address: string | null;
-  startedAt: string;
-  heartbeatAt: string;
-  alive: boolean;
-  stoppedAt: string | null;
-  chargers: number;
-}
+export type NodeView = NodeRecord;
 
 const stamp = (iso: string | null) => (iso === null ? null : iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z'));
 

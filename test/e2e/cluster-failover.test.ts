@@ -10,6 +10,7 @@ import {
   type FreshDatabase,
   freshDatabase,
   type Haproxy,
+  needsPostgres,
   pgBaseUrl,
   startHaproxy,
   startNodes,
@@ -28,12 +29,7 @@ interface Acked {
 }
 
 if (base === undefined) {
-  describe('cluster: failover', () => {
-    it('needs AMPERE_TEST_PG_URL', (t) => {
-      if (process.env.CI) assert.fail('AMPERE_TEST_PG_URL is not set: .ci/run provides it');
-      t.skip('AMPERE_TEST_PG_URL is not set');
-    });
-  });
+  needsPostgres('cluster: failover');
 } else {
   describe('cluster: kill -9 of a node in the middle of transactions', () => {
     let db: FreshDatabase | undefined;
@@ -132,8 +128,7 @@ if (base === undefined) {
 
       // The transactions go on: the same id, new values acknowledged after the move.
       await until(
-        () =>
-          sims.every((s) => count(s.station.id) >= countsAtReconnect.get(s.station.id)! + 2) ? true : undefined,
+        () => (sims.every((s) => count(s.station.id) >= countsAtReconnect.get(s.station.id)! + 2) ? true : undefined),
         30_000,
       );
       for (const s of sims) assert.equal(txOf(s), txBefore.get(s.station.id), `${s.station.id} kept its transaction`);

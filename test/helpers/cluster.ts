@@ -1,9 +1,11 @@
 // Several `ampere serve` nodes on one fresh PostgreSQL database behind HAProxy in TCP mode, for the
 // cluster's end-to-end tests (and anyone's failover test): real processes, real sockets, port 0.
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import { type ServerProcess, spawnServer, tempDir } from './process.ts';
 import { until } from './wait.ts';
@@ -14,6 +16,16 @@ export const HAPROXY = '/usr/sbin/haproxy';
 export function pgBaseUrl(): string | undefined {
   const url = process.env.AMPERE_TEST_PG_URL;
   return url === undefined || url === '' ? undefined : url;
+}
+
+/** Without a database: fails in CI (.ci/run provides one), skips on a developer's machine. */
+export function needsPostgres(suite: string): void {
+  describe(suite, () => {
+    it('needs AMPERE_TEST_PG_URL', (t) => {
+      if (process.env.CI) assert.fail('AMPERE_TEST_PG_URL is not set: .ci/run provides it');
+      t.skip('AMPERE_TEST_PG_URL is not set');
+    });
+  });
 }
 
 export interface FreshDatabase {
