@@ -30,6 +30,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --generators G     load generator processes (default 1)
  --repeat K         run every target K times, interleaved; report each target's median run
   --only LIST        comma-separated subset of: raw, ocpp-rpc, ampere
+                     (--only cluster: several nodes on PostgreSQL behind HAProxy, bench/cluster.ts)
   --quick            smoke run: 200 chargers, 5 s closed, 3 s open
   --profile          run Ampere under --cpu-prof and summarise where its time goes
                      (profiling slows it: use for the breakdown, not for the figures)
@@ -647,6 +648,12 @@ async function runSmart(): Promise<unknown> {
 }
 
 async function main(): Promise<void> {
+  // `--only cluster`: several nodes on PostgreSQL behind HAProxy (bench/cluster.ts, issue 13).
+  const only = process.argv.indexOf('--only');
+  if (process.argv.includes('--only=cluster') || (only > 0 && process.argv[only + 1] === 'cluster')) {
+    const { runClusterBench } = await import('./cluster.ts');
+    return runClusterBench(process.argv.slice(2), { startServer, forkGenerator, runPhase, stopProcess, track });
+  }
   const o = parseArgs(process.argv.slice(2));
   // Bounded no matter what: setup, both phases and teardown per target, with generous slack.
   const budgetS = o.repeat * o.only.length * (90 + o.seconds + o.openSeconds + 25) + 120;

@@ -4,6 +4,9 @@
 // (409 offline, 504 timeout), and one event stream on any node carries every node's events,
 // resumable with Last-Event-ID from the database.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { createStation, getProfile, type SimStation } from '../../src/chargepoint/index.ts';
@@ -11,14 +14,16 @@ import {
   type ClusterNodeProcess,
   type FreshDatabase,
   freshDatabase,
+  HAPROXY,
   type Haproxy,
   needsPostgres,
   pgBaseUrl,
+  readmeHaproxyExample,
   startHaproxy,
   startNodes,
   tearDown,
 } from '../helpers/cluster.ts';
-import { runCli } from '../helpers/process.ts';
+import { runCli, tempDir } from '../helpers/process.ts';
 import { until } from '../helpers/wait.ts';
 
 const TOKEN = 'cluster-routing-token-0123456789abcdef01234';
@@ -78,6 +83,15 @@ async function rawCharger(url: string, answers = true): Promise<WebSocket> {
   });
   return ws;
 }
+
+describe("the README's HAProxy example", () => {
+  it('is a configuration HAProxy accepts as written', () => {
+    const dir = tempDir('ampere-haproxy-example-');
+    writeFileSync(join(dir, 'haproxy.cfg'), readmeHaproxyExample());
+    const r = spawnSync(HAPROXY, ['-c', '-f', join(dir, 'haproxy.cfg')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+  });
+});
 
 if (base === undefined) {
   needsPostgres('cluster: routing and events');
@@ -231,7 +245,11 @@ if (base === undefined) {
       );
       for (const n of listed) {
         assert.equal(n.alive, true);
-        assert.equal(n.chargers, held.find((h) => h.node_id === n.id)?.n ?? 0, n.id);
+        assert.equal(
+          n.chargers,
+          held.find((h) => h.node_id === n.id)?.n ?? 0,
+          `${n.id}: ${r.stdout} vs ${JSON.stringify(held)}`,
+        );
         assert.equal(n.address, `127.0.0.1:${nodes.find((x) => x.nodeId === n.id)!.port}`);
       }
       const human = await runCli(['nodes', '--url', nodes[1]!.url], { AMPERE_API_TOKEN: TOKEN });

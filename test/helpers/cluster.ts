@@ -2,7 +2,7 @@
 // cluster's end-to-end tests (and anyone's failover test): real processes, real sockets, port 0.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,9 +96,8 @@ export interface Haproxy {
 }
 
 /**
- * HAProxy in TCP mode in front of `backends`: round robin, a TCP check every 300 ms so a dead
- * node leaves the rotation at once, a failed connect retried on another node, and client/server
- * timeouts long enough for WebSockets (the chargers' pings keep them alive).
+ * HAProxy in TCP mode in front of `backends`, configured as the README's example (the one users
+ * copy): the same settings, with this test's port and backends in place of the example's.
  */
 export async function startHaproxy(backends: readonly number[], opts: { maxconn?: number } = {}): Promise<Haproxy> {
   const port = await freePort();
@@ -128,26 +127,24 @@ export async function startHaproxy(backends: readonly number[], opts: { maxconn?
 }
 
 export function haproxyConfig(port: number, backends: readonly number[], maxconn: number): string {
-  return `global
-  maxconn ${maxconn}
+  const example = readmeHaproxyExample();
+  const servers = example.match(/^\s+server \S+ \S+(.*)$/gm) ?? [];
+  const options = /^\s+server \S+ \S+(.*)$/.exec(servers[0] ?? '')?.[1] ?? ' check';
+  const lines = example
+    .split('\n')
+    .filter((l) => !/^\s+server /.test(l))
+    .map((l) =>
+      l.replace(/^(\s+)maxconn \d+$/, `$1maxconn ${maxconn}`).replace(/^(\s+)bind \S+$/, `$1bind 127.0.0.1:${port}`),
+    );
+  return `${lines.join('\n').trimEnd()}\n${backends.map((p, i) => `  server node${i} 127.0.0.1:${p}${options}`).join('\n')}\n`;
+}
 
-defaults
-  mode tcp
-  timeout connect 1s
-  timeout client 5m
-  timeout server 5m
-  timeout tunnel 1h
-  retries 3
-  option redispatch
-
-frontend ocpp
-  bind 127.0.0.1:${port}
-  default_backend ampere
-
-backend ampere
-  balance roundrobin
-${backends.map((p, i) => `  server node${i} 127.0.0.1:${p} check inter 300 fall 1 rise 2`).join('\n')}
-`;
+/** The HAProxy configuration block of README.md ("Several nodes on PostgreSQL"). */
+export function readmeHaproxyExample(): string {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = /```haproxy\n([\s\S]*?)```/.exec(readme);
+  if (!block) throw new Error('README.md has no ```haproxy block');
+  return block[1]!;
 }
 
 function canConnect(port: number): Promise<boolean> {
