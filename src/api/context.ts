@@ -1,6 +1,6 @@
 // What the API's route modules receive from the composition root.
 import type { EventLog } from '../central/cluster/index.ts';
-import type { CentralSystem, ChargerDirectory, CommandSender } from '../central/index.ts';
+import type { CentralSystem, ChargerDirectory, CommandSender, SmartController } from '../central/index.ts';
 import { AmpereError } from '../errors.ts';
 import type { ChargerRecord, Page } from '../store/types.ts';
 
@@ -12,6 +12,8 @@ export interface ApiContext {
   directory: ChargerDirectory;
   /** The event stream's source: this node's bus, or every node's events on PostgreSQL. */
   eventLog: EventLog;
+  /** Smart charging (sites, balancing, planner), when the composition root runs it. */
+  smart?: SmartController;
 }
 
 /** A list answer: the page and how it was cut. */

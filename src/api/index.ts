@@ -6,10 +6,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventLog } from '../central/cluster/index.ts';
-import type { CentralSystem, ChargerDirectory, CommandSender } from '../central/index.ts';
+import type { CentralSystem, ChargerDirectory, CommandSender, SmartController } from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
+import type { ApiContext } from './context.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
 import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
@@ -33,6 +34,7 @@ export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE 
 
 export interface ApiOptions {
   central: CentralSystem;
+  smart?: SmartController;
   validator: Validator;
   token: string;
   log: Logger;
@@ -152,11 +154,12 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
   });
 
-  const ctx = {
+  const ctx: ApiContext = {
     central: opts.central,
     commands: opts.commands ?? opts.central,
     directory: opts.directory ?? opts.central,
     eventLog: opts.eventLog ?? opts.central.events,
+    ...(opts.smart ? { smart: opts.smart } : {}),
   };
   chargerRoutes(app, ctx);
   idTagRoutes(app, ctx);

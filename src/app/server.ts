@@ -26,6 +26,7 @@ export type { NodeRecord } from '../store/cluster.ts';
 
 import { openPostgresStore } from '../store/postgres.ts';
 import { openPostgresCluster, type PostgresCluster } from '../store/postgres-cluster.ts';
+import { openPostgresLeases } from '../store/postgres-leases.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
@@ -36,6 +37,7 @@ export interface RunningServer {
   url: string;
   port: number;
   central: CentralSystem;
+  smart: SmartController;
   store: Store;
   log: Logger;
   /** The operator API's bearer token (configured, stored or generated at this start). */
@@ -77,8 +79,8 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
   );
 }
 
-function isPostgres(config: ServeConfig): boolean {
-  return config.db?.startsWith('postgres://') === true || config.db?.startsWith('postgresql://') === true;
+function isPostgres(db: string | undefined): db is string {
+  return db?.startsWith('postgres://') === true || db?.startsWith('postgresql://') === true;
 }
 
 /** The default node id: the machine's name and a random suffix, so two processes on one host differ. */
@@ -87,8 +89,8 @@ function defaultNodeId(): string {
 }
 
 async function openStore(config: ServeConfig): Promise<Store> {
-  if (isPostgres(config)) {
-    return openPostgresStore({ url: config.db! });
+  if (isPostgres(config.db)) {
+    return openPostgresStore({ url: config.db });
   }
   mkdirSync(config.data, { recursive: true });
   return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db') });
@@ -104,8 +106,8 @@ export async function startServer(
   // On PostgreSQL every process is a node of a cluster (a cluster of one, alone): a start marks
   // offline only the chargers no live node holds, never the other nodes' (src/central/cluster).
   let backplane: PostgresCluster | undefined;
-  if (isPostgres(config)) {
-    backplane = await openPostgresCluster({ url: config.db!, nodeId }).catch(async (e) => {
+  if (isPostgres(config.db)) {
+    backplane = await openPostgresCluster({ url: config.db, nodeId }).catch(async (e) => {
       await store.close();
       throw e;
     });
@@ -190,8 +192,23 @@ export async function startServer(
     ...secure.gateway,
   });
   mkdirSync(config.data, { recursive: true });
-  const smart = new SmartController({ central });
-  central.smart = smart;
+  // On PostgreSQL several nodes may share the sites: one leads each (an advisory lock per site).
+  const leases = isPostgres(config.db)
+    ? openPostgresLeases({
+        url: config.db,
+        onLost: (err) => log.warn({ err: err.message }, 'smart charging: leases lost with their connection'),
+      })
+    : undefined;
+  const smart = new SmartController({
+    store,
+    // A site's leader may be a node that does not hold the site's chargers: routed on PostgreSQL.
+    commands: routed ?? central,
+    directory: routed ?? central,
+    events,
+    clock,
+    log,
+    ...(leases ? { leases } : {}),
+  });
   await smart.start();
   central.security.certificates.start();
   // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
@@ -214,6 +231,7 @@ export async function startServer(
     ui,
     tokenFile: token.file,
     central,
+    smart,
     validator,
     token: token.token,
     log,
@@ -240,6 +258,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      await leases?.close();
       central.security.certificates.stop();
       stopConfigPolicies();
       stopLocalLists();
@@ -262,6 +281,7 @@ export async function startServer(
     url,
     port,
     central,
+    smart,
     store,
     log,
     apiToken: token.token,

@@ -41,7 +41,10 @@ export {
   type CommandSender,
   type EventSink,
   type EventSource,
+  type Leases,
+  soleLeases,
   type Timers,
   unrefTimers,
 } from './ports.ts';
 export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';
+export { SmartController, type SmartControllerOptions } from './smart/controller.ts';

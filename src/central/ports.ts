@@ -7,7 +7,7 @@
 // connected to another node. Nothing in this file imports a concrete part.
 import type { Logger } from 'pino';
 import type { ActionMap, CentralAction } from '../ocpp/index.ts';
-import type { ChargerPatch, ChargerRecord } from '../store/types.ts';
+import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
 import type { CentralEvent, CentralEventType } from './events.ts';
 
 /** Wall-clock time in ms; injected so tests can run without sleeping. */
@@ -73,3 +73,40 @@ export interface CentralPorts {
   clock: Clock;
   log: Logger;
 }
+
+/** CentralPorts with the store and charger administration: what charger security uses. */
+export interface CentralServices extends CentralPorts {
+  store: Store;
+  admin: ChargerAdmin;
+}
+
+/**
+ * The central system as its fleet operations (policies, local lists, reservations, approvals) see it:
+ * the ports flattened, plus the store. On one node the CentralSystem is one; on several nodes the
+ * composition root hands out one whose `call` is routed and whose directory covers every node.
+ */
+export interface CentralHost extends ChargerDirectory, CommandSender, ChargerAdmin {
+  readonly store: Store;
+  readonly events: EventSink & EventSource;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/**
+ * Leadership of a named duty (the smart charging of one site) across nodes: at most one node holds a
+ * lease at a time, and a node that dies loses it. On one node the only node always holds it.
+ */
+export interface Leases {
+  /** Other nodes may hold leases (false on one node: nobody to take over from, nothing to poll). */
+  readonly shared: boolean;
+  /** Holds `name` for this node if nobody else does; true when this node holds it (now or already). */
+  acquire(name: string): Promise<boolean>;
+  release(name: string): Promise<void>;
+}
+
+/** The leases of a node that runs alone. */
+export const soleLeases: Leases = {
+  shared: false,
+  acquire: async () => true,
+  release: async () => undefined,
+};
