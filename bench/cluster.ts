@@ -271,6 +271,7 @@ interface Row {
   postgresCores: number;
   /** Cluster event rows written during the run, and per INSERT (batching). */
   eventRows?: number;
+  eventRowsAfterStop?: number;
 }
 
 async function closedLoop(
@@ -321,8 +322,11 @@ async function clusterRun(kit: BenchKit, o: Options, base: string, nodes: number
     );
     progress(`  ${nodes} node(s) on PostgreSQL behind HAProxy: closed loop ${o.seconds} s`);
     const row = await closedLoop(kit, o, `${nodes} node(s), PostgreSQL, HAProxy`, haproxy, procs, haproxy);
-    const [ev] = await query<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM cluster_events');
-    row.eventRows = ev?.n ?? 0;
+    const events = () => query<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM cluster_events');
+    row.eventRows = (await events())[0]?.n ?? 0;
+    // The nodes write what they still hold when they stop: the backlog at the end of the loop.
+    await Promise.all(procs.map((p) => kit.stopProcess(p.proc)));
+    row.eventRowsAfterStop = (await events())[0]?.n ?? 0;
     return row;
   } finally {
     if (haproxy) await kit.stopProcess(haproxy.proc, 2_000);
@@ -439,7 +443,7 @@ export async function runClusterBench(argv: string[], kit: BenchKit): Promise<vo
         'Ampere cores',
         'HAProxy cores',
         'PG cores',
-        'event rows',
+        'event rows end/stop',
         '× SQLite',
         '× raw',
       ],
@@ -452,7 +456,7 @@ export async function runClusterBench(argv: string[], kit: BenchKit): Promise<vo
         String(r.ampereCores),
         String(r.haproxyCores),
         String(r.postgresCores),
-        r.eventRows === undefined ? '-' : String(r.eventRows),
+        r.eventRows === undefined ? '-' : `${r.eventRows}/${r.eventRowsAfterStop}`,
         String(round(r.messagesPerSecond / sqlite)),
         String(round(r.messagesPerSecond / raw)),
       ]),

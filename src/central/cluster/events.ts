@@ -44,7 +44,8 @@ export class ClusterEvents implements EventLog {
   private readonly subscribers = new Set<(e: CentralEvent) => void>();
   private queue: ClusterEventInput[] = [];
   private flushTimer: unknown;
-  private writing: Promise<void> = Promise.resolve();
+  /** The INSERT under way; while it runs, events gather for the next (bigger) one. */
+  private writing: Promise<void> | undefined;
   private cursor = 0;
   /** The highest id announced; reads run until the cursor reaches it. */
   private announced = 0;
@@ -76,27 +77,45 @@ export class ClusterEvents implements EventLog {
   private append(e: CentralEvent): void {
     if (this.closed) return;
     this.queue.push({ type: e.type, chargerId: e.chargerId, at: e.at, data: JSON.stringify(e.data) });
-    if (this.flushTimer === undefined) {
-      this.flushTimer = this.o.timers.setTimeout(() => {
-        this.flushTimer = undefined;
-        void this.flush();
-      }, this.o.flushMs ?? 10);
-    }
+    this.schedule();
   }
 
-  /** Writes the gathered events; batches go one after another, so this node's order is kept. */
-  flush(): Promise<void> {
+  private schedule(): void {
+    if (this.flushTimer !== undefined || this.writing !== undefined || this.queue.length === 0) return;
+    this.flushTimer = this.o.timers.setTimeout(() => {
+      this.flushTimer = undefined;
+      this.write();
+    }, this.o.flushMs ?? 10);
+  }
+
+  /**
+   * One INSERT at a time per node, so this node's order is kept; what arrives meanwhile goes into
+   * the next one, so batches grow with the load instead of queueing small writes behind each other.
+   */
+  private write(): void {
+    if (this.writing !== undefined || this.queue.length === 0) return;
     const rows = this.queue;
     this.queue = [];
-    if (rows.length > 0) {
-      this.writing = this.writing.then(() =>
-        this.o.backplane.appendEvents(rows).then(
-          () => undefined,
-          (e) => this.o.log.warn({ err: e, events: rows.length }, 'cluster: could not write events'),
-        ),
-      );
+    this.writing = this.o.backplane
+      .appendEvents(rows)
+      .then(
+        () => undefined,
+        (e) => this.o.log.warn({ err: e, events: rows.length }, 'cluster: could not write events'),
+      )
+      .finally(() => {
+        this.writing = undefined;
+        this.schedule();
+      });
+  }
+
+  /** Writes every event gathered so far (shutdown). */
+  async flush(): Promise<void> {
+    if (this.flushTimer !== undefined) this.o.timers.clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.writing !== undefined || this.queue.length > 0) {
+      if (this.writing === undefined) this.write();
+      await this.writing;
     }
-    return this.writing;
   }
 
   // ------------------------------------------------------------------ reading every node's events
@@ -153,8 +172,6 @@ export class ClusterEvents implements EventLog {
   }
 
   async close(): Promise<void> {
-    if (this.flushTimer !== undefined) this.o.timers.clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
     this.unsubscribeLocal?.();
     await this.flush();
     this.closed = true;
