@@ -141,6 +141,20 @@ function postgresPids(): number[] {
   return out;
 }
 
+/**
+ * CPU the PostgreSQL processes used since `before` (pid → CPU ms then): backends that started
+ * meanwhile (pools grow under load) count whole; those that ended are lost (a small undercount).
+ */
+function postgresCpuSince(before: Map<number, number>): number {
+  let sum = 0;
+  for (const pid of postgresPids()) sum += Math.max(0, cpuOf([pid]) - (before.get(pid) ?? 0));
+  return sum;
+}
+
+function postgresCpu(): Map<number, number> {
+  return new Map(postgresPids().map((pid) => [pid, cpuOf([pid])]));
+}
+
 function cpuOf(pids: number[]): number {
   let sum = 0;
   // A backend that ended between two readings takes its time with it: clamp differences at 0.
@@ -285,10 +299,9 @@ async function closedLoop(
   const load = await generators(kit, [target.url], o.chargers, Math.ceil(o.chargers / o.generators), 50);
   try {
     await sleep(500);
-    const pgPids = postgresPids();
+    const p0 = postgresCpu();
     const a0 = cpuOf(ampere.map((p) => p.pid));
     const h0 = haproxy ? cpuOf([haproxy.pid]) : 0;
-    const p0 = cpuOf(pgPids);
     const t0 = performance.now();
     const phase = await kit.runPhase(target, load.gens, { cmd: 'closed', ms: o.seconds * 1000 }, o.seconds * 1000);
     const wall = performance.now() - t0;
@@ -302,7 +315,7 @@ async function closedLoop(
       errors: phase.callErrors + load.failed,
       ampereCores: cores(cpuOf(ampere.map((p) => p.pid)) - a0),
       haproxyCores: haproxy ? cores(cpuOf([haproxy.pid]) - h0) : 0,
-      postgresCores: cores(Math.max(0, cpuOf(pgPids) - p0)),
+      postgresCores: cores(postgresCpuSince(p0)),
     };
   } finally {
     await quit(kit, load.gens);
@@ -346,9 +359,8 @@ async function storm(kit: BenchKit, o: Options, base: string) {
     // two of them share the storm (as two load balancers behind one address would).
     const half = Math.ceil(o.storm / 2) + 100;
     for (let i = 0; i < 2; i++) proxies.push(await startHaproxy(kit, ports, half));
-    const pgPids = postgresPids();
+    const p0 = postgresCpu();
     const a0 = cpuOf(procs.map((p) => p.pid));
-    const p0 = cpuOf(pgPids);
     const h0 = cpuOf(proxies.map((p) => p.pid));
     progress(`  storm: ${o.storm} chargers through HAProxy to 3 nodes`);
     const t0 = performance.now();
@@ -388,7 +400,7 @@ async function storm(kit: BenchKit, o: Options, base: string) {
       connectToBootP99Ms: round(Number(span?.p99), 0),
       perNode: Object.fromEntries(held.map((h) => [h.node_id, h.n])),
       ampereCores: round((cpuOf(procs.map((p) => p.pid)) - a0) / wall),
-      postgresCores: round((cpuOf(pgPids) - p0) / wall),
+      postgresCores: round(postgresCpuSince(p0) / wall),
       haproxyCores: round((cpuOf(proxies.map((p) => p.pid)) - h0) / wall),
     };
   } finally {
