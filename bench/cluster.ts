@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { LoadgenArgs, ParentMsg, ReadyMsg } from './loadgen.ts';
+import type { LoadgenArgs, ParentMsg, StageMsg } from './loadgen.ts';
 import { cpuMs } from './proc.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -44,9 +44,9 @@ interface Phase {
 
 /** What bench/run.ts lends this module, so both measure the same way. */
 export interface BenchKit {
-  startServer(target: 'raw' | 'ampere', o: { profile: boolean; validation?: string }): Promise<Proc>;
+  startServer(target: 'raw' | 'ampere'): Promise<Proc>;
   forkGenerator(args: LoadgenArgs): Gen;
-  runPhase(server: Proc, gens: Gen[], msg: ParentMsg & { ms: number }, windowMs: number): Promise<Phase>;
+  runPhase(server: Proc, gens: Gen[], msg: ParentMsg, windowMs: number): Promise<Phase>;
   stopProcess(proc: ChildProcess, ms?: number): Promise<void>;
   track(proc: ChildProcess): ChildProcess;
 }
@@ -258,12 +258,29 @@ async function generators(kit: BenchKit, urls: string[], count: number, per: num
       }),
     );
   }
-  const ready = await Promise.all(gens.map((g) => g.next<ReadyMsg>()));
+  // Every generator has started and waits: the connections then open at once.
+  await Promise.all(gens.map((g) => g.next<{ type: 'loaded' }>()));
+  const stage = async (cmd: 'boot' | 'prepare') => {
+    const t0 = performance.now();
+    for (const g of gens) g.send({ cmd });
+    const all = await Promise.all(gens.map((g) => g.next<StageMsg>()));
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      ok: all.reduce((a, r) => a + r.ok, 0),
+      failed: all.reduce((a, r) => a + r.failed, 0),
+      firstError: all.find((r) => r.firstError)?.firstError,
+    };
+  };
+  const boot = await stage('boot');
+  const prepared = await stage('prepare');
   return {
     gens,
-    connected: ready.reduce((a, r) => a + r.connected, 0),
-    failed: ready.reduce((a, r) => a + r.failed, 0),
-    firstError: ready.find((r) => r.firstError)?.firstError,
+    /** Connected and booted (Accepted), from the first connection to the last answer. */
+    bootSeconds: boot.seconds,
+    booted: boot.ok,
+    connected: prepared.ok,
+    failed: boot.failed + prepared.failed,
+    firstError: boot.firstError ?? prepared.firstError,
   };
 }
 
@@ -303,7 +320,12 @@ async function closedLoop(
     const a0 = cpuOf(ampere.map((p) => p.pid));
     const h0 = haproxy ? cpuOf([haproxy.pid]) : 0;
     const t0 = performance.now();
-    const phase = await kit.runPhase(target, load.gens, { cmd: 'closed', ms: o.seconds * 1000 }, o.seconds * 1000);
+    const phase = await kit.runPhase(
+      target,
+      load.gens,
+      { cmd: 'closed', ms: o.seconds * 1000, below: o.chargers },
+      o.seconds * 1000,
+    );
     const wall = performance.now() - t0;
     const cores = (ms: number) => round(ms / wall, 2);
     return {
@@ -378,7 +400,7 @@ async function storm(kit: BenchKit, o: Options, base: string) {
       db.url,
       'SELECT node_id, count(*)::int AS n FROM cluster_connections GROUP BY node_id ORDER BY node_id',
     );
-    // Server side, without the load generators' own start-up: first connection to last boot.
+    // Seen by the nodes: first connection to last boot, and per charger.
     const [span] = await query<{ first: string; boot: string; p50: number; p99: number }>(
       db.url,
       `SELECT (SELECT min(connected_at) FROM cluster_connections) AS first,
@@ -393,8 +415,10 @@ async function storm(kit: BenchKit, o: Options, base: string) {
       accepted: load.connected,
       failed: load.failed,
       firstError: load.firstError,
-      secondsUntilAllAccepted: round((Number(span?.boot) - Number(span?.first)) / 1000, 1),
-      secondsWithGeneratorStart: round(seconds, 1),
+      /** From the moment every generator opens its connections to the last Accepted boot. */
+      secondsUntilAllAccepted: round(load.bootSeconds, 1),
+      /** The same seen by the nodes: first claim to last boot in the database. */
+      serverSpanSeconds: round((Number(span?.boot) - Number(span?.first)) / 1000, 1),
       /** Per charger, from its connection's claim to its Accepted boot (ms). */
       connectToBootP50Ms: round(Number(span?.p50), 0),
       connectToBootP99Ms: round(Number(span?.p99), 0),
@@ -429,7 +453,7 @@ export async function runClusterBench(argv: string[], kit: BenchKit): Promise<vo
   const rows: Row[] = [];
   for (const target of o.stormOnly ? [] : (['raw', 'ampere'] as const)) {
     progress(`  ${target === 'raw' ? 'raw ws limit' : '1 node, SQLite'}: closed loop ${o.seconds} s`);
-    const server = await kit.startServer(target, { profile: false });
+    const server = await kit.startServer(target);
     try {
       rows.push(
         await closedLoop(kit, o, target === 'raw' ? 'raw ws limit' : '1 node, SQLite', server, [server], undefined),
@@ -477,8 +501,8 @@ export async function runClusterBench(argv: string[], kit: BenchKit): Promise<vo
   if (stormResult) {
     lines.push(
       `\nReconnect storm: ${stormResult.accepted}/${stormResult.chargers} chargers through HAProxy to 3 nodes, all Accepted ` +
-        `${stormResult.secondsUntilAllAccepted} s after the first connection (with the load generators' start-up and each ` +
-        `charger's status and StartTransaction: ${stormResult.secondsWithGeneratorStart} s; ${stormResult.failed} failed); ` +
+        `in ${stormResult.secondsUntilAllAccepted} s (the nodes saw ${stormResult.serverSpanSeconds} s from the first connection ` +
+        `to the last boot; ${stormResult.failed} failed); ` +
         `connection to Accepted per charger p50 ${stormResult.connectToBootP50Ms} ms, p99 ${stormResult.connectToBootP99Ms} ms; per node ${JSON.stringify(stormResult.perNode)}; ` +
         `cores: Ampere ${stormResult.ampereCores}, PostgreSQL ${stormResult.postgresCores}, HAProxy ${stormResult.haproxyCores}` +
         (stormResult.firstError ? `; first error: ${stormResult.firstError}` : ''),

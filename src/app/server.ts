@@ -1,11 +1,11 @@
-// The composition root (design.md): builds the store, the central system, the gateway and the
+// The composition root (docs/architecture.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
+import { type ApiRoute, createApi, type ReadinessCheck, resolveApiToken } from '../api/index.ts';
 import { ClusterDirectory, ClusterEvents, ClusterNode, RoutedCommandSender } from '../central/cluster/index.ts';
 import {
   CentralSystem,
@@ -27,10 +27,12 @@ export type { NodeRecord } from '../store/cluster.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openPostgresCluster, type PostgresCluster } from '../store/postgres-cluster.ts';
 import { openPostgresLeases } from '../store/postgres-leases.ts';
+import { type Retention, startRetention } from '../store/retention.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
-import type { Store } from '../store/types.ts';
+import type { CommitObserver, Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
 import { type RunningBridge, startBridge } from './bridge.ts';
+import { Metrics } from './metrics.ts';
 import { secureServing } from './tls.ts';
 
 export interface RunningServer {
@@ -52,8 +54,20 @@ export interface RunningServer {
   clusterNode?: ClusterNode;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
+  /** Prometheus metrics (GET /metrics). */
+  metrics: Metrics;
+  /**
+   * Graceful stop (SIGTERM): refuse new requests and connections (503, /ready too), close
+   * chargers with 1001 so they reconnect to another node, finish queued commits, then close.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long GET /ready waits for each readiness check (ms). */
+export const READY_TIMEOUT_MS = 2000;
+/** How long a drain waits for chargers to close their side after the 1001 close frame (ms). */
+const CHARGER_CLOSE_WAIT_MS = 2000;
 
 export function createLogger(level: ServeConfig['logLevel']): Logger {
   // Logs go to stderr: stdout's first line is the URL, for scripts and tests.
@@ -88,12 +102,12 @@ function defaultNodeId(): string {
   return `${hostname()}-${randomBytes(3).toString('hex')}`;
 }
 
-async function openStore(config: ServeConfig): Promise<Store> {
+async function openStore(config: ServeConfig, onCommit: CommitObserver): Promise<Store> {
   if (isPostgres(config.db)) {
-    return openPostgresStore({ url: config.db });
+    return openPostgresStore({ url: config.db, onCommit });
   }
   mkdirSync(config.data, { recursive: true });
-  return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db') });
+  return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db'), onCommit });
 }
 
 export async function startServer(
@@ -101,8 +115,13 @@ export async function startServer(
   log: Logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
   const clock = { now: () => Date.now() };
-  const store = await openStore(config);
   const nodeId = config.nodeId ?? defaultNodeId();
+  // Read at each scrape; `central` exists by the time anything is scraped.
+  const metrics = new Metrics({
+    nodeId,
+    connectedChargers: (): number => central.connectedIds().length,
+  });
+  const store = await openStore(config, metrics.commit);
   // On PostgreSQL every process is a node of a cluster (a cluster of one, alone): a start marks
   // offline only the chargers no live node holds, never the other nodes' (src/central/cluster).
   let backplane: PostgresCluster | undefined;
@@ -132,6 +151,7 @@ export async function startServer(
       callTimeoutMs: config.callTimeoutMs,
     },
     security: secure.security,
+    metrics,
     ...(directory ? { connections: directory } : {}),
   });
   let routed: (CommandSender & ChargerDirectory) | undefined;
@@ -184,11 +204,28 @@ export async function startServer(
     ];
   };
   const startedAt = new Date(clock.now()).toISOString();
+  // From SIGTERM on: /ready says 503, new requests and charger connections are refused.
+  let draining = false;
+  // What GET /ready checks (the composition root adds one per dependency that must answer).
+  const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
+  // A node of a cluster is ready once registered (and while its heartbeat finds it alive).
+  if (clusterNode) {
+    const node = clusterNode;
+    readiness.push({
+      name: 'node',
+      check: async () => {
+        if (!node.registered) throw new Error(`node ${node.id} is not registered`);
+      },
+    });
+  }
   const gateway = new Gateway({
     central,
     maxFrameBytes: config.maxFrameBytes,
     pingInterval: config.pingInterval,
-    authorizeUpgrade: central.security.authorizeUpgrade,
+    authorizeUpgrade: (req, id) =>
+      draining
+        ? Promise.resolve({ status: 503, message: 'The server is shutting down: connect to another node' })
+        : central.security.authorizeUpgrade(req, id),
     ...secure.gateway,
   });
   mkdirSync(config.data, { recursive: true });
@@ -216,6 +253,20 @@ export async function startServer(
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
   const bridge = await startBridge(config, central, smart, log, routed);
+  // Meter-value retention (--retention-days): folds old rows into daily totals, hourly.
+  const retention: Retention | undefined =
+    config.retentionDays === undefined
+      ? undefined
+      : startRetention({
+          store,
+          days: config.retentionDays,
+          clock,
+          timers: {
+            setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+            clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+          },
+          log,
+        });
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -240,6 +291,13 @@ export async function startServer(
     ...(routed ? { commands: routed, directory: routed } : {}),
     ...(clusterEvents ? { eventLog: clusterEvents } : {}),
     nodes: listNodes,
+    ops: {
+      readiness,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      draining: () => draining,
+      metrics,
+      metricsTokens: config.metricsToken ? [token.token, config.metricsToken] : [token.token],
+    },
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -263,6 +321,7 @@ export async function startServer(
       stopConfigPolicies();
       stopLocalLists();
       await bridge.close();
+      await retention?.stop();
       routedSender?.close();
       central.closeAll();
       await clusterNode?.stop();
@@ -277,6 +336,16 @@ export async function startServer(
     })();
     return closing;
   };
+  const drain = async () => {
+    draining = true;
+    log.info({ chargers: gateway.connections }, 'draining: closing chargers with 1001');
+    // RFC 6455 §7.4.1: 1001 "going away"; chargers reconnect, through the load balancer, elsewhere.
+    central.closeAll(1001, 'Server shutting down');
+    const until = Date.now() + CHARGER_CLOSE_WAIT_MS;
+    while (gateway.connections > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // close() stops the listeners, then the store finishes its queued commits before it closes.
+    await close();
+  };
   return {
     url,
     port,
@@ -290,6 +359,8 @@ export async function startServer(
     ...(clusterNode ? { clusterNode } : {}),
     ...(plainPort !== undefined ? { plainPort } : {}),
     reloadTls: secure.reload,
+    metrics,
+    drain,
     close,
   };
 }

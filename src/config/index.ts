@@ -1,4 +1,4 @@
-// Flags + environment → one validated, frozen config object (style.md habit 6). Nothing else in
+// Flags + environment → one validated, frozen config object (docs/architecture.md, "Config is read once"). Nothing else in
 // Ampere reads process.env. Unknown or misspelt keys are rejected with a hint.
 import { AmpereError } from '../errors.ts';
 
@@ -60,6 +60,12 @@ export interface ServeConfig {
   nodeHeartbeatMs: number;
   /** A node silent this long is declared dead and only its chargers go offline (ms). */
   nodeDeadMs: number;
+  /** A scrape-only bearer token for GET /metrics (the operator token works too). */
+  metricsToken: string | undefined;
+  /** Seconds a SIGTERM/SIGINT drain may take before the process exits anyway. */
+  drainTimeout: number;
+  /** Meter values older than this many days are folded into daily totals and deleted; undefined keeps all. */
+  retentionDays: number | undefined;
 }
 
 interface Option {
@@ -150,6 +156,19 @@ function nodeId(raw: string): string {
     );
   }
   return raw;
+}
+
+/** A bearer token: at least 16 printable characters without spaces (it travels in a header). */
+function secretToken(name: string) {
+  return (raw: string): string => {
+    if (!/^[\x21-\x7e]{16,}$/.test(raw)) {
+      throw new AmpereError(
+        'AMPERE_ERR_CONFIG',
+        `${name} must be at least 16 printable characters without spaces (e.g. openssl rand -hex 24)`,
+      );
+    }
+    return raw;
+  };
 }
 
 export const SERVE_OPTIONS: Option[] = [
@@ -366,6 +385,27 @@ export const SERVE_OPTIONS: Option[] = [
     parse: int('node-dead-after', 300, 3600000),
     help: 'a node silent this long is dead; only its chargers go offline (ms, default 10000)',
   },
+  {
+    flag: 'metrics-token',
+    env: 'AMPERE_METRICS_TOKEN',
+    key: 'metricsToken',
+    parse: secretToken('metrics-token'),
+    help: 'bearer token that may read /metrics and nothing else (the operator token works too)',
+  },
+  {
+    flag: 'drain-timeout',
+    env: 'AMPERE_DRAIN_TIMEOUT',
+    key: 'drainTimeout',
+    parse: int('drain-timeout', 1, 3600),
+    help: 'seconds SIGTERM/SIGINT may take to drain (close chargers, finish commits) before exiting (default 30)',
+  },
+  {
+    flag: 'retention-days',
+    env: 'AMPERE_RETENTION_DAYS',
+    key: 'retentionDays',
+    parse: int('retention-days', 1, 36500),
+    help: 'keep raw meter values this many days, then fold them into daily totals per connector (default: keep all)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -402,6 +442,9 @@ export const DEFAULTS: ServeConfig = {
   nodeId: undefined,
   nodeHeartbeatMs: 2000,
   nodeDeadMs: 10_000,
+  metricsToken: undefined,
+  drainTimeout: 30,
+  retentionDays: undefined,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */
