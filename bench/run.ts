@@ -15,6 +15,7 @@ import { count, merge, newHist, quantileMs } from './hist.ts';
 import type { LoadgenArgs, ParentMsg, PhaseResult, ReadyMsg } from './loadgen.ts';
 import { cpuMs, machineJiffies, memMiB } from './proc.ts';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile.ts';
+import { formatStart, runStartBench, type StartSummary } from './start.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -29,7 +30,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --rate R           open-loop MeterValues per charger per second (default 1)
   --generators G     load generator processes (default 1)
  --repeat K         run every target K times, interleaved; report each target's median run
-  --only LIST        comma-separated subset of: raw, ocpp-rpc, ampere
+  --only LIST        comma-separated subset of: raw, ocpp-rpc, ampere, start
+                     (start: the start times of bench/start.ts, measured first)
+  --start-runs N     rounds of start-time measurements (default 9)
   --quick            smoke run: 200 chargers, 5 s closed, 3 s open
   --profile          run Ampere under --cpu-prof and summarise where its time goes
                      (profiling slows it: use for the breakdown, not for the figures)
@@ -51,6 +54,9 @@ interface Options {
   out: string;
   quick: boolean;
   repeat: number;
+  /** bench/start.ts: start times of the CLI and the server (issue 14). */
+  start: boolean;
+  startRuns: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -66,6 +72,8 @@ function parseArgs(argv: string[]): Options {
     out: join(BENCH, 'results', 'latest.json'),
     quick: false,
     repeat: 1,
+    start: true,
+    startRuns: 9,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -103,10 +111,15 @@ function parseArgs(argv: string[]): Options {
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean);
-        for (const t of list) if (!(TARGETS as readonly string[]).includes(t)) fail(`unknown target "${t}"`);
+        for (const t of list)
+          if (!(TARGETS as readonly string[]).includes(t) && t !== 'start') fail(`unknown target "${t}"`);
         o.only = TARGETS.filter((t) => list.includes(t));
+        o.start = list.includes('start');
         break;
       }
+      case '--start-runs':
+        o.startRuns = Math.max(1, Math.floor(num()));
+        break;
       case '--repeat':
         o.repeat = Math.max(1, Math.floor(num()));
         break;
@@ -649,7 +662,8 @@ async function runSmart(): Promise<unknown> {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   // Bounded no matter what: setup, both phases and teardown per target, with generous slack.
-  const budgetS = o.repeat * o.only.length * (90 + o.seconds + o.openSeconds + 25) + 120;
+  const budgetS =
+    o.repeat * o.only.length * (90 + o.seconds + o.openSeconds + 25) + 120 + (o.start ? o.startRuns * 30 : 0);
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: over its ${budgetS} s budget, stopping\n`);
     killChildren();
@@ -665,6 +679,18 @@ async function main(): Promise<void> {
   progress(
     `bench: ${o.only.join(', ')} · ${o.chargers} chargers · closed ${o.seconds} s · open ${o.openSeconds} s × ${o.rate}/s · ${o.generators} generator(s) · ${cpus().length} cores`,
   );
+  // Start times first, while no server of this bench is running.
+  let start: StartSummary | undefined;
+  if (o.start) start = await runStartBench({ runs: o.startRuns, progress, track });
+  if (start && o.only.length === 0) {
+    process.stdout.write(`${formatStart(start)}\n`);
+    writeSummary(o, {
+      date: new Date().toISOString(),
+      machine: { cores: cpus().length, node: process.version },
+      start,
+    });
+    return;
+  }
   const results: TargetResult[] = [];
   let profile: ProfileSummary | undefined;
   const runs = new Map<Target, TargetResult[]>();
@@ -704,6 +730,7 @@ async function main(): Promise<void> {
   }
 
   const text = report(results, o);
+  if (start) process.stdout.write(`${formatStart(start)}\n`);
   process.stdout.write(`${text}\n`);
   if (profile) process.stdout.write(`\n${formatProfile(profile)}\n`);
   if (smart !== undefined) process.stdout.write(`\nSmart charging:\n${JSON.stringify(smart, null, 2)}\n`);
@@ -717,7 +744,12 @@ async function main(): Promise<void> {
     targets: checkTargets(results),
     profile,
     smart,
+    start,
   };
+  writeSummary(o, summary);
+}
+
+function writeSummary(o: Options, summary: Record<string, unknown>): void {
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(summary, null, 2)}\n`);
   progress(`\nJSON summary: ${o.out}`);

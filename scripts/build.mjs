@@ -1,0 +1,70 @@
+// The build `npm ci` runs (the `prepare` script) and `npm run build`: TypeScript compiled to plain
+// JavaScript in dist/ (tsconfig.build.json), then the web console bundled into dist/console.
+// Plain JavaScript itself, so it needs neither tsx nor a build to run.
+// `--ui-only` (npm run build:ui, under tsx) bundles only the web console, from the sources.
+// The console's size is printed per file and the build fails when it exceeds its 150 KB budget.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+/** Written last: bin/ampere.js runs dist/ only when this is newer than every source file. */
+const STAMP = join(DIST, 'build-stamp');
+/** Not tsc's: the console bundle, which its own step replaces. */
+const KEEP = new Set(['console']);
+const UI_BUDGET = 150 * 1024;
+
+function fail(message) {
+  console.error(`build: ${message}`);
+  process.exit(1);
+}
+
+function compile() {
+  let tsc;
+  try {
+    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    fail(
+      'typescript is not installed, so dist/ cannot be built. Install with development dependencies ' +
+        '(`npm ci`), then drop them with `npm prune --omit=dev` if you want (see the README).',
+    );
+  }
+  // Compiled beside dist/ and moved in folder by folder, so files of deleted sources do not linger.
+  const tmp = join(ROOT, `dist.tmp-${process.pid}`);
+  const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', tmp], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    fail('tsc failed');
+  }
+  rmSync(STAMP, { force: true });
+  const fresh = new Set(readdirSync(tmp));
+  if (existsSync(DIST)) {
+    for (const name of readdirSync(DIST))
+      if (!KEEP.has(name) && !fresh.has(name)) rmSync(join(DIST, name), { recursive: true, force: true });
+  }
+  for (const name of fresh) {
+    rmSync(join(DIST, name), { recursive: true, force: true });
+    renameSync(join(tmp, name), join(DIST, name));
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  console.log(`compiled src/ to dist/ (${fresh.size} entries)`);
+}
+
+async function bundleUi(fromSource) {
+  const { buildUi } = await import(fromSource ? '../src/ui/index.ts' : '../dist/ui/index.js');
+  const b = await buildUi();
+  for (const f of b.files)
+    console.log(`${f.name.padEnd(40)} ${String(f.bytes).padStart(8)} B  ${String(f.gzipBytes).padStart(7)} B gzipped`);
+  console.log(`web console: ${(b.gzipBytes / 1024).toFixed(1)} KB gzipped (budget ${UI_BUDGET / 1024} KB) in ${b.dir}`);
+  if (b.gzipBytes > UI_BUDGET) fail('the web console is over its size budget');
+}
+
+const uiOnly = process.argv.includes('--ui-only');
+if (!uiOnly) compile();
+await bundleUi(uiOnly);
+if (!uiOnly) writeFileSync(STAMP, `${new Date().toISOString()}\n`);
