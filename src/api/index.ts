@@ -25,6 +25,7 @@ import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
+import { lazySerializers } from './serialization.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
@@ -70,6 +71,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     // SSE streams are long-lived; closing the server must not wait for them (they end in preClose).
     forceCloseConnections: true,
     ajv: { customOptions: { strict: false } },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
   const routes: ApiRoute[] = [];

@@ -8,7 +8,6 @@ import { CentralSystem, EventBus, Gateway, startConfigPolicies, startLocalLists 
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
-import { openPostgresStore } from '../store/postgres.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
@@ -60,6 +59,8 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
 
 async function openStore(config: ServeConfig): Promise<Store> {
   if (config.db?.startsWith('postgres://') || config.db?.startsWith('postgresql://')) {
+    // Imported only here: pg is not loaded by a server on SQLite (issue 14, start time).
+    const { openPostgresStore } = await import('../store/postgres.ts');
     return openPostgresStore({ url: config.db });
   }
   mkdirSync(config.data, { recursive: true });
