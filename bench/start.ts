@@ -7,7 +7,7 @@
 // the same rounds, is the baseline every figure is divided by, so a busy machine moves the
 // baseline with the figures. Rounds are interleaved and each case reports its median.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,21 +40,12 @@ export interface StartSummary {
   targets: { what: string; value: string; ok: boolean }[];
 }
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
 /** Builds dist/ first when it is missing or older than src/, so the figures are for these sources. */
-function ensureBuild(progress: (s: string) => void): void {
-  const stamp = join(ROOT, 'dist', 'build-stamp');
-  if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  progress('  dist/ is missing or older than src/: npm run build…');
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'ignore' });
+function ensureBuild(): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
   if (r.status !== 0) throw new Error('the build failed (run `npm run build` to see why)');
 }
 
@@ -113,7 +104,7 @@ export async function runStartBench(
   const runs = Math.max(1, opts.runs ?? 9);
   const progress = opts.progress ?? (() => {});
   const track = opts.track ?? (() => {});
-  ensureBuild(progress);
+  ensureBuild();
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AMPERE_API_TOKEN: 'bench-start-token' };
   const plan: { name: string; command: StartCase['command']; from?: From }[] = [
     { name: 'node -e 0', command: 'node -e 0' },

@@ -14,10 +14,8 @@ const from = process.env.AMPERE_FROM;
 /** Newest modification time under src/, skipping the browser code (the server rebuilds that itself). */
 function newestSource(dir) {
   let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) {
-      if (e.name !== 'app' || !dir.endsWith('/ui/')) t = Math.max(t, newestSource(`${dir}${e.name}/`));
-    } else t = Math.max(t, statSync(`${dir}${e.name}`).mtimeMs);
+  for (const f of readdirSync(dir, { recursive: true })) {
+    if (!f.startsWith('ui/app')) t = Math.max(t, statSync(`${dir}${f}`).mtimeMs);
   }
   return t;
 }

@@ -2,9 +2,11 @@
 // JavaScript in dist/ (tsconfig.build.json), then the web console bundled into dist/console.
 // Plain JavaScript itself, so it needs neither tsx nor a build to run.
 // `--ui-only` (npm run build:ui, under tsx) bundles only the web console, from the sources.
+// `--if-stale` builds only when dist/ is missing or older than some file under src/ (the bench and
+// the test of the build use it, so they measure and test the current sources).
 // The console's size is printed per file and the build fails when it exceeds its 150 KB budget.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +66,14 @@ async function bundleUi(fromSource) {
   if (b.gzipBytes > UI_BUDGET) fail('the web console is over its size budget');
 }
 
+function current() {
+  if (!existsSync(STAMP)) return false;
+  const src = join(ROOT, 'src');
+  const newest = Math.max(...readdirSync(src, { recursive: true }).map((f) => statSync(join(src, f)).mtimeMs));
+  return statSync(STAMP).mtimeMs >= newest;
+}
+
+if (process.argv.includes('--if-stale') && current()) process.exit(0);
 const uiOnly = process.argv.includes('--ui-only');
 if (!uiOnly) compile();
 await bundleUi(uiOnly);
