@@ -6,7 +6,7 @@
 // the test of the build use it, so they measure and test the current sources).
 // The console's size is printed per file and the build fails when it exceeds its 150 KB budget.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,10 +45,9 @@ function compile() {
   }
   rmSync(STAMP, { force: true });
   const fresh = new Set(readdirSync(tmp));
-  if (existsSync(DIST)) {
-    for (const name of readdirSync(DIST))
-      if (!KEEP.has(name) && !fresh.has(name)) rmSync(join(DIST, name), { recursive: true, force: true });
-  }
+  mkdirSync(DIST, { recursive: true });
+  for (const name of readdirSync(DIST))
+    if (!KEEP.has(name) && !fresh.has(name)) rmSync(join(DIST, name), { recursive: true, force: true });
   for (const name of fresh) {
     rmSync(join(DIST, name), { recursive: true, force: true });
     renameSync(join(tmp, name), join(DIST, name));
