@@ -676,9 +676,10 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   }
-  progress(
-    `bench: ${o.only.join(', ')} · ${o.chargers} chargers · closed ${o.seconds} s · open ${o.openSeconds} s × ${o.rate}/s · ${o.generators} generator(s) · ${cpus().length} cores`,
-  );
+  if (o.only.length > 0)
+    progress(
+      `bench: ${o.only.join(', ')} · ${o.chargers} chargers · closed ${o.seconds} s · open ${o.openSeconds} s × ${o.rate}/s · ${o.generators} generator(s) · ${cpus().length} cores`,
+    );
   // Start times first, while no server of this bench is running.
   let start: StartSummary | undefined;
   if (o.start) start = await runStartBench({ runs: o.startRuns, progress, track });
