@@ -29,10 +29,13 @@ function compile() {
   try {
     tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   } catch {
-    fail(
-      'typescript is not installed, so dist/ cannot be built. Install with development dependencies ' +
-        '(`npm ci`), then drop them with `npm prune --omit=dev` if you want (see the README).',
-    );
+    const why = 'typescript (a development dependency) is not installed, so src/ cannot be compiled';
+    // An install without development dependencies over an existing build keeps that build.
+    if (existsSync(STAMP)) {
+      console.log(`build: ${why}; keeping the build already in dist/`);
+      return false;
+    }
+    fail(`${why}. Install with them (\`npm ci\`), then drop them with \`npm prune --omit=dev\` (see the README).`);
   }
   // Compiled beside dist/ and moved in folder by folder, so files of deleted sources do not linger.
   const tmp = join(ROOT, `dist.tmp-${process.pid}`);
@@ -54,6 +57,7 @@ function compile() {
   }
   rmSync(tmp, { recursive: true, force: true });
   console.log(`compiled src/ to dist/ (${fresh.size} entries)`);
+  return true;
 }
 
 async function bundleUi(fromSource) {
@@ -74,6 +78,6 @@ function current() {
 
 if (process.argv.includes('--if-stale') && current()) process.exit(0);
 const uiOnly = process.argv.includes('--ui-only');
-if (!uiOnly) compile();
+const compiled = !uiOnly && compile();
 await bundleUi(uiOnly);
-if (!uiOnly) writeFileSync(STAMP, `${new Date().toISOString()}\n`);
+if (compiled) writeFileSync(STAMP, `${new Date().toISOString()}\n`);
