@@ -18,6 +18,7 @@ export interface RunningServer {
   url: string;
   port: number;
   central: CentralSystem;
+  smart: SmartController;
   store: Store;
   log: Logger;
   /** The operator API's bearer token (configured, stored or generated at this start). */
@@ -57,8 +58,12 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
   );
 }
 
+function isPostgres(db: string | undefined): db is string {
+  return db?.startsWith('postgres://') === true || db?.startsWith('postgresql://') === true;
+}
+
 async function openStore(config: ServeConfig): Promise<Store> {
-  if (config.db?.startsWith('postgres://') || config.db?.startsWith('postgresql://')) {
+  if (isPostgres(config.db)) {
     // Imported only here: pg is not loaded by a server on SQLite (issue 14, start time).
     const { openPostgresStore } = await import('../store/postgres.ts');
     return openPostgresStore({ url: config.db });
@@ -100,8 +105,22 @@ export async function startServer(
     ...secure.gateway,
   });
   mkdirSync(config.data, { recursive: true });
-  const smart = new SmartController({ central });
-  central.smart = smart;
+  // On PostgreSQL several nodes may share the sites: one leads each (an advisory lock per site).
+  const leases = isPostgres(config.db)
+    ? (await import('../store/postgres-leases.ts')).openPostgresLeases({
+        url: config.db,
+        onLost: (err) => log.warn({ err: err.message }, 'smart charging: leases lost with their connection'),
+      })
+    : undefined;
+  const smart = new SmartController({
+    store,
+    commands: central,
+    directory: central,
+    events,
+    clock,
+    log,
+    ...(leases ? { leases } : {}),
+  });
   await smart.start();
   central.security.certificates.start();
   // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
@@ -124,6 +143,7 @@ export async function startServer(
     ui,
     tokenFile: token.file,
     central,
+    smart,
     validator,
     token: token.token,
     log,
@@ -144,6 +164,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      await leases?.close();
       central.security.certificates.stop();
       stopConfigPolicies();
       stopLocalLists();
@@ -162,6 +183,7 @@ export async function startServer(
     url,
     port,
     central,
+    smart,
     store,
     log,
     apiToken: token.token,
