@@ -5,13 +5,16 @@
 // a fresh data folder each time, so migrations are included). Each command runs from the compiled
 // build (AMPERE_FROM=dist) and from the sources through tsx (AMPERE_FROM=src); `node -e 0`, run in
 // the same rounds, is the baseline every figure is divided by, so a busy machine moves the
-// baseline with the figures. Rounds are interleaved and each case reports its median.
+// baseline with the figures. Rounds are interleaved and each case reports its median. For serve
+// the CPU time the process used until its URL line (from /proc) is given too: on a busy shared
+// machine it moves far less than the wall time.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuMs } from './proc.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const BIN = join(ROOT, 'bin', 'ampere.js');
@@ -30,6 +33,8 @@ export interface StartCase {
   runsMs: number[];
   /** Median ÷ the median of `node -e 0` in the same run. */
   xBaseline: number;
+  /** serve: median CPU time (user + system) of the process until its URL line. */
+  cpuMs?: number;
 }
 
 export interface StartSummary {
@@ -38,6 +43,8 @@ export interface StartSummary {
   /** tsx median ÷ compiled median per command (how much faster the build starts). */
   speedup: Record<string, number>;
   targets: { what: string; value: string; ok: boolean }[];
+  /** 1-minute load average before and after the rounds: far above the core count, the wall times are disturbed. */
+  loadavg: [number, number];
 }
 
 /** Builds dist/ first when it is missing or older than src/, so the figures are for these sources. */
@@ -55,13 +62,13 @@ function argsFor(command: Command, data: string): string[] {
   return [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data', data, '--log-level', 'warn'];
 }
 
-/** Spawns once and resolves with the milliseconds until exit (or, for serve, the first line). */
+/** Spawns once: milliseconds until exit (or, for serve, the first line, with the CPU used by then). */
 function timeOnce(
   args: string[],
   env: NodeJS.ProcessEnv,
   untilFirstLine: boolean,
   track: (p: ChildProcess) => void,
-): Promise<number> {
+): Promise<{ wall: number; cpu?: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,6 +76,7 @@ function timeOnce(
     let out = '';
     let err = '';
     let took: number | undefined;
+    let cpu: number | undefined;
     const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
     p.stderr.on('data', (d: Buffer) => {
       err += d.toString();
@@ -77,6 +85,7 @@ function timeOnce(
       out += d.toString();
       if (untilFirstLine && took === undefined && out.includes('\n')) {
         took = performance.now() - t0;
+        cpu = cpuMs(p.pid!);
         p.kill('SIGTERM');
       }
     });
@@ -85,7 +94,7 @@ function timeOnce(
       took ??= performance.now() - t0;
       if (untilFirstLine ? !out.includes('\n') : code !== 0)
         reject(new Error(`${args.slice(1).join(' ')} failed (${code ?? signal}): ${err.slice(0, 500)}`));
-      else resolve(took);
+      else resolve(cpu === undefined ? { wall: took } : { wall: took, cpu });
     });
   });
 }
@@ -117,18 +126,25 @@ export async function runStartBench(
         from,
       });
   const times = plan.map(() => [] as number[]);
+  const cpus = plan.map(() => [] as number[]);
+  const load0 = loadavg()[0]!;
   progress(`start times: ${runs} rounds of ${plan.map((p) => p.name).join(', ')}`);
   for (let r = 0; r < runs; r++) {
     for (const [i, c] of plan.entries()) {
       if (c.command === 'node -e 0') {
-        times[i]!.push(await timeOnce(['-e', '0'], env, false, track));
+        times[i]!.push((await timeOnce(['-e', '0'], env, false, track)).wall);
         continue;
       }
       const data = mkdtempSync(join(tmpdir(), 'ampere-bench-start-'));
       try {
-        times[i]!.push(
-          await timeOnce(argsFor(c.command, data), { ...env, AMPERE_FROM: c.from }, c.command === 'serve', track),
+        const t = await timeOnce(
+          argsFor(c.command, data),
+          { ...env, AMPERE_FROM: c.from },
+          c.command === 'serve',
+          track,
         );
+        times[i]!.push(t.wall);
+        if (t.cpu !== undefined) cpus[i]!.push(t.cpu);
       } finally {
         rmSync(data, { recursive: true, force: true });
       }
@@ -144,6 +160,7 @@ export async function runStartBench(
       xBaseline: round(median(times[i]!) / base, 2),
     };
     if (c.from) out.from = c.from;
+    if (cpus[i]!.length > 0) out.cpuMs = round(median(cpus[i]!));
     return out;
   });
   const find = (command: Command, from: From) => cases.find((c) => c.command === command && c.from === from)!;
@@ -154,6 +171,7 @@ export async function runStartBench(
   const serve = find('serve', 'dist').medianMs;
   return {
     runs,
+    loadavg: [round(load0, 2), round(loadavg()[0]!, 2)],
     cases,
     speedup,
     targets: [
@@ -173,18 +191,19 @@ export async function runStartBench(
 
 export function formatStart(s: StartSummary): string {
   const rows = [
-    ['command', 'median ms', '× node -e 0', `${s.runs} runs (ms)`],
+    ['command', 'median ms', '× node -e 0', 'CPU ms', `${s.runs} runs (ms)`],
     ...s.cases.map((c) => [
       c.name,
       c.medianMs.toFixed(1),
       c.xBaseline.toFixed(2),
+      c.cpuMs === undefined ? '-' : c.cpuMs.toFixed(0),
       c.runsMs.map((t) => t.toFixed(0)).join(' '),
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) =>
     r
-      .map((c, i) => (i === 0 || i === 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join('  ')
       .trimEnd(),
   );
@@ -194,6 +213,7 @@ export function formatStart(s: StartSummary): string {
       .map(([k, v]) => `${k} ${v.toFixed(2)}×`)
       .join(', ')}`,
   );
+  lines.push(`Load average (1 min) ${s.loadavg[0]} before, ${s.loadavg[1]} after, on ${cpuList().length} cores.`);
   lines.push('Targets (issue 14):');
   for (const t of s.targets) lines.push(`  ${t.ok ? 'MET ' : 'MISS'}  ${t.what}: ${t.value}`);
   return lines.join('\n');
