@@ -76,7 +76,31 @@ function current() {
   return statSync(STAMP).mtimeMs >= newest;
 }
 
-if (process.argv.includes('--if-stale') && current()) process.exit(0);
+/**
+ * One build at a time per checkout (two test files may ask for one at once): a lock folder, made
+ * atomically. Whoever waited re-checks whether the build it wanted is there now. A lock older than
+ * ten minutes is from a build that died and is taken over.
+ */
+function lock() {
+  const dir = join(ROOT, 'dist.lock');
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      if (Date.now() - statSync(dir, { throwIfNoEntry: false })?.mtimeMs > 600_000)
+        rmSync(dir, { force: true, recursive: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+}
+
+const ifStale = process.argv.includes('--if-stale');
+if (ifStale && current()) process.exit(0);
+lock();
+if (ifStale && current()) process.exit(0);
 const uiOnly = process.argv.includes('--ui-only');
 const compiled = !uiOnly && compile();
 await bundleUi(uiOnly);
