@@ -1,4 +1,4 @@
-// The registry of Ampere's own error codes (style.md habit 2). Every error Ampere throws carries
+// The registry of Ampere's own error codes (docs/architecture.md, "Two error vocabularies"). Every error Ampere throws carries
 // one of these codes; where it can reach the operator API it also carries the HTTP status.
 // This file is a leaf that every room may import: it imports nothing.
 // docs/errors.md documents each code; a test checks the two agree.
@@ -29,6 +29,8 @@ export const AMPERE_ERRORS = {
   AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   AMPERE_ERR_CSRF: { status: 403, title: 'A change through the console session lacks its CSRF token' },
   AMPERE_ERR_UI_NOT_BUILT: { status: 503, title: 'The web console bundle is missing' },
+  AMPERE_ERR_DRAINING: { status: 503, title: 'The server is shutting down and takes no new requests' },
+  AMPERE_ERR_NOT_READY: { status: 503, title: 'A readiness check failed (the database does not answer, …)' },
 } as const;
 
 export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;

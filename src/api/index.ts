@@ -21,6 +21,8 @@ import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { meterDailyRoutes } from './routes/meter-daily.ts';
+import { type OpsPort, opsRoutes } from './routes/ops.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -30,6 +32,7 @@ import { lazySerializers } from './serialization.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export type { OpsPort, ReadinessCheck } from './routes/ops.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -50,6 +53,8 @@ export interface ApiOptions {
   tokenFile?: string | null;
   /** The home-automation bridge, for its routes under /api/bridge. */
   bridge?: BridgeApiPort;
+  /** /health, /ready, /metrics and the refusal of new requests while draining. */
+  ops?: OpsPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -96,6 +101,8 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
   );
+  // Before the token check: a draining node refuses at once, and probes need no token.
+  if (opts.ops) opsRoutes(app, opts.ops);
 
   await app.register(swagger, {
     openapi: {
@@ -170,6 +177,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
+  meterDailyRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());

@@ -78,7 +78,8 @@ function errorFrom(action: string, kind: 'req' | 'conf', errors: ErrorObject[] |
 }
 
 export class Validator {
-  private readonly compiled = new Map<string, ValidateFunction>();
+  /** The compiled validators by action, one map per direction: no key string built per message. */
+  private readonly byKind = { req: new Map<string, ValidateFunction>(), conf: new Map<string, ValidateFunction>() };
   private readonly schemas = new Map<string, JsonSchema>();
   private readonly ajv: Ajv;
 
@@ -95,12 +96,10 @@ export class Validator {
     }
   }
 
-  private compiledFor(id: string): ValidateFunction {
-    let fn = this.compiled.get(id);
-    if (fn === undefined) {
-      fn = this.ajv.compile(this.schemas.get(id)!);
-      this.compiled.set(id, fn);
-    }
+  /** Compiles a message's schema the first time that message is validated. */
+  private compile(action: Action, kind: 'req' | 'conf'): ValidateFunction {
+    const fn = this.ajv.compile(this.schemaFor(action, kind));
+    this.byKind[kind].set(action, fn);
     return fn;
   }
 
@@ -110,7 +109,7 @@ export class Validator {
 
   /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
   validate(action: Action, kind: 'req' | 'conf', payload: unknown, mode: ValidationMode): ValidationResult {
-    const fn = this.compiledFor(`${action}.${kind}`);
+    const fn = this.byKind[kind].get(action) ?? this.compile(action, kind);
     if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: [] };
     const strictError = errorFrom(action, kind, fn.errors);
     if (mode === 'strict') return { ok: false, error: strictError };

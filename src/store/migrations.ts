@@ -106,7 +106,7 @@ CREATE TABLE transactions (
   stop_id_tag TEXT,
   created_at INTEGER NOT NULL
 );
--- design.md: a repeated StartTransaction returns the same transactionId.
+-- Persistence rules (docs/architecture.md): a repeated StartTransaction returns the same transactionId.
 CREATE UNIQUE INDEX transactions_idempotency
   ON transactions (charger_id, connector_id, id_tag_key, started_at, meter_start);
 CREATE INDEX transactions_active_connector ON transactions (charger_id, connector_id) WHERE stopped_at IS NULL;
@@ -240,6 +240,23 @@ CREATE TABLE reservations (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
+`,
+  },
+  {
+    // Numbered for its helper branch (issue 13, retention), so parallel branches do not collide.
+    version: 16,
+    name: 'meter-value retention: daily aggregates per connector',
+    sql: `
+CREATE TABLE meter_daily (
+  charger_id TEXT NOT NULL,
+  connector_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  min_wh REAL,
+  max_wh REAL,
+  max_w REAL,
+  readings INTEGER NOT NULL,
+  PRIMARY KEY (charger_id, connector_id, day)
+) WITHOUT ROWID;
 `,
   },
 ];
