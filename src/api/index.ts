@@ -30,6 +30,7 @@ import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
+import { lazySerializers } from './serialization.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
@@ -78,6 +79,7 @@ export interface Api {
 }
 
 export async function createApi(opts: ApiOptions): Promise<Api> {
+  const validatorCompiler = createValidatorCompiler();
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'api' }) as never,
     logController: new LogController({ disableRequestLogging: true }),
@@ -85,6 +87,12 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     // SSE streams are long-lived; closing the server must not wait for them (they end in preClose).
     forceCloseConnections: true,
     ajv: { customOptions: { strict: false } },
+    // Our compilers from the start: fastify then never loads its default ajv set-up, which this
+    // API does not use (start time, issue 14). fastify types this factory for ajv's own compile
+    // signature only; it is the same compiler that setValidatorCompiler takes below.
+    schemaController: {
+      compilersFactory: { buildValidator: (() => validatorCompiler) as never, buildSerializer: lazySerializers() },
+    },
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
   const routes: ApiRoute[] = [];
@@ -96,7 +104,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   });
   // First of all hooks: security headers on every answer, CORS preflights before the token check.
   app.addHook('onRequest', securityHeaders({ corsOrigins: opts.corsOrigins ?? [] }));
-  app.setValidatorCompiler(createValidatorCompiler());
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),

@@ -1,20 +1,14 @@
 // Builds the home-automation bridge from the config: its settings file, the embedded broker or
 // the broker URL, the MQTT and KNX transports and the webhook sender, on the central system's ports.
+// The transports' libraries (mqtt, aedes, knxultimate: most of the server's module loading) are
+// imported only when configured, so a server without them starts faster (issue 14).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  Bridge,
-  type EmbeddedBroker,
-  KnxTransport,
-  loadBridgeSettings,
-  loadDeadLetters,
-  MqttTransport,
-  saveBridgeSettings,
-  saveDeadLetters,
-  startEmbeddedBroker,
-  WebhookSender,
-} from '../bridge/index.ts';
+import { Bridge } from '../bridge/bridge.ts';
+import { loadBridgeSettings, saveBridgeSettings } from '../bridge/config.ts';
+import type { EmbeddedBroker } from '../bridge/embedded-broker.ts';
+import { loadDeadLetters, saveDeadLetters, WebhookSender } from '../bridge/webhooks.ts';
 import type { CentralSystem, ChargerDirectory, CommandSender } from '../central/index.ts';
 import type { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
@@ -43,6 +37,7 @@ export async function startBridge(
   let url = config.mqtt;
   if (url === 'embedded' || url?.startsWith('embedded://')) {
     const u = url === 'embedded' ? undefined : new URL(url);
+    const { startEmbeddedBroker } = await import('../bridge/embedded-broker.ts');
     broker = await startEmbeddedBroker({
       host: u?.hostname ? u.hostname.replace(/^\[|\]$/g, '') : config.host,
       port: u?.port ? Number(u.port) : 1883,
@@ -60,6 +55,10 @@ export async function startBridge(
     }
   }
   const brokerUrl = url;
+  const [mqtt, knx] = await Promise.all([
+    brokerUrl ? import('../bridge/mqtt.ts') : undefined,
+    config.knx ? import('../bridge/knx.ts') : undefined,
+  ]);
   const bridge = new Bridge({
     log: blog,
     settings,
@@ -87,10 +86,10 @@ export async function startBridge(
         }
       },
     }),
-    ...(brokerUrl
+    ...(brokerUrl && mqtt
       ? {
           mqtt: (b: Bridge) =>
-            new MqttTransport({
+            new mqtt.MqttTransport({
               url: brokerUrl,
               ...(ca ? { ca } : {}),
               clientId: `ampere-bridge-${settings.topicPrefix}`.slice(0, 23),
@@ -102,11 +101,11 @@ export async function startBridge(
             }),
         }
       : {}),
-    ...(config.knx
+    ...(config.knx && knx
       ? {
           knx: (b: Bridge) => {
             const [host, port] = config.knx!.split(':');
-            return new KnxTransport({
+            return new knx.KnxTransport({
               host: host!,
               port: port ? Number(port) : 3671,
               log: blog,

@@ -24,9 +24,7 @@ import type { NodeRecord } from '../store/cluster.ts';
 
 export type { NodeRecord } from '../store/cluster.ts';
 
-import { openPostgresStore } from '../store/postgres.ts';
-import { openPostgresCluster, type PostgresCluster } from '../store/postgres-cluster.ts';
-import { openPostgresLeases } from '../store/postgres-leases.ts';
+import type { PostgresCluster } from '../store/postgres-cluster.ts';
 import { type Retention, startRetention } from '../store/retention.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { CommitObserver, Store } from '../store/types.ts';
@@ -104,6 +102,8 @@ function defaultNodeId(): string {
 
 async function openStore(config: ServeConfig, onCommit: CommitObserver): Promise<Store> {
   if (isPostgres(config.db)) {
+    // Imported only here: pg is not loaded by a server on SQLite (issue 14, start time).
+    const { openPostgresStore } = await import('../store/postgres.ts');
     return openPostgresStore({ url: config.db, onCommit });
   }
   mkdirSync(config.data, { recursive: true });
@@ -126,6 +126,8 @@ export async function startServer(
   // offline only the chargers no live node holds, never the other nodes' (src/central/cluster).
   let backplane: PostgresCluster | undefined;
   if (isPostgres(config.db)) {
+    // Imported only here: pg is not loaded by a server on SQLite (issue 14, start time).
+    const { openPostgresCluster } = await import('../store/postgres-cluster.ts');
     backplane = await openPostgresCluster({ url: config.db, nodeId }).catch(async (e) => {
       await store.close();
       throw e;
@@ -231,7 +233,7 @@ export async function startServer(
   mkdirSync(config.data, { recursive: true });
   // On PostgreSQL several nodes may share the sites: one leads each (an advisory lock per site).
   const leases = isPostgres(config.db)
-    ? openPostgresLeases({
+    ? (await import('../store/postgres-leases.ts')).openPostgresLeases({
         url: config.db,
         onLost: (err) => log.warn({ err: err.message }, 'smart charging: leases lost with their connection'),
       })

@@ -476,7 +476,7 @@ export function hint(name: string, known: string[]): string {
 }
 
 /** Environment variables that are read elsewhere by libraries, or by other commands, and so not ours to reject. */
-const FOREIGN_ENV = new Set(['AMPERE_URL']);
+const FOREIGN_ENV = new Set(['AMPERE_URL', /* bin/ampere.js: run the build or the sources */ 'AMPERE_FROM']);
 
 /** Parses `--flag value` / `--flag=value` pairs and AMPERE_* variables. Flags win over the environment. */
 export function loadServeConfig(
