@@ -83,6 +83,7 @@ if (base === undefined) {
       assert.equal(put.status, 200, JSON.stringify(put.body));
       const leader = await probe(() => leaderOf(nodes), 15_000);
       const meter = new MeterSampler(sims, LIMIT_A).start();
+      let report = '';
       try {
         for (const id of IDS.slice(0, 2)) {
           sims[id]!.station.plug(1, CAR16);
@@ -111,13 +112,14 @@ if (base === undefined) {
         await until('all three cars charging', () => IDS.every((id) => drawing(id) >= 6), 20_000);
         const status = await next.api('/api/sites/flat/status');
         assert.deepEqual(status.body.violations, [], 'the new leader recorded no breach');
-        console.log(
-          `smart failover: leader ${leader.nodeId} killed, ${next.nodeId} led after ${movedMs} ms; ` +
-            `metered peak ${Math.max(...meter.peak).toFixed(1)} A of ${LIMIT_A} A over ${meter.samples} samples`,
-        );
+        await new Promise((r) => setTimeout(r, 500));
+        report = `smart failover: leader ${leader.nodeId} killed, ${next.nodeId} led after ${movedMs} ms; `;
       } finally {
         meter.stop();
       }
+      console.log(
+        `${report}metered peak ${Math.max(...meter.peak).toFixed(1)} A of ${LIMIT_A} A over ${meter.samples} samples`,
+      );
       meter.assertHeld('through the failover');
     });
   });
