@@ -117,7 +117,7 @@ export function area(url: string, fn: string): string {
   }
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return `npm: ${nm[1]}`;
-  const src = /\/(src\/[^/]+)\//.exec(url);
+  const src = /\/((?:src|dist)\/[^/]+)\//.exec(url); // dist/: the compiled build bin/ampere.js runs
   if (src) return src[1]!;
   if (url.startsWith('node:')) {
     const m = /^node:(internal\/)?([^/]+(?:\/[^/]+)?)/.exec(url);

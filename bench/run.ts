@@ -18,6 +18,7 @@ import { count, merge, newHist, quantileMs } from './hist.ts';
 import type { LoadgenArgs, ParentMsg, PhaseResult, StageMsg } from './loadgen.ts';
 import { cpuMs, machineJiffies, mainThreadCpuMs, memMiB, openFileLimits } from './proc.ts';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile.ts';
+import { formatStart, runStartBench, type StartSummary } from './start.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -39,7 +40,10 @@ const HELP = `Usage: npm run bench -- [flags]
   --fleet-seconds S   fleet run, open-loop duration (default 20)
   --generators G      load generator processes (default 2)
   --repeat K          run every target K times, interleaved; report each target's median run
-  --only LIST         comma-separated subset of: raw, ocpp-rpc, ampere
+  --only LIST         comma-separated subset of: raw, ocpp-rpc, ampere, start
+                      (start: the start times of bench/start.ts, measured first)
+                      (--only cluster: several nodes on PostgreSQL behind HAProxy, bench/cluster.ts)
+  --start-runs N      rounds of start-time measurements (default 9)
   --quick             smoke run: 200 chargers (50 small), fleet 1000, 5 s phases
   --profile           run Ampere's load run under --cpu-prof and summarise where its time goes
                       (profiling slows it: use for the breakdown, not for the figures)
@@ -69,6 +73,9 @@ interface Options {
   out: string;
   quick: boolean;
   repeat: number;
+  /** bench/start.ts: start times of the CLI and the server (issue 14). */
+  start: boolean;
+  startRuns: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -91,6 +98,8 @@ function parseArgs(argv: string[]): Options {
     out: join(BENCH, 'results', 'latest.json'),
     quick: false,
     repeat: 1,
+    start: true,
+    startRuns: 9,
   };
   const set = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -150,10 +159,15 @@ function parseArgs(argv: string[]): Options {
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean);
-        for (const t of list) if (!(TARGETS as readonly string[]).includes(t)) fail(`unknown target "${t}"`);
+        for (const t of list)
+          if (!(TARGETS as readonly string[]).includes(t) && t !== 'start') fail(`unknown target "${t}"`);
         o.only = TARGETS.filter((t) => list.includes(t));
+        o.start = list.includes('start');
         break;
       }
+      case '--start-runs':
+        o.startRuns = int(1);
+        break;
       case '--repeat':
         o.repeat = int(1);
         break;
@@ -924,12 +938,25 @@ function raiseFileLimit(o: Options): void {
 }
 
 async function main(): Promise<void> {
+  // `--only cluster`: several nodes on PostgreSQL behind HAProxy (bench/cluster.ts, issue 13).
+  const only = process.argv.indexOf('--only');
+  if (process.argv.includes('--only=cluster') || (only > 0 && process.argv[only + 1] === 'cluster')) {
+    const { runClusterBench } = await import('./cluster.ts');
+    const defaults = parseArgs([]);
+    return runClusterBench(process.argv.slice(2), {
+      startServer: (target) => startServer(target, defaults, false),
+      forkGenerator,
+      runPhase,
+      stopProcess,
+      track,
+    });
+  }
   const o = parseArgs(process.argv.slice(2));
   raiseFileLimit(o);
   // Bounded no matter what: both runs of every target, with generous slack.
   const perTarget =
     (o.fleet > 0 ? 120 + o.fleet / 50 + o.fleetSeconds : 0) + 90 + o.seconds + o.smallSeconds + o.openSeconds;
-  const budgetS = o.repeat * o.only.length * perTarget + 120;
+  const budgetS = o.repeat * o.only.length * perTarget + 120 + (o.start ? o.startRuns * 30 : 0);
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: over its ${budgetS} s budget, stopping\n`);
     killChildren();
@@ -942,9 +969,22 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   }
-  progress(
-    `bench: ${o.only.join(', ')} · load ${o.chargers} chargers (closed ${o.seconds} s, ${o.small} for ${o.smallSeconds} s, open ${o.openSeconds} s × ${o.rate}/s) · fleet ${o.fleet} · ${o.generators} generator(s) · ${cpus().length} cores`,
-  );
+  if (o.only.length > 0)
+    progress(
+      `bench: ${o.only.join(', ')} · load ${o.chargers} chargers (closed ${o.seconds} s, ${o.small} for ${o.smallSeconds} s, open ${o.openSeconds} s × ${o.rate}/s) · fleet ${o.fleet} · ${o.generators} generator(s) · ${cpus().length} cores`,
+    );
+  // Start times first, while no server of this bench is running.
+  let start: StartSummary | undefined;
+  if (o.start) start = await runStartBench({ runs: o.startRuns, progress, track });
+  if (start && o.only.length === 0) {
+    process.stdout.write(`${formatStart(start)}\n`);
+    writeSummary(o, {
+      date: new Date().toISOString(),
+      machine: { cores: cpus().length, node: process.version },
+      start,
+    });
+    return;
+  }
   const results: TargetResult[] = [];
   let profile: ProfileSummary | undefined;
   const runs = new Map<Target, TargetResult[]>();
@@ -976,6 +1016,7 @@ async function main(): Promise<void> {
   }
 
   const text = report(results, o);
+  if (start) process.stdout.write(`${formatStart(start)}\n`);
   process.stdout.write(`${text}\n`);
   if (profile) process.stdout.write(`\n${formatProfile(profile)}\n`);
   if (smart !== undefined) process.stdout.write(`\nSmart charging:\n${JSON.stringify(smart, null, 2)}\n`);
@@ -988,7 +1029,12 @@ async function main(): Promise<void> {
     targets: checkTargets(results, o),
     profile,
     smart,
+    start,
   };
+  writeSummary(o, summary);
+}
+
+function writeSummary(o: Options, summary: Record<string, unknown>): void {
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(summary, null, 2)}\n`);
   progress(`\nJSON summary: ${o.out}`);

@@ -1,10 +1,17 @@
 // What the API's route modules receive from the composition root.
-import type { CentralSystem, SmartController } from '../central/index.ts';
+import type { EventLog } from '../central/cluster/index.ts';
+import type { CentralSystem, ChargerDirectory, CommandSender, SmartController } from '../central/index.ts';
 import { AmpereError } from '../errors.ts';
 import type { ChargerRecord, Page } from '../store/types.ts';
 
 export interface ApiContext {
   central: CentralSystem;
+  /** Commands to chargers on any node (the central system itself on one node). */
+  commands: CommandSender;
+  /** Who is connected, on any node. */
+  directory: ChargerDirectory;
+  /** The event stream's source: this node's bus, or every node's events on PostgreSQL. */
+  eventLog: EventLog;
   /** Smart charging (sites, balancing, planner), when the composition root runs it. */
   smart?: SmartController;
 }
@@ -26,7 +33,7 @@ export async function chargerOr404(central: CentralSystem, id: string): Promise<
 }
 
 /** The operator's view of a charger: never the AuthorizationKey hash; `connected` is live. */
-export function chargerView(central: CentralSystem, c: ChargerRecord) {
+export function chargerView(directory: ChargerDirectory, c: ChargerRecord) {
   const { authKeyHash: _secret, ...rest } = c;
-  return { ...rest, connected: central.isConnected(c.id) };
+  return { ...rest, connected: directory.isConnected(c.id) };
 }

@@ -5,7 +5,15 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { CentralSystem, ConnectTriggers, Diagnostics, SmartController } from '../central/index.ts';
+import type { EventLog } from '../central/cluster/index.ts';
+import type {
+  CentralSystem,
+  ChargerDirectory,
+  CommandSender,
+  ConnectTriggers,
+  Diagnostics,
+  SmartController,
+} from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
@@ -24,6 +32,7 @@ import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
 import { meterDailyRoutes } from './routes/meter-daily.ts';
+import { type NodesPort, nodeRoutes } from './routes/nodes.ts';
 import { type OpsPort, opsRoutes } from './routes/ops.ts';
 import { rebootWindowRoutes } from './routes/reboot-window.ts';
 import { reservationRoutes } from './routes/reservations.ts';
@@ -31,6 +40,7 @@ import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { smartRoutes } from './routes/smart.ts';
 import { transactionRoutes } from './routes/transactions.ts';
+import { lazySerializers } from './serialization.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
@@ -59,6 +69,12 @@ export interface ApiOptions {
   diagnostics?: Diagnostics;
   /** The triggers-on-connect setting (src/central/after-boot.ts). */
   connectTriggers?: ConnectTriggers;
+  /** On several nodes: commands, presence and events over every node (default: this node's). */
+  commands?: CommandSender;
+  directory?: ChargerDirectory;
+  eventLog?: EventLog;
+  /** The nodes of the deployment, for GET /api/nodes. */
+  nodes?: NodesPort;
   /** /health, /ready, /metrics and the refusal of new requests while draining. */
   ops?: OpsPort;
 }
@@ -77,6 +93,7 @@ export interface Api {
 }
 
 export async function createApi(opts: ApiOptions): Promise<Api> {
+  const validatorCompiler = createValidatorCompiler();
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'api' }) as never,
     logController: new LogController({ disableRequestLogging: true }),
@@ -84,6 +101,12 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     // SSE streams are long-lived; closing the server must not wait for them (they end in preClose).
     forceCloseConnections: true,
     ajv: { customOptions: { strict: false } },
+    // Our compilers from the start: fastify then never loads its default ajv set-up, which this
+    // API does not use (start time, issue 14). fastify types this factory for ajv's own compile
+    // signature only; it is the same compiler that setValidatorCompiler takes below.
+    schemaController: {
+      compilersFactory: { buildValidator: (() => validatorCompiler) as never, buildSerializer: lazySerializers() },
+    },
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
   const routes: ApiRoute[] = [];
@@ -95,7 +118,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   });
   // First of all hooks: security headers on every answer, CORS preflights before the token check.
   app.addHook('onRequest', securityHeaders({ corsOrigins: opts.corsOrigins ?? [] }));
-  app.setValidatorCompiler(createValidatorCompiler());
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
@@ -131,6 +154,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
           description: 'security profiles, AuthorizationKey (write-only), profile raise, security events, certificates',
         },
         { name: 'events' },
+        { name: 'nodes', description: 'the nodes of a deployment on PostgreSQL, with their heartbeats' },
         { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
         { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
         { name: 'diagnostics', description: 'GetDiagnostics uploads to Ampere (FTP or HTTP) and their files' },
@@ -160,7 +184,13 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
   });
 
-  const ctx: ApiContext = { central: opts.central, ...(opts.smart ? { smart: opts.smart } : {}) };
+  const ctx: ApiContext = {
+    central: opts.central,
+    commands: opts.commands ?? opts.central,
+    directory: opts.directory ?? opts.central,
+    eventLog: opts.eventLog ?? opts.central.events,
+    ...(opts.smart ? { smart: opts.smart } : {}),
+  };
   chargerRoutes(app, ctx);
   idTagRoutes(app, ctx);
   transactionRoutes(app, ctx);
@@ -182,6 +212,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   if (opts.diagnostics) diagnosticsRoutes(app, ctx, opts.diagnostics);
   if (opts.connectTriggers) connectTriggerRoutes(app, opts.connectTriggers);
   rebootWindowRoutes(app, ctx);
+  if (opts.nodes) nodeRoutes(app, opts.nodes);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

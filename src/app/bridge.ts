@@ -1,21 +1,15 @@
 // Builds the home-automation bridge from the config: its settings file, the embedded broker or
 // the broker URL, the MQTT and KNX transports and the webhook sender, on the central system's ports.
+// The transports' libraries (mqtt, aedes, knxultimate: most of the server's module loading) are
+// imported only when configured, so a server without them starts faster (issue 14).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  Bridge,
-  type EmbeddedBroker,
-  KnxTransport,
-  loadBridgeSettings,
-  loadDeadLetters,
-  MqttTransport,
-  saveBridgeSettings,
-  saveDeadLetters,
-  startEmbeddedBroker,
-  WebhookSender,
-} from '../bridge/index.ts';
-import type { CentralSystem } from '../central/index.ts';
+import { Bridge } from '../bridge/bridge.ts';
+import { loadBridgeSettings, saveBridgeSettings } from '../bridge/config.ts';
+import type { EmbeddedBroker } from '../bridge/embedded-broker.ts';
+import { loadDeadLetters, saveDeadLetters, WebhookSender } from '../bridge/webhooks.ts';
+import type { CentralSystem, ChargerDirectory, CommandSender } from '../central/index.ts';
 import type { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { AmpereError } from '../errors.ts';
@@ -32,6 +26,8 @@ export async function startBridge(
   central: CentralSystem,
   smart: SmartController,
   log: Logger,
+  /** On several nodes: commands and presence over every node (src/central/cluster). */
+  routed: CommandSender & ChargerDirectory = central,
 ): Promise<RunningBridge> {
   const blog = log.child({ component: 'bridge' });
   const file = config.bridgeConfig ?? join(config.data, 'bridge.json');
@@ -41,6 +37,7 @@ export async function startBridge(
   let url = config.mqtt;
   if (url === 'embedded' || url?.startsWith('embedded://')) {
     const u = url === 'embedded' ? undefined : new URL(url);
+    const { startEmbeddedBroker } = await import('../bridge/embedded-broker.ts');
     broker = await startEmbeddedBroker({
       host: u?.hostname ? u.hostname.replace(/^\[|\]$/g, '') : config.host,
       port: u?.port ? Number(u.port) : 1883,
@@ -58,14 +55,18 @@ export async function startBridge(
     }
   }
   const brokerUrl = url;
+  const [mqtt, knx] = await Promise.all([
+    brokerUrl ? import('../bridge/mqtt.ts') : undefined,
+    config.knx ? import('../bridge/knx.ts') : undefined,
+  ]);
   const bridge = new Bridge({
     log: blog,
     settings,
     save: (s) => saveBridgeSettings(file, s),
     ports: {
       subscribe: (fn) => central.events.subscribe(fn),
-      call: (id, action, payload) => central.call(id, action, payload),
-      isConnected: (id) => central.isConnected(id),
+      call: (id, action, payload) => routed.call(id, action, payload),
+      isConnected: (id) => routed.isConnected(id),
       chargerExists: async (id) => (await central.store.getCharger(id)) !== null,
       // The smart-charging engine's own fast-charge switch, so the site limit still holds.
       setFastCharge: (tx, fast) => smart.setSessionPlan(tx, { fast }),
@@ -85,10 +86,10 @@ export async function startBridge(
         }
       },
     }),
-    ...(brokerUrl
+    ...(brokerUrl && mqtt
       ? {
           mqtt: (b: Bridge) =>
-            new MqttTransport({
+            new mqtt.MqttTransport({
               url: brokerUrl,
               ...(ca ? { ca } : {}),
               clientId: `ampere-bridge-${settings.topicPrefix}`.slice(0, 23),
@@ -100,11 +101,11 @@ export async function startBridge(
             }),
         }
       : {}),
-    ...(config.knx
+    ...(config.knx && knx
       ? {
           knx: (b: Bridge) => {
             const [host, port] = config.knx!.split(':');
-            return new KnxTransport({
+            return new knx.KnxTransport({
               host: host!,
               port: port ? Number(port) : 3671,
               log: blog,

@@ -1,13 +1,17 @@
 // The composition root (docs/architecture.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, type ReadinessCheck, resolveApiToken } from '../api/index.ts';
+import { ClusterDirectory, ClusterEvents, ClusterNode, RoutedCommandSender } from '../central/cluster/index.ts';
 import {
   BOOT_HOLD_MS,
   CentralSystem,
+  type ChargerDirectory,
+  type CommandSender,
   ConnectTriggers,
   Diagnostics,
   EventBus,
@@ -17,12 +21,16 @@ import {
   startConfigPolicies,
   startFtpServer,
   startLocalLists,
+  unrefTimers,
 } from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
-import { openPostgresStore } from '../store/postgres.ts';
-import { openPostgresLeases } from '../store/postgres-leases.ts';
+import type { NodeRecord } from '../store/cluster.ts';
+
+export type { NodeRecord } from '../store/cluster.ts';
+
+import type { PostgresCluster } from '../store/postgres-cluster.ts';
 import { type Retention, startRetention } from '../store/retention.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { CommitObserver, Store } from '../store/types.ts';
@@ -48,6 +56,8 @@ export interface RunningServer {
   bridge: RunningBridge;
   /** The FTP server for diagnostics uploads (--ftp-port), when on. */
   ftp?: RunningFtpServer;
+  /** This node of a cluster on PostgreSQL (absent on SQLite); `registered` is a readiness check. */
+  clusterNode?: ClusterNode;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
   /** Prometheus metrics (GET /metrics). */
@@ -102,8 +112,15 @@ function isPostgres(db: string | undefined): db is string {
   return db?.startsWith('postgres://') === true || db?.startsWith('postgresql://') === true;
 }
 
+/** The default node id: the machine's name and a random suffix, so two processes on one host differ. */
+function defaultNodeId(): string {
+  return `${hostname()}-${randomBytes(3).toString('hex')}`;
+}
+
 async function openStore(config: ServeConfig, onCommit: CommitObserver): Promise<Store> {
   if (isPostgres(config.db)) {
+    // Imported only here: pg is not loaded by a server on SQLite (issue 14, start time).
+    const { openPostgresStore } = await import('../store/postgres.ts');
     return openPostgresStore({ url: config.db, onCommit });
   }
   mkdirSync(config.data, { recursive: true });
@@ -116,14 +133,28 @@ export async function startServer(
   /** Tests move time (e.g. past a credential's expiry); the server itself reads the system clock. */
   clock: { now(): number } = { now: () => Date.now() },
 ): Promise<RunningServer> {
+  const nodeId = config.nodeId ?? defaultNodeId();
   // Read at each scrape; `central` exists by the time anything is scraped.
   const metrics = new Metrics({
-    nodeId: `${hostname()}-${process.pid}`,
+    nodeId,
     connectedChargers: (): number => central.connectedIds().length,
   });
   const store = await openStore(config, metrics.commit);
-  await store.markAllDisconnected(clock.now());
+  // On PostgreSQL every process is a node of a cluster (a cluster of one, alone): a start marks
+  // offline only the chargers no live node holds, never the other nodes' (src/central/cluster).
+  let backplane: PostgresCluster | undefined;
+  if (isPostgres(config.db)) {
+    // Imported only here: pg is not loaded by a server on SQLite (issue 14, start time).
+    const { openPostgresCluster } = await import('../store/postgres-cluster.ts');
+    backplane = await openPostgresCluster({ url: config.db, nodeId }).catch(async (e) => {
+      await store.close();
+      throw e;
+    });
+  } else {
+    await store.markAllDisconnected(clock.now());
+  }
   const events = new EventBus({ now: clock.now });
+  const directory = backplane ? new ClusterDirectory({ backplane, clock, log }) : undefined;
   const validator = createValidator();
   const secure = secureServing(config, log);
   const central = new CentralSystem({
@@ -141,11 +172,72 @@ export async function startServer(
     },
     security: secure.security,
     metrics,
+    ...(directory ? { connections: directory } : {}),
   });
+  let routed: (CommandSender & ChargerDirectory) | undefined;
+  let routedSender: RoutedCommandSender | undefined;
+  let clusterEvents: ClusterEvents | undefined;
+  let clusterNode: ClusterNode | undefined;
+  if (backplane && directory) {
+    directory.onTakeover((chargerId, toNode) => central.handOver(chargerId, toNode));
+    routedSender = new RoutedCommandSender({
+      backplane,
+      directory,
+      local: central,
+      timers: unrefTimers,
+      callTimeoutMs: config.callTimeoutMs,
+      log,
+    });
+    const sender = routedSender;
+    routed = {
+      call: (id, action, payload) => sender.call(id, action, payload),
+      isConnected: (id) => directory.isConnected(id),
+      connectedIds: () => directory.connectedIds(),
+    };
+    clusterEvents = new ClusterEvents({ backplane, local: events, timers: unrefTimers, log });
+    await clusterEvents.start();
+    clusterNode = new ClusterNode({
+      backplane,
+      directory,
+      events,
+      clock,
+      timers: unrefTimers,
+      log,
+      address: null,
+      settings: { heartbeatMs: config.nodeHeartbeatMs, deadAfterMs: config.nodeDeadMs, keepEvents: 100_000 },
+    });
+    await clusterNode.start();
+  }
+  const listNodes = async (): Promise<NodeRecord[]> => {
+    if (backplane) return backplane.nodes();
+    const at = new Date(clock.now()).toISOString();
+    return [
+      {
+        id: nodeId,
+        address: url,
+        startedAt,
+        heartbeatAt: at,
+        alive: true,
+        stoppedAt: null,
+        chargers: central.connectedIds().length,
+      },
+    ];
+  };
+  const startedAt = new Date(clock.now()).toISOString();
   // From SIGTERM on: /ready says 503, new requests and charger connections are refused.
   let draining = false;
   // What GET /ready checks (the composition root adds one per dependency that must answer).
   const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
+  // A node of a cluster is ready once registered (and while its heartbeat finds it alive).
+  if (clusterNode) {
+    const node = clusterNode;
+    readiness.push({
+      name: 'node',
+      check: async () => {
+        if (!node.registered) throw new Error(`node ${node.id} is not registered`);
+      },
+    });
+  }
   const gateway = new Gateway({
     central,
     maxFrameBytes: config.maxFrameBytes,
@@ -159,15 +251,16 @@ export async function startServer(
   mkdirSync(config.data, { recursive: true });
   // On PostgreSQL several nodes may share the sites: one leads each (an advisory lock per site).
   const leases = isPostgres(config.db)
-    ? openPostgresLeases({
+    ? (await import('../store/postgres-leases.ts')).openPostgresLeases({
         url: config.db,
         onLost: (err) => log.warn({ err: err.message }, 'smart charging: leases lost with their connection'),
       })
     : undefined;
   const smart = new SmartController({
     store,
-    commands: central,
-    directory: central,
+    // A site's leader may be a node that does not hold the site's chargers: routed on PostgreSQL.
+    commands: routed ?? central,
+    directory: routed ?? central,
     events,
     clock,
     log,
@@ -212,7 +305,7 @@ export async function startServer(
       log,
     });
   }
-  const bridge = await startBridge(config, central, smart, log);
+  const bridge = await startBridge(config, central, smart, log, routed);
   // Meter-value retention (--retention-days): folds old rows into daily totals, hourly.
   const retention: Retention | undefined =
     config.retentionDays === undefined
@@ -250,6 +343,9 @@ export async function startServer(
     bridge: bridge.bridge,
     diagnostics,
     connectTriggers,
+    ...(routed ? { commands: routed, directory: routed } : {}),
+    ...(clusterEvents ? { eventLog: clusterEvents } : {}),
+    nodes: listNodes,
     ops: {
       readiness,
       readyTimeoutMs: READY_TIMEOUT_MS,
@@ -267,6 +363,9 @@ export async function startServer(
   const plainPort = await secure.listenPlain(gateway, config.host);
   const url = `${secure.scheme}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   httpBase = `${secure.scheme}://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}`;
+  await backplane?.setAddress(
+    `${shownHost === '127.0.0.1' && config.host !== '127.0.0.1' ? hostname() : shownHost}:${port}`,
+  );
   log.info({ url, registration: config.registration, validation: config.validation }, 'ampere listening');
 
   let closing: Promise<void> | undefined;
@@ -283,7 +382,11 @@ export async function startServer(
       await ftp?.close();
       await bridge.close();
       await retention?.stop();
+      routedSender?.close();
       central.closeAll();
+      await clusterNode?.stop();
+      await clusterEvents?.close();
+      await backplane?.close();
       gateway.close();
       await secure.close();
       await api.close();
@@ -313,6 +416,7 @@ export async function startServer(
     apiToken: token.token,
     apiRoutes,
     bridge,
+    ...(clusterNode ? { clusterNode } : {}),
     ...(plainPort !== undefined ? { plainPort } : {}),
     ...(ftp ? { ftp } : {}),
     reloadTls: secure.reload,

@@ -37,6 +37,15 @@ export interface CentralDeps {
   security?: Partial<SecuritySettings>;
   /** Operations metrics (messages by action, CALLERRORs, command round trips); none when absent. */
   metrics?: CentralMetrics;
+  /** Where connections are recorded; default the store (one node). A cluster claims them per node. */
+  connections?: ConnectionRecorder;
+}
+
+/** Records a charger's connection opening and closing (src/central/cluster: a claim per node). */
+export interface ConnectionRecorder {
+  opened(link: ChargerLink): Promise<void>;
+  /** True when the charger is offline now; false when a newer connection (maybe on another node) holds it. */
+  closed(link: ChargerLink): Promise<boolean>;
 }
 
 const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
@@ -54,6 +63,7 @@ export class CentralSystem implements HandlerHost {
   readonly security: ChargerSecurity;
   private readonly validator: Validator;
   private readonly timers: Timers | undefined;
+  private readonly connections: ConnectionRecorder | undefined;
   private readonly metrics: CentralMetrics | undefined;
   private readonly links = new Map<string, ChargerLink>();
   /** Cached charger records of connected chargers (settings read on every message). */
@@ -72,6 +82,7 @@ export class CentralSystem implements HandlerHost {
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.timers = deps.timers;
+    this.connections = deps.connections;
     this.metrics = deps.metrics;
     this.security = new ChargerSecurity(
       {
@@ -116,7 +127,8 @@ export class CentralSystem implements HandlerHost {
     if (bootAnswer) link.bootAnswer = bootAnswer;
     const record = await this.store.getCharger(chargerId);
     if (record && !link.closed) this.records.set(chargerId, record);
-    await this.store.setConnection(chargerId, true, remoteAddress, now);
+    if (this.connections) await this.connections.opened(link);
+    else await this.store.setConnection(chargerId, true, remoteAddress, now);
     this.events.emit('charger.connected', chargerId, { remoteAddress });
     this.log.info({ chargerId, remoteAddress }, 'charger connected');
     return link;
@@ -136,12 +148,40 @@ export class CentralSystem implements HandlerHost {
     if (this.links.get(link.chargerId) === link) {
       this.links.delete(link.chargerId);
       this.records.delete(link.chargerId);
-      this.store
-        .setConnection(link.chargerId, false, link.remoteAddress, this.clock.now())
-        .catch((e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'));
-      this.events.emit('charger.disconnected', link.chargerId, { reason });
+      if (this.connections) {
+        // In a cluster the charger may already be connected to another node: offline only if not.
+        this.connections.closed(link).then(
+          (offline) => {
+            if (offline) this.events.emit('charger.disconnected', link.chargerId, { reason });
+          },
+          (e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'),
+        );
+      } else {
+        this.store
+          .setConnection(link.chargerId, false, link.remoteAddress, this.clock.now())
+          .catch((e) => this.log.error({ err: e, chargerId: link.chargerId }, 'could not store disconnection'));
+        this.events.emit('charger.disconnected', link.chargerId, { reason });
+      }
       this.log.info({ chargerId: link.chargerId, reason }, 'charger disconnected');
     }
+  }
+
+  /**
+   * Another node holds the charger now (cluster takeover): this node's socket is stale. It is
+   * closed without marking the charger offline and without a disconnection event.
+   */
+  handOver(chargerId: string, toNode: string): boolean {
+    const link = this.links.get(chargerId);
+    if (!link) return false;
+    link.closed = true;
+    this.links.delete(chargerId);
+    this.records.delete(chargerId);
+    link.session.close(
+      new AmpereError('AMPERE_ERR_SESSION_CLOSED', `The charger connected to node ${toNode} before it answered`),
+    );
+    link.transport.close(1000, 'Connected to another node');
+    this.log.info({ chargerId, toNode }, 'charger taken over by another node');
+    return true;
   }
 
   private newSession(link: ChargerLink): RpcSession {

@@ -13,6 +13,7 @@ export {
   type CentralSettings,
   CentralSystem,
   ChargerLink,
+  type ConnectionRecorder,
   type RegistrationPolicy,
   type Transport,
 } from './central-system.ts';

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientConfig } from '../config/client.ts';
 import { AmpereError } from '../errors.ts';
 import type * as T from './api-types.generated.ts';
+import type { NodeView } from './nodes.ts';
 
 type Id = { id: string };
 
@@ -13,6 +14,7 @@ export interface Routes {
   'GET /api/chargers': { params: Record<string, never>; query: true; body: never; res: T.Page<T.Charger> };
   'GET /api/chargers/:id': { params: Id; query: false; body: never; res: T.ChargerDetail };
   'GET /api/approvals': { params: Record<string, never>; query: true; body: never; res: T.Page<T.Approval> };
+  'GET /api/nodes': { params: Record<string, never>; query: false; body: never; res: { items: NodeView[] } };
   'POST /api/chargers/:id/approve': { params: Id; query: false; body: never; res: T.ChargerApproved };
   'POST /api/chargers/:id/reject': { params: Id; query: false; body: never; res: T.ChargerApproved };
   'GET /api/id-tags': { params: Record<string, never>; query: true; body: never; res: T.Page<T.IdTag> };

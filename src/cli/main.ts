@@ -1,24 +1,40 @@
 // The `ampere` command: parse the sub-command, then hand over to app/ or the simulator.
-import { startServer } from '../app/server.ts';
-import { loadServeConfig, serveHelp } from '../config/index.ts';
+// Every command module is imported when its command runs (issue 14): `help`, `--version` and the
+// API-client commands never load the server (fastify, the stores, the central system), so they
+// start in a fraction of the time `serve` needs.
+import { createRequire } from 'node:module';
 import { isAmpereError } from '../errors.ts';
-import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
-import { CERTIFICATES_USAGE } from './certificates.ts';
-import { DIAGNOSTICS_USAGE } from './diagnostics.ts';
-import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
-import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
-import { startupError } from './startup-errors.ts';
-import { guardStdio } from './stdio.ts';
 
-const USAGE = `Usage: ampere <command> [flags]
+/** The usage text, assembled from the command modules that own each part. */
+async function usage(): Promise<string> {
+  const [
+    { serveHelp },
+    { BRIDGE_USAGE },
+    { CERTIFICATES_USAGE },
+    { OPERATOR_USAGE },
+    { SMART_USAGE },
+    { NODES_USAGE },
+    { DIAGNOSTICS_USAGE },
+  ] = await Promise.all([
+    import('../config/index.ts'),
+    import('./bridge.ts'),
+    import('./certificates.ts'),
+    import('./operator.ts'),
+    import('./smart.ts'),
+    import('./nodes.ts'),
+    import('./diagnostics.ts'),
+  ]);
+  return `Usage: ampere <command> [flags]
 
 Commands:
   serve        run the central system (npm start)
   simulate     run simulated charge points against a central system
   certs        built-in CA: \`certs init\` (CA + server certificate), \`certs client ID\`
   help         show this text
+  --version    print the version
 
 ${OPERATOR_USAGE}
+${NODES_USAGE}
 ${CERTIFICATES_USAGE}
 ${DIAGNOSTICS_USAGE}
 ${BRIDGE_USAGE}
@@ -28,12 +44,24 @@ ${SMART_USAGE}
 ampere serve flags (and environment variables):
 ${serveHelp()}
 `;
+}
+
+/** package.json sits two levels up from src/cli/ and from the build in dist/cli/ alike. */
+function version(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
 
 async function serve(argv: string[]): Promise<void> {
+  const { loadServeConfig, serveHelp } = await import('../config/index.ts');
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`Usage: ampere serve [flags]\n\nFlags (and environment variables):\n${serveHelp()}\n`);
     return;
   }
+  const [{ startServer }, { startupError }, { guardStdio }] = await Promise.all([
+    import('../app/server.ts'),
+    import('./startup-errors.ts'),
+    import('./stdio.ts'),
+  ]);
   // A server whose output pipe loses its reader keeps serving and still stops on SIGTERM.
   guardStdio();
   const config = loadServeConfig(argv, process.env);
@@ -95,14 +123,25 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await runDiagnosticsCommand(rest, process.env);
       return;
     }
+    case 'nodes': {
+      const { runNodesCommand } = await import('./nodes.ts');
+      process.exitCode = await runNodesCommand(rest, process.env, process.stdout.columns);
+      return;
+    }
     case 'bridge': {
+      const { runBridgeCli } = await import('./bridge.ts');
       process.exitCode = await runBridgeCli(rest, process.env, (t) => process.stdout.write(`${t}\n`));
       return;
     }
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(await usage());
+      return;
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version()}\n`);
       return;
     default: {
       // `ampere chargers | head`: a reader that goes away ends a client command quietly, not with
@@ -112,6 +151,10 @@ async function main(argv: string[]): Promise<void> {
           if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
           throw e;
         });
+      const [{ runSmartCommand, smartRoute }, { OPERATOR_COMMANDS, runOperatorCommand }] = await Promise.all([
+        import('./smart.ts'),
+        import('./operator.ts'),
+      ]);
       const smart = smartRoute(command, rest);
       if (smart === 'own') {
         process.exitCode = await runSmartCommand(command, rest, process.env);
@@ -125,7 +168,7 @@ async function main(argv: string[]): Promise<void> {
           process.exitCode = await runSmartCommand(`tx-${rest[0]}`, rest.slice(1), process.env);
         return;
       }
-      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+      process.stderr.write(`Unknown command "${command}".\n\n${await usage()}`);
       process.exitCode = 2;
     }
   }

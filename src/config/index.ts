@@ -66,6 +66,12 @@ export interface ServeConfig {
   diagnosticsTtl: number;
   /** Trigger StatusNotification (and BootNotification when never Accepted) when a charger connects. */
   connectTriggers: boolean;
+  /** This node's id in a cluster on PostgreSQL; default hostname + a random suffix (src/app). */
+  nodeId: string | undefined;
+  /** How often a node on PostgreSQL writes its heartbeat (ms). */
+  nodeHeartbeatMs: number;
+  /** A node silent this long is declared dead and only its chargers go offline (ms). */
+  nodeDeadMs: number;
   /** A scrape-only bearer token for GET /metrics (the operator token works too). */
   metricsToken: string | undefined;
   /** Seconds a SIGTERM/SIGINT drain may take before the process exits anyway. */
@@ -149,6 +155,17 @@ function knxGateway(raw: string): string {
   const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(raw);
   if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
     throw new AmpereError('AMPERE_ERR_CONFIG', `knx must be host or host:port of a KNXnet/IP gateway, got "${raw}"`);
+  }
+  return raw;
+}
+
+/** Printable ASCII without spaces, as it appears in logs, `ampere nodes` and the database. */
+function nodeId(raw: string): string {
+  if (!/^[!-~]{1,100}$/.test(raw)) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      `node-id must be 1 to 100 printable characters without spaces, got "${raw}"`,
+    );
   }
   return raw;
 }
@@ -402,6 +419,27 @@ export const SERVE_OPTIONS: Option[] = [
     help: 'on a connect, trigger StatusNotification (and BootNotification if never Accepted) where supported (default on)',
   },
   {
+    flag: 'node-id',
+    env: 'AMPERE_NODE_ID',
+    key: 'nodeId',
+    parse: nodeId,
+    help: 'this node in a cluster on PostgreSQL (default hostname-random)',
+  },
+  {
+    flag: 'node-heartbeat',
+    env: 'AMPERE_NODE_HEARTBEAT',
+    key: 'nodeHeartbeatMs',
+    parse: int('node-heartbeat', 100, 600000),
+    help: 'how often a node on PostgreSQL writes its heartbeat (ms, default 2000)',
+  },
+  {
+    flag: 'node-dead-after',
+    env: 'AMPERE_NODE_DEAD_AFTER',
+    key: 'nodeDeadMs',
+    parse: int('node-dead-after', 300, 3600000),
+    help: 'a node silent this long is dead; only its chargers go offline (ms, default 10000)',
+  },
+  {
     flag: 'metrics-token',
     env: 'AMPERE_METRICS_TOKEN',
     key: 'metricsToken',
@@ -461,6 +499,9 @@ export const DEFAULTS: ServeConfig = {
   diagnosticsMaxMb: 50,
   diagnosticsTtl: 3600,
   connectTriggers: true,
+  nodeId: undefined,
+  nodeHeartbeatMs: 2000,
+  nodeDeadMs: 10_000,
   metricsToken: undefined,
   drainTimeout: 30,
   retentionDays: undefined,
@@ -514,7 +555,7 @@ export function hint(name: string, known: string[]): string {
 }
 
 /** Environment variables that are read elsewhere by libraries, or by other commands, and so not ours to reject. */
-const FOREIGN_ENV = new Set(['AMPERE_URL']);
+const FOREIGN_ENV = new Set(['AMPERE_URL', /* bin/ampere.js: run the build or the sources */ 'AMPERE_FROM']);
 
 /** Parses `--flag value` / `--flag=value` pairs and AMPERE_* variables. Flags win over the environment. */
 export function loadServeConfig(
@@ -566,6 +607,12 @@ export function loadServeConfig(
     throw new AmpereError(
       'AMPERE_ERR_CONFIG',
       '--tls-ca checks client certificates: it needs --tls-cert and --tls-key',
+    );
+  }
+  if (out.nodeDeadMs < 2 * out.nodeHeartbeatMs) {
+    throw new AmpereError(
+      'AMPERE_ERR_CONFIG',
+      `--node-dead-after (${out.nodeDeadMs} ms) must be at least two heartbeats (--node-heartbeat ${out.nodeHeartbeatMs} ms)`,
     );
   }
   return Object.freeze(out);

@@ -1,4 +1,5 @@
-// Schema validation of OCPP 1.6 payloads against the OCA's JSON schemas (compiled once), and the
+// Schema validation of OCPP 1.6 payloads against the OCA's JSON schemas (each compiled once, when
+// its message first arrives, so a server starts without compiling 78 schemas), and the
 // tolerant repair of known, harmless deviations of real firmware.
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -77,26 +78,29 @@ function errorFrom(action: string, kind: 'req' | 'conf', errors: ErrorObject[] |
 }
 
 export class Validator {
-  private readonly compiled = new Map<string, ValidateFunction>();
   /** The compiled validators by action, one map per direction: no key string built per message. */
   private readonly byKind = { req: new Map<string, ValidateFunction>(), conf: new Map<string, ValidateFunction>() };
   private readonly schemas = new Map<string, JsonSchema>();
+  private readonly ajv: Ajv;
 
   constructor(schemas: JsonSchema[] = loadSchemas()) {
     // multipleOf 0.1 on floats (charging limits) needs a tolerance: 7.3 / 0.1 is not an integer in IEEE 754.
     const ajv = new Ajv({ strict: false, allErrors: false, multipleOfPrecision: 6 });
     addFormats(ajv, ['date-time', 'uri']);
+    this.ajv = ajv;
     for (const s of schemas) {
       // The OCA ids ("urn:Authorize.req") are not valid URNs for ajv's resolver; refs are local anyway.
       const { $schema: _schema, $id: _id, ...rest } = s;
       const id = s.$id!.replace('urn:', '');
       this.schemas.set(id, rest);
-      const fn = ajv.compile(rest);
-      this.compiled.set(id, fn);
-      const dot = id.lastIndexOf('.');
-      const kind = id.slice(dot + 1);
-      if (kind === 'req' || kind === 'conf') this.byKind[kind].set(id.slice(0, dot), fn);
     }
+  }
+
+  /** Compiles a message's schema the first time that message is validated. */
+  private compile(action: Action, kind: 'req' | 'conf'): ValidateFunction {
+    const fn = this.ajv.compile(this.schemaFor(action, kind));
+    this.byKind[kind].set(action, fn);
+    return fn;
   }
 
   schemaFor(action: Action, kind: 'req' | 'conf'): JsonSchema {
@@ -105,7 +109,7 @@ export class Validator {
 
   /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
   validate(action: Action, kind: 'req' | 'conf', payload: unknown, mode: ValidationMode): ValidationResult {
-    const fn = this.byKind[kind].get(action)!;
+    const fn = this.byKind[kind].get(action) ?? this.compile(action, kind);
     if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: [] };
     const strictError = errorFrom(action, kind, fn.errors);
     if (mode === 'strict') return { ok: false, error: strictError };

@@ -262,6 +262,45 @@ CREATE INDEX diagnostics_requests_by_charger ON diagnostics_requests (charger_id
 `,
   },
   {
+    // Several `ampere serve` nodes on one database (issue 13; postgres-cluster.ts).
+    version: 15,
+    name: 'cluster: nodes, connection claims, routed payloads, events',
+    sql: `
+CREATE TABLE cluster_nodes (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  address TEXT,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL,
+  alive BOOLEAN NOT NULL,
+  stopped_at BIGINT
+);
+
+CREATE TABLE cluster_connections (
+  charger_id TEXT COLLATE "C" PRIMARY KEY,
+  node_id TEXT COLLATE "C" NOT NULL,
+  link_id TEXT COLLATE "C" NOT NULL,
+  remote_address TEXT,
+  connected_at BIGINT NOT NULL
+);
+CREATE INDEX cluster_connections_by_node ON cluster_connections (node_id);
+
+CREATE TABLE cluster_payloads (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  body TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE cluster_events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  node_id TEXT COLLATE "C" NOT NULL,
+  type TEXT COLLATE "C" NOT NULL,
+  charger_id TEXT COLLATE "C",
+  at TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+`,
+  },
+  {
     // Numbered for its helper branch (issue 13, retention), so parallel branches do not collide.
     version: 16,
     name: 'meter-value retention: daily aggregates per connector',

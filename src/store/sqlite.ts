@@ -214,8 +214,8 @@ async function stopCheckpointer({ worker, exited }: Checkpointer): Promise<void>
   await worker.terminate();
 }
 
-// The writer thread's client. sqlite-writer.ts is TypeScript: the worker registers the tsx
-// loader itself (loader hooks are per thread), then imports it. The thread runs batches in the
+// The writer thread's client. From source sqlite-writer.ts is TypeScript: the worker registers the
+// tsx loader itself (loader hooks are per thread), then imports it. The thread runs batches in the
 // order posted and replies once per batch, so each reply pairs with the oldest waiting batch.
 class WriterThread {
   readonly #worker: Worker;
@@ -236,10 +236,15 @@ class WriterThread {
   }
 
   static async start(data: WriterData): Promise<WriterThread> {
-    const entry = new URL('./sqlite-writer.ts', import.meta.url).href;
-    const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};
+    // Compiled (dist/store/sqlite.js) the thread imports the compiled writer directly; from source
+    // it registers tsx first.
+    const compiled = import.meta.url.endsWith('.js');
+    const entry = JSON.stringify(new URL(compiled ? './sqlite-writer.js' : './sqlite-writer.ts', import.meta.url).href);
+    const boot = compiled
+      ? `await import(${entry});`
+      : `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};
 register();
-await import(${JSON.stringify(entry)});`;
+await import(${entry});`;
     const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
     const w = new WriterThread(worker);
     try {

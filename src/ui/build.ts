@@ -7,11 +7,13 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// The package root is two levels up both from src/ui/ and from the compiled dist/ui/.
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The console's sources (browser code). */
-export const UI_SOURCE = join(here, 'app');
-/** Where the built console goes: dist/ui at the package root (git-ignored). */
-export const UI_DIST = join(here, '..', '..', 'dist', 'ui');
+export const UI_SOURCE = join(root, 'src', 'ui', 'app');
+/** Where the built console goes: dist/console at the package root (git-ignored); dist/ui holds
+ * this module compiled. */
+export const UI_DIST = join(root, 'dist', 'console');
 
 export interface UiBuild {
   dir: string;

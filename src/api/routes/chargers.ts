@@ -30,7 +30,7 @@ interface IdParams {
   id: string;
 }
 
-export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): void {
+export function chargerRoutes(app: FastifyInstance, { central, directory }: ApiContext): void {
   const store = central.store;
 
   app.get<{
@@ -60,7 +60,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
     },
     async (req) => {
       const p = await store.listChargers(defined({ ...req.query }));
-      return pageOf({ ...p, items: p.items.map((c) => chargerView(central, c)) }, req.query);
+      return pageOf({ ...p, items: p.items.map((c) => chargerView(directory, c)) }, req.query);
     },
   );
 
@@ -82,7 +82,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
       const record = await central.updateCharger(id, { registration: 'accepted', ...patch });
       await store.deleteConnectionAttempt(id);
       reply.code(201);
-      return chargerView(central, record);
+      return chargerView(directory, record);
     },
   );
 
@@ -107,7 +107,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
         byId.set(c.id, {
           id: c.id,
           source: 'pending',
-          connected: central.isConnected(c.id),
+          connected: directory.isConnected(c.id),
           attempts: 0,
           firstAt: c.createdAt,
           lastAt: c.lastSeenAt,
@@ -154,7 +154,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
     async (req) => {
       const c = await chargerOr404(central, req.params.id);
       const connectors = (await store.listConnectors(c.id)).map(({ chargerId: _c, ...rest }) => rest);
-      return { ...chargerView(central, c), connectors };
+      return { ...chargerView(directory, c), connectors };
     },
   );
 
@@ -171,7 +171,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
     },
     async (req) => {
       await chargerOr404(central, req.params.id);
-      return chargerView(central, await central.updateCharger(req.params.id, req.body));
+      return chargerView(directory, await central.updateCharger(req.params.id, req.body));
     },
   );
 
@@ -208,7 +208,7 @@ export function chargerRoutes(app: FastifyInstance, { central }: ApiContext): vo
           verb === 'approve' && known && known.registration !== 'accepted' ? approvalOutcome(central, known) : null;
         const record = await central.updateCharger(id, { registration });
         await store.deleteConnectionAttempt(id);
-        return { ...chargerView(central, record), approval: outcome };
+        return { ...chargerView(directory, record), approval: outcome };
       },
     );
   }

@@ -2,7 +2,7 @@
 // request and its answer described by the schema of the response.
 import type { FastifyInstance } from 'fastify';
 import { readConfiguration } from '../../central/configuration.ts';
-import type { CentralSystem } from '../../central/index.ts';
+import type { CentralSystem, ChargerDirectory } from '../../central/index.ts';
 import { AmpereError } from '../../errors.ts';
 import { CENTRAL_ACTIONS, type CentralAction, type JsonSchema, type Validator } from '../../ocpp/index.ts';
 import { type ApiContext, chargerOr404 } from '../context.ts';
@@ -30,15 +30,19 @@ export function inlineSchema(schema: JsonSchema): Record<string, unknown> {
 }
 
 /** Offline (409) when the charger is known, 404 when it is not. */
-async function requireCharger(central: CentralSystem, id: string): Promise<void> {
-  if (central.isConnected(id)) return;
+async function requireCharger(central: CentralSystem, directory: ChargerDirectory, id: string): Promise<void> {
+  if (directory.isConnected(id)) return;
   await chargerOr404(central, id);
   throw new AmpereError('AMPERE_ERR_CHARGER_OFFLINE', `Charger ${id} is not connected`, { chargerId: id });
 }
 
 const COMMAND_ERRORS = errors(404, 409, 502, 504);
 
-export function commandRoutes(app: FastifyInstance, { central }: ApiContext, validator: Validator): void {
+export function commandRoutes(
+  app: FastifyInstance,
+  { central, commands, directory }: ApiContext,
+  validator: Validator,
+): void {
   for (const action of CENTRAL_ACTIONS) {
     app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
       `/api/chargers/:id/commands/${action}`,
@@ -53,8 +57,8 @@ export function commandRoutes(app: FastifyInstance, { central }: ApiContext, val
         },
       },
       async (req) => {
-        await requireCharger(central, req.params.id);
-        return central.call(req.params.id, action as CentralAction, req.body as never);
+        await requireCharger(central, directory, req.params.id);
+        return commands.call(req.params.id, action as CentralAction, req.body as never);
       },
     );
   }
@@ -95,7 +99,7 @@ export function commandRoutes(app: FastifyInstance, { central }: ApiContext, val
       },
     },
     async (req) => {
-      await requireCharger(central, req.params.id);
+      await requireCharger(central, directory, req.params.id);
       const keys = (req.query.key ?? []).flatMap((k) => k.split(',')).filter((k) => k !== '');
       const long = keys.find((k) => k.length > 50);
       if (long) {
@@ -166,8 +170,8 @@ export function commandRoutes(app: FastifyInstance, { central }: ApiContext, val
       },
     },
     async (req) => {
-      await requireCharger(central, req.params.id);
-      return central.call(req.params.id, 'ChangeConfiguration', { key: req.params.key, value: req.body.value });
+      await requireCharger(central, directory, req.params.id);
+      return commands.call(req.params.id, 'ChangeConfiguration', { key: req.params.key, value: req.body.value });
     },
   );
 }

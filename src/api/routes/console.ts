@@ -130,7 +130,7 @@ interface FleetQuery {
   offset?: number;
 }
 
-export function fleetRoutes(app: FastifyInstance, { central }: ApiContext): void {
+export function fleetRoutes(app: FastifyInstance, { central, directory }: ApiContext): void {
   const store = central.store;
 
   /**
@@ -196,7 +196,7 @@ export function fleetRoutes(app: FastifyInstance, { central }: ApiContext): void
           ]);
           const sessions = await Promise.all(active.items.map((tx) => sessionSummary(tx, now)));
           return {
-            ...chargerView(central, c),
+            ...chargerView(directory, c),
             connectors: connectors.map(({ connectorId, status, errorCode, updatedAt }) => ({
               connectorId,
               status,

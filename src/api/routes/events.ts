@@ -16,7 +16,7 @@ function frame(e: CentralEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
-export function eventRoutes(app: FastifyInstance, { central }: ApiContext): EventStreams {
+export function eventRoutes(app: FastifyInstance, { eventLog }: ApiContext): EventStreams {
   const open = new Set<() => void>();
 
   app.get<{ Querystring: { chargerId?: string[]; type?: string[]; lastEventId?: number } }>(
@@ -77,22 +77,31 @@ export function eventRoutes(app: FastifyInstance, { central }: ApiContext): Even
         'x-accel-buffering': 'no',
       });
       res.write(': ampere events\nretry: 2000\n\n');
-      // Subscribe before replaying, and drop duplicates, so no event falls between the two.
-      let lastSent = resumeFrom ?? central.events.lastId;
+      // Subscribe before replaying, and drop duplicates, so no event falls between the two. The
+      // history may come from the database (several nodes): live events wait until it is sent.
+      let lastSent = resumeFrom ?? eventLog.lastId;
+      let held: CentralEvent[] | undefined = resumeFrom !== undefined ? [] : undefined;
       const send = (e: CentralEvent) => {
+        if (held) {
+          held.push(e);
+          return;
+        }
         if (e.id <= lastSent) return;
         lastSent = e.id;
         if (wanted(e)) res.write(frame(e));
       };
-      const unsubscribe = central.events.subscribe(send);
+      const unsubscribe = eventLog.subscribe(send);
       if (resumeFrom !== undefined) {
-        const { events, complete } = central.events.since(resumeFrom);
+        const { events, complete } = await eventLog.since(resumeFrom);
         if (!complete) {
-          const oldest = events[0]?.id ?? central.events.lastId + 1;
+          const oldest = events[0]?.id ?? eventLog.lastId + 1;
           res.write(`event: gap\ndata: ${JSON.stringify({ from: resumeFrom + 1, to: oldest - 1 })}\n\n`);
         }
         lastSent = resumeFrom;
+        const live = held ?? [];
+        held = undefined;
         for (const e of events) send(e);
+        for (const e of live) send(e);
       }
       const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
       keepalive.unref();

@@ -4,16 +4,29 @@
 // certificates, so this uses @peculiar/x509 (on node's WebCrypto), which does RSA and ECDSA:
 // the whitepaper allows both for charge point certificates (RSA ≥ 2048 bits, ECC ≥ 224 bits),
 // and the CA itself may be either.
-import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs it.
 import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
 
 const crypto = webcrypto;
-x509.cryptoProvider.set(crypto as never);
+
+// @peculiar/x509 and its ASN.1 packages are some 200 modules: loaded by the first certificate
+// operation, not by every server start (issue 14). Each exported function that builds or reads a
+// certificate awaits loadX509() first; the helpers below it then use `x509`.
+let x509: typeof X509;
+let loading: Promise<void> | undefined;
+function loadX509(): Promise<void> {
+  loading ??= (async () => {
+    await import('reflect-metadata'); // @peculiar/x509 resolves its ASN.1 providers through tsyringe, which needs it.
+    const lib = await import('@peculiar/x509');
+    lib.cryptoProvider.set(crypto as never);
+    x509 = lib;
+  })();
+  return loading;
+}
 
 /** Key types the CA makes: RSA 2048 or ECDSA P-256 (whitepaper §3.1: RSA/DSA ≥ 2048, ECC ≥ 224). */
 export type KeyType = 'rsa' | 'ec';
@@ -61,8 +74,8 @@ function validity(v: Validity, defaultDays: number): { notBefore: Date; notAfter
 }
 
 /** A distinguished name; values are escaped for the RFC 4514 string form. */
-function dn(commonName: string, organization?: string): x509.Name {
-  const attrs: x509.JsonName = [{ CN: [commonName] }];
+function dn(commonName: string, organization?: string): X509.Name {
+  const attrs: X509.JsonName = [{ CN: [commonName] }];
   if (organization) attrs.push({ O: [organization] });
   return new x509.Name(attrs);
 }
@@ -101,6 +114,7 @@ export function caKeyType(certPem: string): KeyType {
 export async function createCa(
   opts: { organization: string; commonName?: string; keyType?: KeyType } & Validity,
 ): Promise<KeyPairPem> {
+  await loadX509();
   const keys = await generate(opts.keyType ?? 'rsa');
   const name = dn(opts.commonName ?? `${opts.organization} Ampere CA`, opts.organization);
   const cert = await x509.X509CertificateGenerator.create({
@@ -122,11 +136,12 @@ export async function createCa(
 
 async function issue(
   ca: KeyPairPem,
-  publicKey: x509.PublicKeyType,
-  subject: x509.Name,
-  extensions: x509.Extension[],
+  publicKey: X509.PublicKeyType,
+  subject: X509.Name,
+  extensions: X509.Extension[],
   v: Validity,
 ): Promise<string> {
+  await loadX509();
   const caCert = new x509.X509Certificate(ca.certPem);
   const { key, algorithm } = await signer(ca.keyPem);
   const cert = await x509.X509CertificateGenerator.create({
@@ -147,7 +162,7 @@ async function issue(
 }
 
 /** Key usage of a leaf: RSA keys also encipher (RSA key exchange); EC keys only sign. */
-function leafUsage(ec: boolean): x509.KeyUsagesExtension {
+function leafUsage(ec: boolean): X509.KeyUsagesExtension {
   const flags = ec
     ? x509.KeyUsageFlags.digitalSignature
     : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
@@ -159,6 +174,7 @@ export async function issueServerCertificate(
   ca: KeyPairPem,
   opts: { hosts: string[]; organization?: string; keyType?: KeyType } & Validity,
 ): Promise<KeyPairPem> {
+  await loadX509();
   const type = opts.keyType ?? caKeyType(ca.certPem);
   const keys = await generate(type);
   const altNames = opts.hosts.map((h) =>
@@ -178,7 +194,7 @@ export async function issueServerCertificate(
   return { certPem, keyPem: await keyPem(keys.privateKey) };
 }
 
-function clientExtensions(ec: boolean): x509.Extension[] {
+function clientExtensions(ec: boolean): X509.Extension[] {
   return [leafUsage(ec), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])];
 }
 
@@ -187,6 +203,7 @@ export async function issueClientCertificate(
   ca: KeyPairPem,
   opts: { commonName: string; organization: string; keyType?: KeyType } & Validity,
 ): Promise<KeyPairPem> {
+  await loadX509();
   const type = opts.keyType ?? caKeyType(ca.certPem);
   const keys = await generate(type);
   const certPem = await issue(
@@ -205,6 +222,7 @@ export async function createCsr(opts: {
   organization: string;
   keyType?: KeyType;
 }): Promise<{ csrPem: string; keyPem: string }> {
+  await loadX509();
   const type = opts.keyType ?? 'rsa';
   const keys = await generate(type);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
@@ -246,7 +264,8 @@ export async function signCsr(
   csrPem: string,
   expect: { organization?: string; commonNames: string[] } & Validity,
 ): Promise<CsrResult> {
-  let csr: x509.Pkcs10CertificateRequest;
+  await loadX509();
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch (e) {
