@@ -23,7 +23,8 @@ describe('operations endpoints', () => {
   let server: ServerProcess;
   const fleet = new SimFleet();
   before(async () => {
-    server = await spawnServer(['--registration', 'open'], {
+    // Without the triggers on connect, the only TriggerMessage is the one this test sends.
+    server = await spawnServer(['--registration', 'open', '--connect-triggers', 'off'], {
       env: { AMPERE_API_TOKEN: TOKEN, AMPERE_METRICS_TOKEN: METRICS_TOKEN },
     });
   });
