@@ -29,6 +29,14 @@ export const AMPERE_ERRORS = {
   AMPERE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   AMPERE_ERR_CSRF: { status: 403, title: 'A change through the console session lacks its CSRF token' },
   AMPERE_ERR_UI_NOT_BUILT: { status: 503, title: 'The web console bundle is missing' },
+  AMPERE_ERR_FIRMWARE_URL_EXPIRED: { status: 403, title: 'The firmware download link has expired' },
+  AMPERE_ERR_FIRMWARE_URL_INVALID: { status: 403, title: 'The firmware download link is not one Ampere signed' },
+  AMPERE_ERR_FIRMWARE_IN_USE: { status: 409, title: 'The firmware image is used by an open update or rollout' },
+  AMPERE_ERR_FIRMWARE_BUSY: { status: 409, title: 'The charger already has a firmware update in progress' },
+  AMPERE_ERR_FIRMWARE_SIGNATURE: {
+    status: 400,
+    title: 'The firmware signature does not verify with its signing certificate',
+  },
 } as const;
 
 export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;

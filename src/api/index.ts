@@ -19,6 +19,7 @@ import { commandRoutes } from './routes/commands.ts';
 import { configPolicyRoutes } from './routes/config-policies.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
+import { type FirmwareApiPort, firmwareRoutes } from './routes/firmware.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
@@ -28,6 +29,7 @@ import { transactionRoutes } from './routes/transactions.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export type { FirmwareApiPort } from './routes/firmware.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -47,6 +49,8 @@ export interface ApiOptions {
   tokenFile?: string | null;
   /** The home-automation bridge, for its routes under /api/bridge. */
   bridge?: BridgeApiPort;
+  /** Firmware images, update jobs, rollouts and the download links (/api/firmware, /firmware/). */
+  firmware?: FirmwareApiPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -117,6 +121,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
         { name: 'events' },
         { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
         { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
+        { name: 'firmware', description: 'images, UpdateFirmware / SignedUpdateFirmware jobs, rollouts' },
       ],
     },
   });
@@ -161,6 +166,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
+  if (opts.firmware) firmwareRoutes(app, opts.firmware, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

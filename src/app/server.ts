@@ -4,7 +4,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
-import { CentralSystem, EventBus, Gateway, startConfigPolicies, startLocalLists } from '../central/index.ts';
+import {
+  CentralSystem,
+  EventBus,
+  FirmwareImages,
+  FirmwareRollouts,
+  FirmwareService,
+  Gateway,
+  loadFirmwareSecret,
+  startConfigPolicies,
+  startLocalLists,
+} from '../central/index.ts';
 import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
@@ -108,6 +118,31 @@ export async function startServer(
   // Local authorisation lists: reconciled after every Accepted boot (src/central/local-lists.ts).
   const stopLocalLists = startLocalLists(central);
   const bridge = await startBridge(config, central, smart, log);
+  // Firmware: images under DATA/firmware, jobs followed from status notices and boots, rollouts.
+  const firmware = new FirmwareService(
+    central,
+    new FirmwareImages(
+      store.firmware,
+      config.data,
+      loadFirmwareSecret(config.data),
+      clock.now,
+      config.firmwareMaxSize * 1024 * 1024,
+    ),
+    { jobTimeoutS: config.firmwareJobTimeout },
+  );
+  firmware.start();
+  const rollouts = new FirmwareRollouts(firmware);
+  rollouts.start();
+  const firmwareSweep = setInterval(
+    () => {
+      firmware
+        .sweep()
+        .then(() => rollouts.pumpAll())
+        .catch((e) => log.warn({ err: (e as Error).message }, 'firmware sweep failed'));
+    },
+    Math.min(60_000, config.firmwareJobTimeout * 250),
+  );
+  firmwareSweep.unref();
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -128,6 +163,7 @@ export async function startServer(
     log,
     corsOrigins: config.corsOrigins,
     bridge: bridge.bridge,
+    firmware: { service: firmware, rollouts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) },
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -146,6 +182,9 @@ export async function startServer(
       central.security.certificates.stop();
       stopConfigPolicies();
       stopLocalLists();
+      clearInterval(firmwareSweep);
+      rollouts.stop();
+      firmware.stop();
       await bridge.close();
       central.closeAll();
       gateway.close();

@@ -20,6 +20,23 @@ export {
   startConfigPolicies,
 } from './config-policies.ts';
 export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
+export {
+  checkSignedChoice,
+  type FirmwarePorts,
+  FirmwareService,
+  type FirmwareSettings,
+  type SignedMode,
+  type UpdateOptions,
+} from './firmware.ts';
+export { FIRMWARE_SECRET_FILE, FirmwareImages, loadFirmwareSecret } from './firmware-images.ts';
+export {
+  FirmwareRollouts,
+  type RolloutInput,
+  type RolloutProgress,
+  type RolloutTarget,
+  type RolloutView,
+  rolloutProgress,
+} from './firmware-rollouts.ts';
 export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';
 export { HANDLERS } from './handlers/index.ts';

@@ -54,6 +54,12 @@ export interface ServeConfig {
   bridgeConfig: string | undefined;
   /** KNXnet/IP tunnelling gateway `host[:port]` (default port 3671) for the bridge's KNX objects; off when unset. */
   knx: string | undefined;
+  /** The base URL chargers reach this server's HTTP port at (firmware links); default: the Host the operator's request used. */
+  publicUrl: string | undefined;
+  /** Largest firmware image accepted by an upload, in MB. */
+  firmwareMaxSize: number;
+  /** Seconds without news from a charger after which a firmware update job is marked timed out. */
+  firmwareJobTimeout: number;
 }
 
 interface Option {
@@ -124,6 +130,20 @@ function mqttUrl(raw: string): string {
     );
   }
   return raw;
+}
+
+/** http(s)://host[:port][/prefix] without a trailing slash: the start of the firmware links. */
+function publicUrl(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = undefined;
+  }
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', `public-url must be http(s)://host[:port], got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 /** host or host:port of a KNXnet/IP gateway. */
@@ -328,6 +348,27 @@ export const SERVE_OPTIONS: Option[] = [
     parse: knxGateway,
     help: 'KNXnet/IP tunnelling gateway host[:port] (default port 3671) for the bridge (default off)',
   },
+  {
+    flag: 'public-url',
+    env: 'AMPERE_PUBLIC_URL',
+    key: 'publicUrl',
+    parse: publicUrl,
+    help: "http(s)://host[:port] chargers reach this server at, for firmware links (default: the operator request's Host)",
+  },
+  {
+    flag: 'firmware-max-size',
+    env: 'AMPERE_FIRMWARE_MAX_SIZE',
+    key: 'firmwareMaxSize',
+    parse: int('firmware-max-size', 1, 4096),
+    help: 'largest firmware image an upload may carry, in MB (default 256)',
+  },
+  {
+    flag: 'firmware-job-timeout',
+    env: 'AMPERE_FIRMWARE_JOB_TIMEOUT',
+    key: 'firmwareJobTimeout',
+    parse: int('firmware-job-timeout', 1, 30 * 86400),
+    help: 'seconds without a firmware status from a charger before its update is marked timed out (default 3600)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -361,6 +402,9 @@ export const DEFAULTS: ServeConfig = {
   mqttCa: undefined,
   bridgeConfig: undefined,
   knx: undefined,
+  publicUrl: undefined,
+  firmwareMaxSize: 256,
+  firmwareJobTimeout: 3600,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */

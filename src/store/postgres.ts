@@ -17,6 +17,7 @@ import {
   reservationRow,
 } from './config-policies.ts';
 import { StoreError } from './errors.ts';
+import { FirmwareStore } from './firmware.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
@@ -235,6 +236,7 @@ const SAMPLES = 'meter_values m CROSS JOIN LATERAL json_array_elements(m.samples
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly firmware: FirmwareStore;
   readonly #config: pg.ClientConfig;
   readonly #pool: pg.Pool;
   #writer: pg.Client | null;
@@ -251,6 +253,10 @@ export class PostgresStore implements Store {
     this.#writer = writer;
     this.#pool = pool;
     this.#queue = new PgWriteQueue(() => this.#writeConnection());
+    this.firmware = new FirmwareStore({
+      rows: (sql, params) => this.#rows(sql, params),
+      write: (sql, params) => this.#write(() => async (exec) => (await exec(sql, params)).rows),
+    });
     this.#meterGroup = {
       key: 'meter_values',
       runMany: async (exec, items) => {

@@ -461,6 +461,14 @@ export const writeOps = {
     if (p[1] === null) s('DELETE FROM settings WHERE key = ?').run(p[0]);
     else s('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(p);
   },
+
+  /** One statement of src/store/firmware.ts: the rows it returns (RETURNING), else none. */
+  firmwareWrite(s: Prepare, p: { sql: string; params: unknown[] }): unknown[] {
+    const stmt = s(p.sql);
+    if (stmt.reader) return stmt.all(p.params);
+    stmt.run(p.params);
+    return [];
+  },
 } satisfies Record<string, (s: Prepare, p: any) => unknown>;
 
 export type WriteOps = typeof writeOps;

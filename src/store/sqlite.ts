@@ -23,6 +23,7 @@ import {
   reservationRow,
 } from './config-policies.ts';
 import { StoreError } from './errors.ts';
+import { FirmwareStore } from './firmware.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
 import type { WriterData } from './sqlite-writer.ts';
@@ -336,6 +337,7 @@ function pushMeterParams(out: unknown[], r: MeterValueInput, ts: number, samples
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly firmware: FirmwareStore;
   readonly #db: Database.Database;
   readonly #queue: WriteQueue;
   readonly #stmt: (sql: string) => Stmt;
@@ -370,6 +372,13 @@ export class SqliteStore implements Store {
     const prepare = this.#stmt;
     this.#localSink = (codes, params) => runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i]));
     this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
+    this.firmware = new FirmwareStore({
+      rows: async (sql, params) => {
+        this.#read();
+        return this.#stmt(sql).all(params) as any[];
+      },
+      write: (sql, params) => this.#write('firmwareWrite', () => ({ sql, params: [...params] })) as Promise<any[]>,
+    });
   }
 
   /** Group-commit counters (batches, writes, isolated retries). */

@@ -12,6 +12,7 @@
 //   not say so, but real chargers and cards vary the case); the spelling last written is returned.
 // - Lists take `limit` (default 100, capped at 10 000) and `offset` (default 0).
 
+import type { FirmwareStore } from './firmware.ts';
 export type TimeInput = string | number | Date;
 /** ISO 8601, UTC, milliseconds. */
 export type IsoTime = string;
@@ -517,6 +518,8 @@ export interface ConfigOutcomeRecord {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Firmware images, update jobs and rollouts (src/store/firmware.ts). */
+  readonly firmware: FirmwareStore;
 
   // chargers
   getCharger(id: string): Promise<ChargerRecord | null>;
