@@ -4,6 +4,7 @@ import { loadServeConfig, serveHelp } from '../config/index.ts';
 import { isAmpereError } from '../errors.ts';
 import { BRIDGE_USAGE, runBridgeCli } from './bridge.ts';
 import { CERTIFICATES_USAGE } from './certificates.ts';
+import { FIRMWARE_USAGE, runFirmwareCommand } from './firmware.ts';
 import { OPERATOR_COMMANDS, OPERATOR_USAGE, runOperatorCommand } from './operator.ts';
 import { runSmartCommand, SMART_USAGE, smartRoute } from './smart.ts';
 import { startupError } from './startup-errors.ts';
@@ -20,6 +21,8 @@ Commands:
 ${OPERATOR_USAGE}
 ${CERTIFICATES_USAGE}
 ${BRIDGE_USAGE}
+
+${FIRMWARE_USAGE}
 
 ${SMART_USAGE}
 
@@ -81,6 +84,10 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'bridge': {
       process.exitCode = await runBridgeCli(rest, process.env, (t) => process.stdout.write(`${t}\n`));
+      return;
+    }
+    case 'firmware': {
+      process.exitCode = await runFirmwareCommand(rest, process.env, process.stdout.columns);
       return;
     }
     case 'help':
