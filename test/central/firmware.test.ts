@@ -205,6 +205,35 @@ describe('firmware jobs (fake clock)', () => {
     rollouts.stop();
   });
 
+  it('a rollout by tag takes the chargers whose id tag list names it', async () => {
+    const rollouts = new FirmwareRollouts(fw);
+    for (const id of ['T1', 'T2', 'T3']) await charger(id);
+    await store.setChargerTags('T1', { allowed: ['FLEET-A'], freeChargingTag: null });
+    await store.setChargerTags('T3', { allowed: ['fleet-a', 'other'], freeChargingTag: null });
+    const img = await upload();
+    const r = await rollouts.create({
+      imageId: img.id,
+      target: { tag: 'Fleet-A' },
+      concurrency: 5,
+      maxFailureRate: 0.2,
+      minFinished: 5,
+      baseUrl: 'http://cs',
+    });
+    assert.equal(r.progress.total, 2);
+    assert.deepEqual(sent.map((x) => x.chargerId).sort(), ['T1', 'T3']);
+    await assert.rejects(
+      rollouts.create({
+        imageId: img.id,
+        target: { tag: 'nobody' },
+        concurrency: 1,
+        maxFailureRate: 0,
+        minFinished: 1,
+        baseUrl: 'http://cs',
+      }),
+      { code: 'AMPERE_ERR_BAD_REQUEST', message: 'The target matches no charger' },
+    );
+  });
+
   it('the failure rate counts only jobs finished since the last resume', () => {
     const j = (state: string, finishedAt: string) => ({ state, finishedAt, updatedAt: finishedAt }) as never;
     const jobs = [j('failed', '2026-01-01T00:00:00Z'), j('succeeded', '2026-01-02T00:00:00Z')];

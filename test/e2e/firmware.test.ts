@@ -58,7 +58,10 @@ describe('firmware against the simulator', () => {
   }
 
   before(async () => {
-    server = await spawnServer(['--registration', 'open'], { data: tempDir(), env: { AMPERE_API_TOKEN: TOKEN } });
+    server = await spawnServer(['--registration', 'open', '--firmware-max-size', '1'], {
+      data: tempDir(),
+      env: { AMPERE_API_TOKEN: TOKEN },
+    });
   });
   after(async () => {
     await fleet.stop();
@@ -120,6 +123,8 @@ describe('firmware against the simulator', () => {
     const job = await finished(start.body.id);
     assert.equal(job.state, 'failed');
     assert.equal(job.status, 'DownloadFailed');
+    // retries: 1 → two attempts, both refused (403), then DownloadFailed.
+    assert.equal(job.history.filter((h: any) => h.status === 'Downloading').length, 2);
     assert.equal(s.firmwareVersion, '4.3.2');
     const expired = await fetch(sentLocation(s));
     assert.equal(expired.status, 403);
@@ -160,6 +165,45 @@ describe('firmware against the simulator', () => {
     assert.equal(fallback.status, 202, JSON.stringify(fallback.body));
     assert.equal(fallback.body.method, 'UpdateFirmware');
     assert.equal((await finished(fallback.body.id)).state, 'succeeded');
+  });
+
+  it('bad input gets a clear error and loses nothing; an image in use cannot be deleted', async () => {
+    const post = (type: string, query: string, body: Buffer) =>
+      fetch(`${server.url}/api/firmware?${query}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': type },
+        body,
+      });
+    const json = await post('application/json', 'name=a.bin&version=1', Buffer.from('{}'));
+    assert.equal(json.status, 415);
+    const badName = await post('application/octet-stream', 'name=../etc/passwd&version=1', Buffer.alloc(10));
+    assert.equal(badName.status, 400);
+    assert.match(((await badName.json()) as any).error.message, /name: 1-128 characters/);
+    const big = await post('application/octet-stream', 'name=big.bin&version=1', Buffer.alloc(1024 * 1024 + 1));
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as any).error.code, 'AMPERE_ERR_PAYLOAD_TOO_LARGE');
+    const before = (await api('GET', '/api/firmware')).body.items.length;
+    assert.ok(!(await api('GET', '/api/firmware')).body.items.some((i: any) => i.name === 'big.bin'));
+
+    const img = await upload(randomBytes(1000), 'later-9.0.0.bin', '9.0.0');
+    await generic('FW-LATER');
+    const later = await api('POST', '/api/chargers/FW-LATER/firmware-update', {
+      imageId: img.id,
+      retrieveDate: new Date(Date.now() + 86400_000).toISOString(),
+    });
+    assert.equal(later.status, 202);
+    const inUse = await api('DELETE', `/api/firmware/${img.id}`);
+    assert.equal(inUse.status, 409);
+    assert.equal(inUse.body.error.code, 'AMPERE_ERR_FIRMWARE_IN_USE');
+    const again = await api('POST', '/api/chargers/FW-LATER/firmware-update', { imageId: img.id });
+    assert.equal(again.body.error.code, 'AMPERE_ERR_FIRMWARE_BUSY');
+    const cancel = await runCli(['firmware', 'job', String(later.body.id), '--cancel', '--json'], {
+      AMPERE_URL: server.url,
+      AMPERE_API_TOKEN: TOKEN,
+    });
+    assert.equal(JSON.parse(cancel.stdout).state, 'cancelled');
+    assert.equal((await api('DELETE', `/api/firmware/${img.id}`)).status, 204);
+    assert.equal((await api('GET', '/api/firmware')).body.items.length, before);
   });
 
   it('a rollout keeps to its concurrency, halts past its failure rate; one by vendor and model completes', async () => {
