@@ -1,16 +1,13 @@
-// The firmware tables (src/store/firmware.ts) on SQLite and PostgreSQL: one suite over both, as
-// the Store contract does. PostgreSQL needs AMPERE_TEST_PG_URL; in CI its absence fails.
+// The firmware tables (src/store/firmware.ts): one suite that sqlite.test.ts and postgres.test.ts
+// both run, as they run the Store contract.
 import assert from 'node:assert/strict';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import pg from 'pg';
-import { openPostgresStore } from '../../src/store/postgres.ts';
-import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Store } from '../../src/store/types.ts';
 
 const T0 = Date.parse('2026-05-01T10:00:00.000Z');
 const SHA = 'ab'.repeat(32);
 
-function firmwareContract(name: string, open: () => Promise<Store>): void {
+export function runFirmwareContract(name: string, open: () => Promise<Store>): void {
   describe(`firmware store: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -116,35 +113,6 @@ function firmwareContract(name: string, open: () => Promise<Store>): void {
         (await store.firmware.listRollouts({ state: 'running' })).map((x) => x.id),
         [r.id],
       );
-    });
-  });
-}
-
-firmwareContract('sqlite (in memory)', () => openSqliteStore({ file: ':memory:' }));
-
-const url = process.env.AMPERE_TEST_PG_URL;
-if (url) {
-  const prefix = `ampere_fw${process.pid}_${Date.now().toString(36)}`;
-  const schemas: string[] = [];
-  after(async () => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-    } finally {
-      await c.end();
-    }
-  });
-  firmwareContract('postgres (fresh schema)', () => {
-    const schema = `${prefix}_${schemas.length}`;
-    schemas.push(schema);
-    return openPostgresStore({ url, schema });
-  });
-} else {
-  describe('firmware store: postgres', () => {
-    it('needs AMPERE_TEST_PG_URL', (t) => {
-      if (process.env.CI) assert.fail('AMPERE_TEST_PG_URL is not set: CI must run the firmware store on PostgreSQL');
-      t.skip('AMPERE_TEST_PG_URL is not set');
     });
   });
 }
