@@ -5,10 +5,13 @@
 // firmware goes to the profile with the security extension and falls back (or is refused) for
 // Eaton's; a rollout keeps to its concurrency limit and halts on failures.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createCa } from '../../src/central/security/index.ts';
-import type { Station } from '../../src/chargepoint/index.ts';
+import { createStation, fetchTrusting, type SimStation, type Station } from '../../src/chargepoint/index.ts';
 import { runCli, type ServerProcess, spawnServer, tempDir } from '../helpers/process.ts';
 import { SimFleet } from '../helpers/sim.ts';
 import { sleep, until } from '../helpers/wait.ts';
@@ -299,5 +302,66 @@ describe('firmware against the simulator', () => {
       }
       assert.ok(peak >= 1 && peak <= 2, `rollout ${r}: peak ${peak}`);
     }
+  });
+});
+
+describe('firmware over HTTPS when the server runs TLS', () => {
+  let server: ServerProcess;
+  let sim: SimStation | undefined;
+  const data = tempDir();
+
+  before(async () => {
+    const init = spawnSync(
+      process.execPath,
+      ['bin/ampere.js', 'certs', 'init', '--data', data, '--hosts', 'localhost,127.0.0.1'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(init.status, 0, init.stderr);
+    const certs = join(data, 'certs');
+    server = await spawnServer(
+      ['--registration', 'open', '--tls-cert', join(certs, 'server.pem'), '--tls-key', join(certs, 'server.key')],
+      { data, env: { AMPERE_API_TOKEN: TOKEN } },
+    );
+  });
+  after(async () => {
+    await sim?.stop();
+    await server?.stop();
+  });
+
+  it('the link is https on the same port and the simulator downloads through it', async () => {
+    const ca = readFileSync(join(data, 'certs', 'ca.pem'));
+    const tlsFetch = fetchTrusting(ca);
+    const call = async (method: string, path: string, body: unknown, type = 'application/json') => {
+      const res = await tlsFetch(`${server.url}${path}`, {
+        method,
+        headers: { ...auth, 'content-type': type },
+        body: type === 'application/json' ? JSON.stringify(body) : (body as Buffer),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    assert.match(server.url, /^https:/);
+    const img = await call(
+      'POST',
+      '/api/firmware?name=tls-2.0.0.bin&version=2.0.0',
+      randomBytes(20_000),
+      'application/octet-stream',
+    );
+    assert.equal(img.status, 201, JSON.stringify(img.body));
+    sim = createStation({ id: 'TLS-1', profile: 'generic', url: `${server.wsUrl}/ocpp`, ca });
+    await sim.start();
+    await until(() => (sim!.station.registration === 'Accepted' ? true : undefined));
+    const start = await call('POST', '/api/chargers/TLS-1/firmware-update', { imageId: img.body.id, signed: 'never' });
+    assert.equal(start.status, 202, JSON.stringify(start.body));
+    const job = await until(async () => {
+      const res = await tlsFetch(`${server.url}/api/firmware/jobs/${start.body.id}`, { headers: auth });
+      const j = (await res.json()) as any;
+      return j.state === 'running' ? undefined : j;
+    }, 30_000);
+    assert.equal(job.state, 'succeeded', JSON.stringify(job));
+    const location = (sim.station.history.find((h) => h.action === 'UpdateFirmware')?.payload as any).location;
+    assert.ok(location.startsWith(`${server.url}/firmware/`), location);
+    assert.equal(sim.station.firmwareVersion, '2.0.0');
   });
 });
