@@ -1,10 +1,12 @@
 // What the API's route modules receive from the composition root.
-import type { CentralSystem } from '../central/index.ts';
+import type { CentralSystem, SmartController } from '../central/index.ts';
 import { AmpereError } from '../errors.ts';
 import type { ChargerRecord, Page } from '../store/types.ts';
 
 export interface ApiContext {
   central: CentralSystem;
+  /** Smart charging (sites, balancing, planner), when the composition root runs it. */
+  smart?: SmartController;
 }
 
 /** A list answer: the page and how it was cut. */

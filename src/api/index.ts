@@ -5,10 +5,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { CentralSystem } from '../central/index.ts';
+import type { CentralSystem, SmartController } from '../central/index.ts';
 import type { BackoffOptions } from '../central/security/index.ts';
 import type { Validator } from '../ocpp/index.ts';
 import { BrowserSessions, operatorAuth } from './auth.ts';
+import type { ApiContext } from './context.ts';
 import { handleError, sendError } from './errors.ts';
 import { securityHeaders } from './hardening.ts';
 import { type BridgeApiPort, bridgeRoutes } from './routes/bridge.ts';
@@ -33,6 +34,7 @@ export type { FirmwareApiPort } from './routes/firmware.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
+  smart?: SmartController;
   validator: Validator;
   token: string;
   log: Logger;
@@ -148,7 +150,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
     req.log.debug({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode }, 'api request');
   });
 
-  const ctx = { central: opts.central };
+  const ctx: ApiContext = { central: opts.central, ...(opts.smart ? { smart: opts.smart } : {}) };
   chargerRoutes(app, ctx);
   idTagRoutes(app, ctx);
   transactionRoutes(app, ctx);

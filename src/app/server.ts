@@ -19,6 +19,7 @@ import { SmartController } from '../central/smart/controller.ts';
 import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
 import { openPostgresStore } from '../store/postgres.ts';
+import { openPostgresLeases } from '../store/postgres-leases.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
@@ -29,6 +30,7 @@ export interface RunningServer {
   url: string;
   port: number;
   central: CentralSystem;
+  smart: SmartController;
   store: Store;
   log: Logger;
   /** The operator API's bearer token (configured, stored or generated at this start). */
@@ -68,8 +70,12 @@ export function createLogger(level: ServeConfig['logLevel']): Logger {
   );
 }
 
+function isPostgres(db: string | undefined): db is string {
+  return db?.startsWith('postgres://') === true || db?.startsWith('postgresql://') === true;
+}
+
 async function openStore(config: ServeConfig): Promise<Store> {
-  if (config.db?.startsWith('postgres://') || config.db?.startsWith('postgresql://')) {
+  if (isPostgres(config.db)) {
     return openPostgresStore({ url: config.db });
   }
   mkdirSync(config.data, { recursive: true });
@@ -109,8 +115,22 @@ export async function startServer(
     ...secure.gateway,
   });
   mkdirSync(config.data, { recursive: true });
-  const smart = new SmartController({ central });
-  central.smart = smart;
+  // On PostgreSQL several nodes may share the sites: one leads each (an advisory lock per site).
+  const leases = isPostgres(config.db)
+    ? openPostgresLeases({
+        url: config.db,
+        onLost: (err) => log.warn({ err: err.message }, 'smart charging: leases lost with their connection'),
+      })
+    : undefined;
+  const smart = new SmartController({
+    store,
+    commands: central,
+    directory: central,
+    events,
+    clock,
+    log,
+    ...(leases ? { leases } : {}),
+  });
   await smart.start();
   central.security.certificates.start();
   // Configuration policies: sent after every Accepted boot (src/central/config-policies.ts).
@@ -158,6 +178,7 @@ export async function startServer(
     ui,
     tokenFile: token.file,
     central,
+    smart,
     validator,
     token: token.token,
     log,
@@ -179,6 +200,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await smart.stop();
+      await leases?.close();
       central.security.certificates.stop();
       stopConfigPolicies();
       stopLocalLists();
@@ -200,6 +222,7 @@ export async function startServer(
     url,
     port,
     central,
+    smart,
     store,
     log,
     apiToken: token.token,

@@ -1,10 +1,10 @@
 // Work a feature does after a charger's BootNotification was answered Accepted (configuration
 // policies, local lists): run once the answer has gone out, its failure logged, never thrown.
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 /** Calls `fn` after each Accepted boot; returns the unsubscribe. */
 export function onAcceptedBoot(
-  central: CentralSystem,
+  central: CentralHost,
   what: string,
   fn: (chargerId: string) => Promise<unknown>,
 ): () => void {

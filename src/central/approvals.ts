@@ -5,7 +5,7 @@
 
 import { findVendorEntry } from '../smart/index.ts';
 import type { ChargerRecord } from '../store/types.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { HandlerHost } from './handlers/context.ts';
 
 /** Retry interval (s) for the Pending boots of a charger that cannot be triggered. */
 export const UNTRIGGERABLE_BOOT_RETRY_S = 10;
@@ -16,7 +16,7 @@ export function supportsTriggerMessage(record: Pick<ChargerRecord, 'vendor' | 'm
 }
 
 /** The interval answered with a Pending BootNotification (OCPP 1.6 §4.2.1). */
-export function pendingBootInterval(central: CentralSystem, record: Pick<ChargerRecord, 'vendor' | 'model'>): number {
+export function pendingBootInterval(central: HandlerHost, record: Pick<ChargerRecord, 'vendor' | 'model'>): number {
   const configured = central.settings.bootRetryInterval;
   return supportsTriggerMessage(record) ? configured : Math.min(configured, UNTRIGGERABLE_BOOT_RETRY_S);
 }
@@ -28,7 +28,7 @@ export interface ApprovalOutcome {
 }
 
 /** What happens after an approval, for the operator (decided before the registration changes). */
-export function approvalOutcome(central: CentralSystem, record: ChargerRecord): ApprovalOutcome {
+export function approvalOutcome(central: HandlerHost, record: ChargerRecord): ApprovalOutcome {
   if (!central.isConnected(record.id)) {
     return { takesEffect: 'next-connection', message: 'not connected: accepted when it next connects and boots' };
   }

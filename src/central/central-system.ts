@@ -10,29 +10,19 @@ import {
   OcppError,
   RpcSession,
   type Timers,
-  type ValidationMode,
   type Validator,
 } from '../ocpp/index.ts';
 import type { ChargerPatch, ChargerRecord, Store } from '../store/types.ts';
 import type { EventBus } from './events.ts';
 import { afterCommand } from './handlers/after-command.ts';
-import { HANDLERS, type HandlerContext } from './handlers/index.ts';
+import type { HandlerContext, HandlerHost } from './handlers/context.ts';
+import { HANDLERS } from './handlers/index.ts';
+import { type BootAnswer, type CentralSettings, ChargerLink, type Transport } from './link.ts';
+import type { Clock } from './ports.ts';
 import { ChargerSecurity, redactPayload, type SecuritySettings } from './security/charger-security.ts';
-import type { SmartController } from './smart/controller.ts';
 
-export type RegistrationPolicy = 'open' | 'pending' | 'known';
-
-export interface CentralSettings {
-  registration: RegistrationPolicy;
-  validation: ValidationMode;
-  heartbeatInterval: number;
-  bootRetryInterval: number;
-  callTimeoutMs: number;
-}
-
-export interface Clock {
-  now(): number;
-}
+export { type BootAnswer, type CentralSettings, ChargerLink, type RegistrationPolicy, type Transport } from './link.ts';
+export type { Clock } from './ports.ts';
 
 export interface CentralDeps {
   store: Store;
@@ -46,36 +36,12 @@ export interface CentralDeps {
   security?: Partial<SecuritySettings>;
 }
 
-/** What the gateway gives the central system for one accepted WebSocket. */
-export interface Transport {
-  send(text: string): void;
-  close(code: number, reason: string): void;
-}
-
-export type BootAnswer = 'Accepted' | 'Pending' | 'Rejected';
-
-/** One live connection of a charger. */
-export class ChargerLink {
-  readonly session: RpcSession;
-  bootAnswer: BootAnswer | undefined;
-  closed = false;
-
-  constructor(
-    readonly chargerId: string,
-    readonly transport: Transport,
-    readonly remoteAddress: string | null,
-    readonly connectedAt: number,
-    session: (link: ChargerLink) => RpcSession,
-  ) {
-    this.session = session(this);
-  }
-}
-
 const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
 /** How often the lastSeenAt of active chargers is written. */
 const LAST_SEEN_FLUSH_MS = 1000;
 
-export class CentralSystem {
+/** On one node the central system is itself the charger directory and the command sender (ports.ts). */
+export class CentralSystem implements HandlerHost {
   readonly store: Store;
   readonly events: EventBus;
   readonly log: Logger;
@@ -83,8 +49,6 @@ export class CentralSystem {
   readonly settings: CentralSettings;
   /** Security profiles, AuthorizationKey rotation, profile raises, CSR signing. */
   readonly security: ChargerSecurity;
-  /** Smart charging (sites, balancing, planner); attached by the composition root. */
-  smart: SmartController | undefined;
   private readonly validator: Validator;
   private readonly timers: Timers | undefined;
   private readonly links = new Map<string, ChargerLink>();
@@ -104,7 +68,18 @@ export class CentralSystem {
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.timers = deps.timers;
-    this.security = new ChargerSecurity(this, deps.security);
+    this.security = new ChargerSecurity(
+      {
+        store: this.store,
+        events: this.events,
+        clock: this.clock,
+        log: this.log,
+        commands: this,
+        directory: this,
+        admin: this,
+      },
+      deps.security,
+    );
   }
 
   // ------------------------------------------------------------------ connections

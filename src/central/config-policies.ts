@@ -7,7 +7,7 @@
 import { AmpereError, isAmpereError } from '../errors.ts';
 import type { ChargerRecord, ConfigOutcomeInput, ConfigOutcomeRecord, ConfigPolicyRecord } from '../store/types.ts';
 import { onAcceptedBoot } from './after-boot.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 export interface DesiredKey {
   key: string;
@@ -69,7 +69,7 @@ export function desiredConfiguration(
   return [...out.values()].sort((a, b) => a.key.localeCompare(b.key)).map(({ rank: _r, ...d }) => d);
 }
 
-async function desiredFor(central: CentralSystem, chargerId: string): Promise<DesiredKey[]> {
+async function desiredFor(central: CentralHost, chargerId: string): Promise<DesiredKey[]> {
   const charger = await central.store.getCharger(chargerId);
   if (!charger) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No charger "${chargerId}"`, { chargerId });
   return desiredConfiguration(await central.store.listConfigPolicies(), charger);
@@ -80,7 +80,7 @@ async function desiredFor(central: CentralSystem, chargerId: string): Promise<De
  * answer. `force` also sends values the charger refused before.
  */
 export async function applyConfigPolicies(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   opts: { force?: boolean } = {},
 ): Promise<ApplyResult[]> {
@@ -115,7 +115,7 @@ export async function applyConfigPolicies(
 }
 
 /** Desired against actual: read with GetConfiguration when connected, else the stored copy. */
-export async function configurationDrift(central: CentralSystem, chargerId: string): Promise<DriftReport> {
+export async function configurationDrift(central: CentralHost, chargerId: string): Promise<DriftReport> {
   const desired = await desiredFor(central, chargerId);
   let source: DriftReport['source'] = 'stored';
   const actual = new Map<string, { value: string | null; readonly: boolean }>();
@@ -147,6 +147,6 @@ export async function configurationDrift(central: CentralSystem, chargerId: stri
 }
 
 /** Applies the policies after every Accepted BootNotification; returns the unsubscribe. */
-export function startConfigPolicies(central: CentralSystem): () => void {
+export function startConfigPolicies(central: CentralHost): () => void {
   return onAcceptedBoot(central, 'configuration policies', (id) => applyConfigPolicies(central, id));
 }

@@ -2,7 +2,7 @@
 // list of keys is sent in pages of GetConfigurationMaxKeys (OCPP 1.6 §9.1.12), since a charger
 // answers a longer list with a CALLERROR or silently truncates it.
 import type { GetConfigurationResponse } from '../ocpp/index.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 export type ConfigurationKey = NonNullable<GetConfigurationResponse['configurationKey']>[number];
 
@@ -16,7 +16,7 @@ export interface ConfigurationRead {
 const MAX_KEYS = 'GetConfigurationMaxKeys';
 
 /** The page size for key lists: the stored copy's GetConfigurationMaxKeys, else asks the charger. */
-async function maxKeys(central: CentralSystem, chargerId: string): Promise<{ size: number; requests: number }> {
+async function maxKeys(central: CentralHost, chargerId: string): Promise<{ size: number; requests: number }> {
   const stored = (await central.store.getConfiguration(chargerId)).find((e) => e.key === MAX_KEYS);
   let raw = stored?.value ?? null;
   let requests = 0;
@@ -30,7 +30,7 @@ async function maxKeys(central: CentralSystem, chargerId: string): Promise<{ siz
 }
 
 export async function readConfiguration(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   keys?: readonly string[],
 ): Promise<ConfigurationRead> {

@@ -6,7 +6,6 @@ export {
   type CentralSettings,
   CentralSystem,
   ChargerLink,
-  type Clock,
   type RegistrationPolicy,
   type Transport,
 } from './central-system.ts';
@@ -50,4 +49,18 @@ export {
   syncLocalList,
 } from './local-lists.ts';
 export { meterRows, normalise } from './meter.ts';
+export {
+  type CentralPorts,
+  type ChargerAdmin,
+  type ChargerDirectory,
+  type Clock,
+  type CommandSender,
+  type EventSink,
+  type EventSource,
+  type Leases,
+  soleLeases,
+  type Timers,
+  unrefTimers,
+} from './ports.ts';
 export { cancelReservation, type ReserveRequest, reservationView, reserve } from './reservations.ts';
+export { SmartController, type SmartControllerOptions } from './smart/controller.ts';

@@ -9,7 +9,7 @@ import type { IdTagRecord } from '../store/types.ts';
 import { onAcceptedBoot } from './after-boot.ts';
 import type { IdTagInfo } from './authorization.ts';
 import { WILDCARD_TAG } from './authorization.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 export interface LocalListEntry {
   idTag: string;
@@ -38,13 +38,13 @@ export interface LocalListSyncResult {
 
 const settingKey = (chargerId: string) => `local-list:${chargerId}`;
 
-export async function localListState(central: CentralSystem, chargerId: string): Promise<LocalListState> {
+export async function localListState(central: CentralHost, chargerId: string): Promise<LocalListState> {
   const raw = await central.store.getSetting(settingKey(chargerId));
   if (raw) return JSON.parse(raw) as LocalListState;
   return { chargerId, version: 0, status: 'never', answer: null, entries: [], at: null };
 }
 
-async function save(central: CentralSystem, state: LocalListState): Promise<LocalListState> {
+async function save(central: CentralHost, state: LocalListState): Promise<LocalListState> {
   const saved = { ...state, at: new Date(central.clock.now()).toISOString() };
   await central.store.setSetting(settingKey(state.chargerId), JSON.stringify(saved));
   return saved;
@@ -58,7 +58,7 @@ function infoOf(t: IdTagRecord): IdTagInfo {
 }
 
 /** The list a charger should hold: the tags it may use (OCPP 1.6 §7.27 AuthorizationData). */
-export async function desiredLocalList(central: CentralSystem, chargerId: string): Promise<LocalListEntry[]> {
+export async function desiredLocalList(central: CentralHost, chargerId: string): Promise<LocalListEntry[]> {
   const [tags, registry] = await Promise.all([
     central.store.getChargerTags(chargerId),
     central.store.listIdTags({ limit: 10_000 }),
@@ -101,7 +101,7 @@ function unsupportedCode(e: unknown): string | undefined {
  * with `full`) Full. A charger recorded as unsupported is skipped unless `force`.
  */
 export async function syncLocalList(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   opts: { full?: boolean; force?: boolean } = {},
 ): Promise<LocalListSyncResult> {
@@ -143,7 +143,7 @@ export async function syncLocalList(
 }
 
 /** At an Accepted boot: GetLocalListVersion, then a Full update unless the versions agree. */
-export async function reconcileLocalList(central: CentralSystem, chargerId: string): Promise<LocalListSyncResult> {
+export async function reconcileLocalList(central: CentralHost, chargerId: string): Promise<LocalListSyncResult> {
   const state = await localListState(central, chargerId);
   if (state.status === 'unsupported') return { updateType: 'none', sent: 0, state };
   // Nothing sent before and nothing to send: a site without id tags is not asked at all.
@@ -168,6 +168,6 @@ export async function reconcileLocalList(central: CentralSystem, chargerId: stri
 }
 
 /** Reconciles after every Accepted BootNotification; returns the unsubscribe. */
-export function startLocalLists(central: CentralSystem): () => void {
+export function startLocalLists(central: CentralHost): () => void {
   return onAcceptedBoot(central, 'local list reconciliation', (id) => reconcileLocalList(central, id));
 }

@@ -5,7 +5,7 @@
 // connector, consumes it.
 import { AmpereError } from '../errors.ts';
 import type { ReservationRecord, Store } from '../store/types.ts';
-import type { CentralSystem } from './central-system.ts';
+import type { CentralHost } from './ports.ts';
 
 export interface ReserveRequest {
   connectorId: number;
@@ -24,7 +24,7 @@ export function reservationView(r: ReservationRecord, now: number): ReservationV
 const CAPABILITY_KEYS = ['SupportedFeatureProfiles', 'ReserveConnectorZeroSupported'];
 
 /** The charger's SupportedFeatureProfiles and ReserveConnectorZeroSupported: stored, else asked. */
-async function capabilities(central: CentralSystem, chargerId: string): Promise<Map<string, string | null>> {
+async function capabilities(central: CentralHost, chargerId: string): Promise<Map<string, string | null>> {
   const known = new Map(
     (await central.store.getConfiguration(chargerId))
       .filter((k) => CAPABILITY_KEYS.includes(k.key))
@@ -42,7 +42,7 @@ async function capabilities(central: CentralSystem, chargerId: string): Promise<
 }
 
 export async function reserve(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   req: ReserveRequest,
 ): Promise<{ reservation: ReservationView; status: string }> {
@@ -86,7 +86,7 @@ export async function reserve(
 }
 
 export async function cancelReservation(
-  central: CentralSystem,
+  central: CentralHost,
   chargerId: string,
   reservationId: number,
 ): Promise<{ reservation: ReservationView; status: string }> {

@@ -32,10 +32,13 @@ import {
   exposure,
   headroom,
   inForce,
+  type KeptEntry,
+  keepEntry,
   type LedgerEntry,
   type LedgerLimits,
   type LimitScope,
   phasesInForce,
+  restoreEntry,
   unionPhases,
   type Violation,
 } from './ledger.ts';
@@ -113,6 +116,11 @@ export interface EnginePort {
   violation(v: Violation): void;
   /** A session Ampere paused with RemoteStopTransaction, to be resumed with its idTag. */
   pausedByStop(chargerId: string, connectorId: number, idTag: string, since: number, transactionId: number): void;
+  /**
+   * Keeps the ledger durably; awaited before every command, so a node that dies with a raise on its
+   * way leaves the next leader a ledger that counts it.
+   */
+  keep?(entries: KeptEntry[]): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -166,6 +174,19 @@ export class SiteEngine {
     this.retellSet.add(chargerId);
   }
   private readonly retellSet = new Set<string>();
+
+  /** The ledger in the form kept in the database (ledger.ts keepEntry). */
+  kept(now: number): KeptEntry[] {
+    return [...this.entries.values()].filter((e) => e.facts !== undefined).map((e) => keepEntry(e, now + this.holdMs));
+  }
+
+  /** Seeds the ledger with what a previous run (another process, another node) kept; entries known win. */
+  restore(kept: readonly KeptEntry[]): void {
+    for (const k of kept) {
+      const e = restoreEntry(k);
+      if (!this.entries.has(e.key)) this.entries.set(e.key, e);
+    }
+  }
 
   /** Forget a charger's ledger (it left the site). */
   forget(chargerId: string): void {
@@ -507,6 +528,7 @@ export class SiteEngine {
       lastScope = scope;
       const on = plan.commands.some((c) => c.action === 'RemoteStartTransaction');
       e.pending = { a: step.target, scope, phases: [...step.phases], ...(on ? { on } : {}) };
+      if (this.port.keep) await this.port.keep(this.kept(now));
       const outcome = await this.send(s, plan.commands, record);
       e.pending = undefined;
       if (outcome === 'accepted') {

@@ -243,3 +243,86 @@ export function headroom(
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * What an entry knows the charger was told, in a form kept in the database, so that a restart or a
+ * new smart-charging leader (another node) starts from it and never from zero: a raise on its way
+ * when the previous leader stopped counts as possibly applied (the higher limit is kept).
+ */
+export interface KeptEntry {
+  chargerId: string;
+  connectorId: number;
+  transactionId?: number;
+  state?: ConnectorState;
+  txA?: number;
+  standingA?: number;
+  txPhases?: GridPhase[];
+  standingPhases?: GridPhase[];
+  off?: boolean;
+  uncertain?: boolean;
+  starting?: { a: number; until: number };
+  startScope?: LimitScope;
+}
+
+/** `startUntil`: until when a start on its way is counted, should it have been applied (epoch ms). */
+export function keepEntry(e: LedgerEntry, startUntil: number): KeptEntry {
+  const k: KeptEntry = { chargerId: e.chargerId, connectorId: e.connectorId };
+  if (e.facts?.transactionId !== undefined) k.transactionId = e.facts.transactionId;
+  if (e.facts?.state !== undefined) k.state = e.facts.state;
+  let { txA, standingA, txPhases, standingPhases } = e;
+  let uncertain = e.uncertain;
+  const p = e.pending;
+  if (p) {
+    uncertain = true;
+    if (p.scope === 'tx') {
+      const old = txA ?? standingA;
+      if (old !== undefined) {
+        txA = Math.max(old, p.a);
+        txPhases = unionPhases(txPhases ?? standingPhases ?? e.facts.gridPhases, p.phases);
+      }
+    } else if (standingA !== undefined || e.facts?.state === 'free') {
+      // Never told and a car present stays unknown (counted at the charger maximum).
+      standingA = Math.max(standingA ?? 0, p.a);
+      standingPhases = unionPhases(standingPhases ?? p.phases, p.phases);
+    }
+  }
+  if (txA !== undefined) k.txA = txA;
+  if (standingA !== undefined) k.standingA = standingA;
+  if (txPhases) k.txPhases = [...txPhases];
+  if (standingPhases) k.standingPhases = [...standingPhases];
+  if (e.off) k.off = true;
+  if (uncertain) k.uncertain = true;
+  const starting = p?.on ? { a: Math.max(p.a, e.starting?.a ?? 0), until: startUntil } : e.starting;
+  if (starting) k.starting = { ...starting };
+  if (e.startScope) k.startScope = e.startScope;
+  return k;
+}
+
+/** A ledger entry from what was kept; its facts are placeholders until the first refresh. */
+export function restoreEntry(k: KeptEntry): LedgerEntry {
+  const e: LedgerEntry = {
+    key: `${k.chargerId}/${k.connectorId}`,
+    chargerId: k.chargerId,
+    connectorId: k.connectorId,
+    facts: {
+      connected: false,
+      everConnected: true,
+      state: k.state ?? 'free',
+      ...(k.transactionId !== undefined ? { transactionId: k.transactionId } : {}),
+      lostDuringSession: true,
+      onOffOnly: false,
+      maxA: 0,
+      gridPhases: [1, 2, 3],
+      fallbackA: 0,
+    },
+  };
+  if (k.txA !== undefined) e.txA = k.txA;
+  if (k.standingA !== undefined) e.standingA = k.standingA;
+  if (k.txPhases) e.txPhases = [...k.txPhases];
+  if (k.standingPhases) e.standingPhases = [...k.standingPhases];
+  if (k.off) e.off = true;
+  if (k.uncertain) e.uncertain = true;
+  if (k.starting) e.starting = { ...k.starting };
+  if (k.startScope) e.startScope = k.startScope;
+  return e;
+}

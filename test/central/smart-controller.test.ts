@@ -84,7 +84,7 @@ describe('smart charging controller', () => {
     await start(gen);
     await start(wdm);
     const eatTx = await start(eat);
-    await server.central.smart!.settle();
+    await server.smart.settle();
     // Eaton (on/off, lowest priority) does not fit: Ampere stops it, and counts its 20 A until the
     // charger's StopTransaction says it has stopped; only then is the room handed out.
     assert.deepEqual(
@@ -98,7 +98,7 @@ describe('smart charging controller', () => {
       reason: 'Remote',
     });
     await eat.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'SuspendedEVSE' });
-    await server.central.smart!.settle();
+    await server.smart.settle();
 
     const status = await api('GET', '/api/sites/home/status');
     const alloc = Object.fromEntries(
@@ -134,7 +134,7 @@ describe('smart charging controller', () => {
     // were lowered.
     assert.equal(calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').length, 0);
     await api('POST', '/api/sites/home/load', { buildingLoadA: [0, 0, 0] });
-    await server.central.smart!.settle();
+    await server.smart.settle();
     assert.deepEqual(
       calls.EAT!.filter((c) => c.action === 'RemoteStartTransaction').map((c) => c.payload),
       [{ connectorId: 1, idTag: 'TAG1' }],
@@ -142,7 +142,7 @@ describe('smart charging controller', () => {
     const genTx = (await server.store.activeTransactionFor('GEN', 1))!.id;
     await gen.call('StopTransaction', { transactionId: genTx, meterStop: 10, timestamp: new Date().toISOString() });
     await gen.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
-    await server.central.smart!.settle();
+    await server.smart.settle();
     const after = await api('GET', '/api/sites/home/status');
     assert.ok(
       after.json.phaseLoadA.every((a: number) => a <= 32),
@@ -199,7 +199,7 @@ describe('smart charging controller', () => {
       meterStart: 0,
       timestamp: new Date().toISOString(),
     });
-    await server.central.smart!.settle();
+    await server.smart.settle();
     const status = await api('GET', '/api/sites/flat/status');
     const planned = status.json.plan.sessions.find((p: { sessionId: string }) => p.sessionId === `tx:${transactionId}`);
     // 8 kWh at up to 11 kW: all of it in the 0.1 slots, none in the expensive first hours.
@@ -212,7 +212,7 @@ describe('smart charging controller', () => {
     assert.equal(txLimit(), 0);
 
     assert.equal((await api('POST', `/api/transactions/${transactionId}/fast-charge`)).status, 200);
-    await server.central.smart!.settle();
+    await server.smart.settle();
     assert.equal(txLimit(), 16);
     assert.equal((await api('POST', '/api/transactions/999999/fast-charge')).status, 404);
     await cp.close();

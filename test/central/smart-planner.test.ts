@@ -119,7 +119,7 @@ describe('smart charging planner, as a user meets it', () => {
 
   it('a night tariff entered once: the plan waits for the cheap hours and the session is priced by it', async () => {
     // No series: the tariff alone is the price model (the series of the first test is removed).
-    await server.central.smart!.repo.saveSeries('home', null);
+    await server.smart.repo.saveSeries('home', null);
     const now = Date.now();
     const local = (t: number) =>
       new Intl.DateTimeFormat('en-GB', {
@@ -145,7 +145,7 @@ describe('smart charging planner, as a user meets it', () => {
     const plan = await api('PUT', `/api/transactions/${tx}/plan`, { departure, energyKWh: 8 });
     assert.equal(plan.status, 200, JSON.stringify(plan.json));
     assert.equal(plan.json.warnings, undefined);
-    await server.central.smart!.settle();
+    await server.smart.settle();
 
     const view = await api('GET', `/api/transactions/${tx}/plan`);
     assert.equal(view.status, 200, JSON.stringify(view.json));

@@ -103,7 +103,7 @@ const PLAN = {
 } as const;
 
 function smartOf(ctx: ApiContext) {
-  const smart = ctx.central.smart;
+  const smart = ctx.smart;
   if (!smart) throw new AmpereError('AMPERE_ERR_CONFLICT', 'Smart charging is not running');
   return smart;
 }

@@ -28,11 +28,10 @@ const TX_PARAMS = {
 } as const;
 const TARGET = { type: 'number', minimum: 0, description: 'target energy (Wh) for the time-to-target estimate' };
 
-export function transactionRoutes(app: FastifyInstance, { central }: ApiContext): void {
+export function transactionRoutes(app: FastifyInstance, { central, smart }: ApiContext): void {
   const store = central.store;
   // One price model: a session at a site with a price series is priced by it, by the tariff elsewhere.
-  const pricing = (tariff: Tariff | null) =>
-    central.smart ? central.smart.pricing(tariff) : async (_chargerId: string) => tariff;
+  const pricing = (tariff: Tariff | null) => (smart ? smart.pricing(tariff) : async (_chargerId: string) => tariff);
 
   async function txOr404(id: number) {
     const tx = await store.getTransaction(id);

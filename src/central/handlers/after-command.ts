@@ -1,11 +1,11 @@
 // Keeping Ampere's copy of a charger's state in step with the commands it accepted.
 import type { ActionMap, CentralAction } from '../../ocpp/index.ts';
-import type { CentralSystem } from '../central-system.ts';
 import { REDACTED, SECRET_CONFIGURATION_KEYS } from '../security/charger-security.ts';
+import type { HandlerHost } from './context.ts';
 import { afterSecurityCommand } from './security.ts';
 
 export async function afterCommand<A extends CentralAction>(
-  central: CentralSystem,
+  central: HandlerHost,
   chargerId: string,
   action: A,
   request: ActionMap[A]['request'],

@@ -1,8 +1,7 @@
 // The OCPP 1.6 security extension, charger → central (security whitepaper §4-§6), and the
 // recording of what chargers answer to the extension's commands.
 import type { ActionMap, CentralAction } from '../../ocpp/index.ts';
-import type { CentralSystem } from '../central-system.ts';
-import type { HandlerContext } from './context.ts';
+import type { HandlerContext, HandlerHost } from './context.ts';
 
 type Req<A extends keyof ActionMap> = ActionMap[A]['request'];
 type Res<A extends keyof ActionMap> = ActionMap[A]['response'];
@@ -70,7 +69,7 @@ const RECORDED: ReadonlySet<string> = new Set([
 
 /** Called by afterCommand for every answered command. */
 export async function afterSecurityCommand<A extends CentralAction>(
-  central: CentralSystem,
+  central: HandlerHost,
   chargerId: string,
   action: A,
   request: ActionMap[A]['request'],

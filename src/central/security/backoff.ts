@@ -1,7 +1,7 @@
 // Brute-force backoff on failed Basic auth, per charger id and per remote address. After a few
 // failures the key (id or address) is locked for a time that doubles with every further failure;
 // while locked, attempts are refused without checking the password (no scrypt for an attacker).
-import type { Clock } from '../central-system.ts';
+import type { Clock } from '../ports.ts';
 
 export interface BackoffOptions {
   /** Failures allowed before the first lock. */

@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { AmpereError } from '../../errors.ts';
 import { type CertificateHashData, certificateHashData, normalSerial, sameCertificate } from '../../ocpp/index.ts';
-import type { CentralSystem } from '../central-system.ts';
+import type { CentralServices } from '../ports.ts';
 
 export const CERTIFICATE_TYPES = ['CentralSystemRootCertificate', 'ManufacturerRootCertificate'] as const;
 export type CertificateType = (typeof CERTIFICATE_TYPES)[number];
@@ -63,8 +63,10 @@ export class CertificateManagement {
   private readonly rootHash: CertificateHashData | undefined;
 
   constructor(
-    private readonly central: CentralSystem,
+    private readonly central: CentralServices,
     private readonly settings: CertificateSettings,
+    /** Stores and announces a security event (ChargerSecurity.recordEvent). */
+    private readonly recordEvent: (chargerId: string, type: string, data: Record<string, unknown>) => Promise<void>,
   ) {
     this.rootHash = settings.rootPem ? certificateHashData(settings.rootPem) : undefined;
   }
@@ -78,7 +80,7 @@ export class CertificateManagement {
       }
     });
     this.timer ??= setInterval(() => {
-      for (const id of this.central.connectedIds()) void this.checkRenewal(id);
+      for (const id of this.central.directory.connectedIds()) void this.checkRenewal(id);
     }, CHECK_EVERY_MS);
     this.timer.unref();
   }
@@ -132,7 +134,7 @@ export class CertificateManagement {
   async refresh(chargerId: string): Promise<CertificatesView> {
     const items: StoredList['items'] = [];
     for (const certificateType of CERTIFICATE_TYPES) {
-      const res = await this.central.call(chargerId, 'GetInstalledCertificateIds', { certificateType });
+      const res = await this.central.commands.call(chargerId, 'GetInstalledCertificateIds', { certificateType });
       for (const hash of res.certificateHashData ?? []) items.push({ certificateType, hash });
     }
     await this.write(installedKey(chargerId), {
@@ -150,11 +152,11 @@ export class CertificateManagement {
         'The server has no root certificate to install (ampere certs init, or --tls-ca)',
       );
     }
-    const res = await this.central.call(chargerId, 'InstallCertificate', {
+    const res = await this.central.commands.call(chargerId, 'InstallCertificate', {
       certificateType: 'CentralSystemRootCertificate',
       certificate: this.settings.rootPem,
     });
-    await this.central.security.recordEvent(chargerId, 'RootCertificateInstall', { status: res.status });
+    await this.recordEvent(chargerId, 'RootCertificateInstall', { status: res.status });
     return { status: res.status, certificates: await this.refresh(chargerId) };
   }
 
@@ -171,8 +173,8 @@ export class CertificateManagement {
         { field: 'path.index' },
       );
     }
-    const res = await this.central.call(chargerId, 'DeleteCertificate', { certificateHashData: entry.hash });
-    await this.central.security.recordEvent(chargerId, 'CertificateDelete', {
+    const res = await this.central.commands.call(chargerId, 'DeleteCertificate', { certificateHashData: entry.hash });
+    await this.recordEvent(chargerId, 'CertificateDelete', {
       status: res.status,
       serialNumber: entry.hash.serialNumber,
     });
@@ -187,10 +189,10 @@ export class CertificateManagement {
       tracked.renewRequestedAt = new Date(this.central.clock.now()).toISOString();
       await this.write(trackedKey(chargerId), tracked);
     }
-    const res = await this.central.call(chargerId, 'ExtendedTriggerMessage', {
+    const res = await this.central.commands.call(chargerId, 'ExtendedTriggerMessage', {
       requestedMessage: 'SignChargePointCertificate',
     });
-    await this.central.security.recordEvent(chargerId, 'CertificateRenewalRequested', { reason, status: res.status });
+    await this.recordEvent(chargerId, 'CertificateRenewalRequested', { reason, status: res.status });
     return res.status;
   }
 
@@ -206,14 +208,14 @@ export class CertificateManagement {
       renewRequestedAt: null,
     };
     await this.write(trackedKey(chargerId), tracked);
-    if (this.central.isConnected(chargerId)) setImmediate(() => void this.checkRenewal(chargerId));
+    if (this.central.directory.isConnected(chargerId)) setImmediate(() => void this.checkRenewal(chargerId));
   }
 
   /** Asks for a new certificate when the tracked one is in its renewal window. True when asked. */
   async checkRenewal(chargerId: string): Promise<boolean> {
     const tracked = await this.read<TrackedCertificate>(trackedKey(chargerId));
     const now = this.central.clock.now();
-    if (!tracked || !this.central.isConnected(chargerId) || Date.parse(tracked.renewFrom) > now) return false;
+    if (!tracked || !this.central.directory.isConnected(chargerId) || Date.parse(tracked.renewFrom) > now) return false;
     if (tracked.renewRequestedAt && Date.parse(tracked.renewRequestedAt) > now - RENEW_RETRY_MS) return false;
     try {
       await this.renew(chargerId, 'expiry');

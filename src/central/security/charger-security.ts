@@ -7,7 +7,7 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { AmpereError } from '../../errors.ts';
 import type { ChargerRecord, SecurityProfile } from '../../store/types.ts';
-import type { CentralSystem } from '../central-system.ts';
+import type { CentralServices } from '../ports.ts';
 import {
   hashAuthorizationKey,
   isValidAuthorizationKey,
@@ -85,16 +85,20 @@ export class ChargerSecurity {
   private readonly prehashed = new Map<string, { key: string; hash: Promise<string> }>();
 
   constructor(
-    private readonly central: CentralSystem,
+    private readonly central: CentralServices,
     settings: Partial<SecuritySettings> = {},
   ) {
     this.settings = { ...DEFAULT_SECURITY_SETTINGS, ...settings };
     this.byId = new Backoff(this.settings.idBackoff, central.clock);
     this.byAddress = new Backoff(this.settings.addressBackoff, central.clock);
-    this.certificates = new CertificateManagement(central, {
-      rootPem: this.settings.rootPem ?? this.settings.ca?.certPem,
-      renewDays: this.settings.certificateRenewDays,
-    });
+    this.certificates = new CertificateManagement(
+      central,
+      {
+        rootPem: this.settings.rootPem ?? this.settings.ca?.certPem,
+        renewDays: this.settings.certificateRenewDays,
+      },
+      (chargerId, type, data) => this.recordEvent(chargerId, type, data),
+    );
   }
 
   private get log(): Logger {
@@ -244,14 +248,17 @@ export class ChargerSecurity {
         'An AuthorizationKey has 16 to 20 printable characters, or 32 to 40 hex digits (whitepaper A00.FR.205)',
       );
     }
-    const push = opts.push ?? this.central.isConnected(chargerId);
+    const push = opts.push ?? this.central.directory.isConnected(chargerId);
     if (!push) {
       await this.storeKey(chargerId, await hashAuthorizationKey(key), 'set by operator');
       return { status: 'Stored' };
     }
     this.prehashed.set(chargerId, { key, hash: hashAuthorizationKey(key) });
     try {
-      const res = await this.central.call(chargerId, 'ChangeConfiguration', { key: 'AuthorizationKey', value: key });
+      const res = await this.central.commands.call(chargerId, 'ChangeConfiguration', {
+        key: 'AuthorizationKey',
+        value: key,
+      });
       return { status: res.status };
     } finally {
       this.prehashed.delete(chargerId);
@@ -281,7 +288,7 @@ export class ChargerSecurity {
   }
 
   private async storeKey(chargerId: string, hash: string, how: string): Promise<void> {
-    await this.central.updateCharger(chargerId, { authKeyHash: hash });
+    await this.central.admin.updateCharger(chargerId, { authKeyHash: hash });
     this.verified.forget(chargerId);
     await this.recordEvent(chargerId, 'ReconfigurationOfSecurityParameters', { what: 'AuthorizationKey', how });
   }
@@ -309,11 +316,11 @@ export class ChargerSecurity {
       throw new AmpereError('AMPERE_ERR_CONFLICT', 'The server has no client CA (--tls-ca)');
     }
     if (target === 3 && this.settings.cpoName) {
-      await this.central
+      await this.central.commands
         .call(chargerId, 'ChangeConfiguration', { key: 'CpoName', value: this.settings.cpoName })
         .catch((e) => this.log.info({ chargerId, err: (e as Error).message }, 'CpoName not set'));
     }
-    const res = await this.central.call(chargerId, 'ChangeConfiguration', {
+    const res = await this.central.commands.call(chargerId, 'ChangeConfiguration', {
       key: 'SecurityProfile',
       value: String(target),
     });
@@ -327,7 +334,7 @@ export class ChargerSecurity {
   }
 
   private async commitRaise(record: ChargerRecord, target: SecurityProfile): Promise<void> {
-    await this.central.updateCharger(record.id, { securityProfile: target });
+    await this.central.admin.updateCharger(record.id, { securityProfile: target });
     await this.central.store.setSetting(pendingKey(record.id), null);
     await this.recordEvent(record.id, 'SecurityProfileRaised', { from: record.securityProfile, to: target });
   }
@@ -357,7 +364,7 @@ export class ChargerSecurity {
     }
     // After the CALLRESULT has gone out: the session holds it until the handler has returned.
     setImmediate(() => {
-      this.central
+      this.central.commands
         .call(chargerId, 'CertificateSigned', { certificateChain: result.certPem })
         .then(async (res) => {
           await this.recordEvent(chargerId, 'CertificateSigned', { status: res.status });

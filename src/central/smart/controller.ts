@@ -1,6 +1,8 @@
 // The smart-charging loop of the central system: follows the event bus, re-runs the pure balancer
 // and planner of src/smart for the site concerned, and makes each charger follow its share with
 // the mechanism it really supports (profile, vendor current key, or on/off), learning from answers.
+
+import type { Logger } from 'pino';
 import { AmpereError, isAmpereError } from '../../errors.ts';
 import {
   type ActuationRecord,
@@ -16,6 +18,7 @@ import {
   type EngineCharger,
   type EngineSession,
   type InstalledProfile,
+  type KeptEntry,
   type LearnedAnswer,
   ledgerLoad,
   type Objective,
@@ -27,9 +30,19 @@ import {
   type Violation,
   zoneOffsetMs,
 } from '../../smart/index.ts';
+import type { Store } from '../../store/types.ts';
 import { loadTariff } from '../analytics.ts';
-import type { CentralSystem } from '../central-system.ts';
 import type { CentralEvent } from '../events.ts';
+import {
+  type CentralPorts,
+  type ChargerDirectory,
+  type Clock,
+  type CommandSender,
+  type Leases,
+  soleLeases,
+  type Timers,
+  unrefTimers,
+} from '../ports.ts';
 import { effectiveTariff, rateAt, seriesEnd, type Tariff } from '../tariff.ts';
 import {
   checkSite,
@@ -43,14 +56,17 @@ import {
   type TariffSeries,
 } from './model.ts';
 
-export interface SmartTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(h: unknown): void;
-}
+/** @deprecated use Timers from ports.ts */
+export type SmartTimers = Timers;
 
-export interface SmartControllerOptions {
-  central: CentralSystem;
-  timers?: SmartTimers;
+/** What the controller needs: the ports (a routed sender and a cluster directory on several nodes) and the store. */
+export interface SmartControllerOptions extends CentralPorts {
+  store: Store;
+  timers?: Timers;
+  /** Which node balances each site (soleLeases on one node; a PostgreSQL advisory lock on several). */
+  leases?: Leases;
+  /** How often a node that does not lead a site checks whether its leader is gone (ms). */
+  leaderPollMs?: number;
   /** Events arriving within this window are balanced once (ms). */
   debounceMs?: number;
   /** Re-plan period, so slot boundaries of the price series take effect (ms). */
@@ -70,25 +86,31 @@ interface PlanRun {
   inputs: Map<string, SessionPlanInput>;
 }
 
+/** The lease that makes a node the smart-charging leader of a site. */
+const leaseName = (siteId: string) => `smart:site:${siteId}`;
+
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
 /** Last actuations kept per site for the status route. */
 const RECENT = 20;
 /** A raise smaller than this is not worth a command (A); a decrease is always sent. */
 const DEADBAND_A = 0.5;
 
-const realTimers: SmartTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export class SmartController {
   readonly repo: SmartRepository;
-  private readonly central: CentralSystem;
-  private readonly timers: SmartTimers;
+  private readonly store: Store;
+  private readonly commands: CommandSender;
+  private readonly directory: ChargerDirectory;
+  private readonly events: CentralPorts['events'];
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private readonly leases: Leases;
+  private readonly leaderPollMs: number;
+  /** Sites this node leads (balances); the others are balanced by another node. */
+  private readonly leading = new Set<string>();
+  /** The ledger last kept per site (JSON), so an unchanged ledger is not written again. */
+  private readonly keptJson = new Map<string, string>();
+  private pollTimer: unknown;
   private readonly debounceMs: number;
   private readonly tickMs: number;
   private readonly dampMs: number;
@@ -110,9 +132,16 @@ export class SmartController {
   private stopped = false;
 
   constructor(opts: SmartControllerOptions) {
-    this.central = opts.central;
-    this.repo = new SmartRepository(opts.central.store);
-    this.timers = opts.timers ?? realTimers;
+    this.store = opts.store;
+    this.commands = opts.commands;
+    this.directory = opts.directory;
+    this.events = opts.events;
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.repo = new SmartRepository(opts.store);
+    this.timers = opts.timers ?? unrefTimers;
+    this.leases = opts.leases ?? soleLeases;
+    this.leaderPollMs = opts.leaderPollMs ?? 2_000;
     this.debounceMs = opts.debounceMs ?? 150;
     this.tickMs = opts.tickMs ?? 60_000;
     this.dampMs = opts.dampMs ?? 60_000;
@@ -121,22 +150,43 @@ export class SmartController {
 
   async start(): Promise<void> {
     await this.reloadSites();
-    this.unsubscribe = this.central.events.subscribe((e) => this.onEvent(e));
+    this.unsubscribe = this.events.subscribe((e) => this.onEvent(e));
     const tick = () => {
       if (this.stopped) return;
       for (const id of this.sitesById.keys()) this.schedule(id);
       this.tickTimer = this.timers.setTimeout(tick, this.tickMs);
     };
     this.tickTimer = this.timers.setTimeout(tick, this.tickMs);
+    if (this.leases.shared) {
+      // A site whose leader died is taken over within a poll: the run below tries its lease.
+      const poll = () => {
+        if (this.stopped) return;
+        void this.reloadSites()
+          .then(() => {
+            for (const id of this.sitesById.keys()) if (!this.leading.has(id)) this.schedule(id);
+          })
+          .catch((err) => this.log.warn({ err }, 'smart charging: sites not reloaded'));
+        this.pollTimer = this.timers.setTimeout(poll, this.leaderPollMs);
+      };
+      this.pollTimer = this.timers.setTimeout(poll, this.leaderPollMs);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.tickTimer !== undefined) this.timers.clearTimeout(this.tickTimer);
+    if (this.pollTimer !== undefined) this.timers.clearTimeout(this.pollTimer);
     for (const t of this.scheduled.values()) this.timers.clearTimeout(t);
     this.scheduled.clear();
     await Promise.allSettled([...this.running.values()]);
+    for (const id of this.leading) await this.leases.release(leaseName(id)).catch(() => undefined);
+    this.leading.clear();
+  }
+
+  /** Whether this node balances the site (always on one node). */
+  leads(siteId: string): boolean {
+    return this.leading.has(siteId);
   }
 
   // ---------------------------------------------------------------- configuration
@@ -185,9 +235,12 @@ export class SmartController {
     await this.repo.saveSites([...this.sitesById.values()].filter((s) => s.id !== id));
     await this.repo.saveSeries(id, null);
     await this.repo.saveLoad(id, null);
+    await this.repo.saveLedger(id, null);
     await this.reloadSites();
     for (const c of site.chargers) await this.release(id, c);
     this.engines.delete(id);
+    this.keptJson.delete(id);
+    if (this.leading.delete(id)) await this.leases.release(leaseName(id));
   }
 
   /**
@@ -199,13 +252,13 @@ export class SmartController {
     const engine = this.engines.get(siteId);
     const connectors = [...(engine?.entries.values() ?? [])].filter((e) => e.chargerId === c.chargerId);
     engine?.forget(c.chargerId);
-    if (!this.central.isConnected(c.chargerId) || connectors.length === 0) return;
+    if (!this.directory.isConnected(c.chargerId) || connectors.length === 0) return;
     const caps = await this.capabilities(c.chargerId, true);
     const attempt = async (action: string, payload: unknown) => {
       try {
-        await this.central.call(c.chargerId, action as never, payload as never);
+        await this.commands.call(c.chargerId, action as never, payload as never);
       } catch (err) {
-        this.central.log.info({ chargerId: c.chargerId, action, err: (err as Error).message }, 'release: not applied');
+        this.log.info({ chargerId: c.chargerId, action, err: (err as Error).message }, 'release: not applied');
       }
     };
     for (const e of connectors) {
@@ -222,7 +275,7 @@ export class SmartController {
 
   async setBuildingLoad(siteId: string, buildingLoadA: [number, number, number]): Promise<SiteLoad> {
     this.getSite(siteId);
-    const load = { buildingLoadA, at: new Date(this.central.clock.now()).toISOString() };
+    const load = { buildingLoadA, at: new Date(this.clock.now()).toISOString() };
     await this.repo.saveLoad(siteId, load);
     await this.runNow(siteId);
     return load;
@@ -238,7 +291,7 @@ export class SmartController {
     if (series.price.some((p) => !Number.isFinite(p))) bad('price', 'every price must be a number');
     if (series.co2 && series.co2.length !== series.price.length) bad('co2', 'co2 needs one value per price slot');
     if (series.co2?.some((c) => !(c >= 0))) bad('co2', 'co2 values are g/kWh, 0 or more');
-    const now = this.central.clock.now();
+    const now = this.clock.now();
     const end = seriesEnd(series);
     if (end <= now)
       bad('start', `the price series ends at ${new Date(end).toISOString()}, before now: nothing left to plan with`);
@@ -272,7 +325,7 @@ export class SmartController {
     transactionId: number,
     plan: SessionPlanInput,
   ): Promise<SessionPlanInput & { warnings?: string[] }> {
-    const tx = await this.central.store.getTransaction(transactionId);
+    const tx = await this.store.getTransaction(transactionId);
     if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
     if (tx.stoppedAt) throw new AmpereError('AMPERE_ERR_CONFLICT', `Transaction ${transactionId} has ended`);
     if (plan.departure !== undefined && /^\d{1,2}:\d{2}$/.test(plan.departure)) {
@@ -281,14 +334,14 @@ export class SmartController {
       const tz = siteId ? this.sitesById.get(siteId)?.timeZone : undefined;
       plan = {
         ...plan,
-        departure: new Date(nextLocalTime(plan.departure, this.central.clock.now(), tz)).toISOString(),
+        departure: new Date(nextLocalTime(plan.departure, this.clock.now(), tz)).toISOString(),
       };
     }
     if (plan.departure !== undefined) {
       const departure = Date.parse(plan.departure);
       if (Number.isNaN(departure))
         throw new AmpereError('AMPERE_ERR_BAD_REQUEST', 'departure is not a date-time', { field: 'departure' });
-      if (departure <= this.central.clock.now())
+      if (departure <= this.clock.now())
         throw new AmpereError('AMPERE_ERR_BAD_REQUEST', `departure ${plan.departure} is in the past`, {
           field: 'departure',
         });
@@ -367,7 +420,7 @@ export class SmartController {
     if (this.stopped || this.scheduled.has(siteId)) return;
     // Leading edge: the first event after a quiet spell is balanced at once (a car that just started
     // must be made room for before it draws); events that follow within the window share one run.
-    const now = this.central.clock.now();
+    const now = this.clock.now();
     const delay = Math.max(0, (this.lastScheduled.get(siteId) ?? Number.NEGATIVE_INFINITY) + this.debounceMs - now);
     this.lastScheduled.set(siteId, now + delay);
     this.scheduled.set(
@@ -387,7 +440,7 @@ export class SmartController {
       .then(() => this.rebalance(siteId))
       .then(
         () => undefined,
-        (err) => this.central.log.error({ err, siteId }, 'smart charging run failed'),
+        (err) => this.log.error({ err, siteId }, 'smart charging run failed'),
       );
     this.running.set(siteId, next);
     return next;
@@ -405,9 +458,9 @@ export class SmartController {
       this.scheduled.delete(siteId);
     }
     const next = this.enqueueRun(siteId);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([next, new Promise((r) => (timer = setTimeout(r, maxWaitMs)))]);
-    clearTimeout(timer);
+    let timer: unknown;
+    await Promise.race([next, new Promise<void>((r) => (timer = this.timers.setTimeout(r, maxWaitMs)))]);
+    this.timers.clearTimeout(timer);
   }
 
   /** Waits for scheduled and running balancing runs (tests, shutdown). */
@@ -422,7 +475,7 @@ export class SmartController {
   // ---------------------------------------------------------------- balancing
 
   private async sessionsOf(site: SiteConfig): Promise<SessionInfo[]> {
-    const store = this.central.store;
+    const store = this.store;
     const out: SessionInfo[] = [];
     for (const c of site.chargers) {
       const [txs, connectors] = await Promise.all([
@@ -491,7 +544,7 @@ export class SmartController {
 
   /** The site's one price model: its day-ahead series in front of the tariff. */
   async priceModel(siteId: string): Promise<Tariff | null> {
-    const [tariff, series] = await Promise.all([loadTariff(this.central.store), this.repo.series(siteId)]);
+    const [tariff, series] = await Promise.all([loadTariff(this.store), this.repo.series(siteId)]);
     return effectiveTariff(tariff, series);
   }
 
@@ -582,7 +635,7 @@ export class SmartController {
   }
 
   private async tagPlan(idTag: string, now: number, site: SiteConfig): Promise<SessionPlanInput | undefined> {
-    const tag = await this.central.store.getIdTag(idTag);
+    const tag = await this.store.getIdTag(idTag);
     const p = tag?.smartPlan as TagPlan | null | undefined;
     if (!p || typeof p !== 'object' || !p.departureTime) return undefined;
     return {
@@ -595,8 +648,8 @@ export class SmartController {
   private async deliveredKWh(s: SessionInfo): Promise<number> {
     if (s.transactionId === undefined) return 0;
     const [tx, summary] = await Promise.all([
-      this.central.store.getTransaction(s.transactionId),
-      this.central.store.transactionMeterSummary(s.transactionId),
+      this.store.getTransaction(s.transactionId),
+      this.store.transactionMeterSummary(s.transactionId),
     ]);
     if (!tx || summary.lastWh === null) return 0;
     return Math.max(0, (summary.lastWh - tx.meterStart) / 1000);
@@ -605,12 +658,12 @@ export class SmartController {
   private engineOf(siteId: string): SiteEngine {
     let engine = this.engines.get(siteId);
     if (!engine) {
-      const central = this.central;
+      const commands = this.commands;
       engine = new SiteEngine(
         {
           call: async (chargerId, cmd) => {
             try {
-              const res = (await central.call(chargerId, cmd.action, cmd.payload as never)) as { status?: string };
+              const res = (await commands.call(chargerId, cmd.action, cmd.payload as never)) as { status?: string };
               return res.status ?? 'Accepted';
             } catch (err) {
               if (isAmpereError(err, 'AMPERE_ERR_CHARGER_CALLERROR'))
@@ -633,6 +686,7 @@ export class SmartController {
           violation: (v) => this.onViolation(siteId, v),
           pausedByStop: (chargerId, connectorId, idTag, since, transactionId) =>
             this.paused.set(`${chargerId}/${connectorId}`, { idTag, since, transactionId }),
+          keep: (entries) => this.keep(siteId, entries),
         },
         { deadbandA: DEADBAND_A, dampMs: this.dampMs, holdMs: this.holdMs },
       );
@@ -643,42 +697,44 @@ export class SmartController {
 
   private onRecord(siteId: string, r: ActuationRecord): void {
     const list = this.recent.get(siteId) ?? [];
-    list.push({ ...r, at: new Date(this.central.clock.now()).toISOString() } as ActuationRecord);
+    list.push({ ...r, at: new Date(this.clock.now()).toISOString() } as ActuationRecord);
     if (list.length > RECENT) list.splice(0, list.length - RECENT);
     this.recent.set(siteId, list);
     const payload = { siteId, ...r } as unknown as Record<string, unknown>;
-    void this.central.store
+    void this.store
       .recordEvent({
         chargerId: r.chargerId,
         kind: 'smart.actuation',
         payload: payload as never,
-        at: this.central.clock.now(),
+        at: this.clock.now(),
       })
-      .catch((err) => this.central.log.warn({ err }, 'smart.actuation not recorded'));
-    this.central.events.emit('smart.actuation', r.chargerId, payload);
+      .catch((err) => this.log.warn({ err }, 'smart.actuation not recorded'));
+    this.events.emit('smart.actuation', r.chargerId, payload);
   }
 
   private onViolation(siteId: string, v: Violation): void {
-    const at = new Date(this.central.clock.now()).toISOString();
+    const at = new Date(this.clock.now()).toISOString();
     const list = this.violations.get(siteId) ?? [];
     list.push({ ...v, at });
     if (list.length > RECENT) list.splice(0, list.length - RECENT);
     this.violations.set(siteId, list);
-    this.central.log.error({ siteId, ...v }, 'site limit: the ledger exceeds the limit');
-    this.central.events.emit('smart.violation', null, { siteId, ...v } as unknown as Record<string, unknown>);
+    this.log.error({ siteId, ...v }, 'site limit: the ledger exceeds the limit');
+    this.events.emit('smart.violation', null, { siteId, ...v } as unknown as Record<string, unknown>);
   }
 
   /** One balancing run for a site: compute, then lower, then raise into the room left. */
   async rebalance(siteId: string): Promise<BalanceResult | undefined> {
+    if (this.leases.shared) await this.reloadSites();
     const site = this.sitesById.get(siteId);
     if (!site) return undefined;
-    const now = this.central.clock.now();
+    if (!(await this.lead(siteId))) return undefined;
+    const now = this.clock.now();
     const sessions = await this.sessionsOf(site);
     const plan = await this.planFor(site, sessions, now);
     const load = await this.repo.load(siteId);
     const chargers: EngineCharger[] = [];
     for (const c of site.chargers) {
-      const connected = this.central.isConnected(c.chargerId);
+      const connected = this.directory.isConnected(c.chargerId);
       const { caps, known } = await this.chargerFacts(c.chargerId, connected);
       const hints = balancerHints(caps);
       const mine = sessions.filter((s) => s.chargerId === c.chargerId);
@@ -716,7 +772,7 @@ export class SmartController {
       const measured = this.measured.get(key);
       if (measured !== undefined) s.measuredCurrentA = measured;
     }
-    const engine = this.engineOf(siteId);
+    const engine = this.engines.get(siteId) ?? (await this.restoredEngine(siteId));
     const run = await engine.run(
       {
         ...(site.gridLimitA !== undefined ? { gridLimitA: site.gridLimitA } : {}),
@@ -733,8 +789,50 @@ export class SmartController {
       sessions,
       now,
     );
+    await this.keep(siteId, engine.kept(now));
     this.lastResult.set(siteId, { result: run.balance, plan, at: now });
     return run.balance;
+  }
+
+  /**
+   * Holds the site's lease, or learns that another node does. A site lost to another node drops its
+   * engine, so that leading it again starts from the ledger that node kept, not from this node's memory.
+   */
+  private async lead(siteId: string): Promise<boolean> {
+    let held: boolean;
+    try {
+      held = await this.leases.acquire(leaseName(siteId));
+    } catch (err) {
+      this.log.warn({ err, siteId }, 'smart charging: lease not checked; not balancing');
+      held = false;
+    }
+    if (held && !this.leading.has(siteId)) {
+      this.leading.add(siteId);
+      if (this.leases.shared) this.log.info({ siteId }, 'smart charging: this node now leads the site');
+    } else if (!held && this.leading.delete(siteId)) {
+      this.engines.delete(siteId);
+      this.keptJson.delete(siteId);
+      this.log.info({ siteId }, 'smart charging: another node leads the site');
+    }
+    if (!held) this.engines.delete(siteId);
+    return held;
+  }
+
+  /** A new engine for the site, seeded with the ledger the last run kept (here or on another node). */
+  private async restoredEngine(siteId: string): Promise<SiteEngine> {
+    const kept = await this.repo.ledger(siteId);
+    const engine = this.engineOf(siteId);
+    engine.restore(kept);
+    this.keptJson.set(siteId, JSON.stringify(kept));
+    return engine;
+  }
+
+  /** Writes the site ledger when it changed (before every command and after every run). */
+  private async keep(siteId: string, entries: KeptEntry[]): Promise<void> {
+    const json = JSON.stringify(entries);
+    if (this.keptJson.get(siteId) === json) return;
+    this.keptJson.set(siteId, json);
+    await this.repo.saveLedger(siteId, entries);
   }
 
   /** The site as the operator sees it: the ledger, the last run, the plan, the last actuations. */
@@ -746,6 +844,8 @@ export class SmartController {
     const tz = site.timeZone ?? 'UTC';
     return {
       at: last ? new Date(last.at).toISOString() : null,
+      // False on a node that does not balance this site (another node leads it; see ports.ts Leases).
+      leading: this.leading.has(siteId),
       gridLimitA: site.gridLimitA ?? null,
       gridLimitKw: site.gridLimitKw ?? null,
       buildingLoadA: engine?.limits().buildingLoadA ?? [0, 0, 0],
@@ -765,7 +865,7 @@ export class SmartController {
    * wanted, the next slots with their current, price and CO2, expected cost, energy short).
    */
   async sessionView(transactionId: number) {
-    const store = this.central.store;
+    const store = this.store;
     const tx = await store.getTransaction(transactionId);
     if (!tx) throw new AmpereError('AMPERE_ERR_NOT_FOUND', `No transaction ${transactionId}`);
     const siteId = this.siteOfCharger.get(tx.chargerId) ?? null;
@@ -800,7 +900,7 @@ export class SmartController {
       };
     const site = this.getSite(siteId);
     const tz = site.timeZone ?? 'UTC';
-    const now = this.central.clock.now();
+    const now = this.clock.now();
     const sessionId = `tx:${transactionId}`;
     const last = this.lastResult.get(siteId);
     const alloc = last?.result.allocations.find((a) => a.sessionId === sessionId);
@@ -872,16 +972,16 @@ export class SmartController {
 
   /** What a charger supports, and whether Ampere has a record of it (it has connected). */
   private async chargerFacts(chargerId: string, connected: boolean): Promise<{ caps: Capabilities; known: boolean }> {
-    const store = this.central.store;
+    const store = this.store;
     let config = await store.getConfiguration(chargerId);
     if (config.length === 0 && connected && !this.configAsked.has(chargerId)) {
       // Learn the keys once per connection: which current key exists, what is read-only.
       this.configAsked.add(chargerId);
       try {
-        await this.central.call(chargerId, 'GetConfiguration', {});
+        await this.commands.call(chargerId, 'GetConfiguration', {});
         config = await store.getConfiguration(chargerId);
       } catch (err) {
-        this.central.log.info({ chargerId, err: (err as Error).message }, 'GetConfiguration for capabilities failed');
+        this.log.info({ chargerId, err: (err as Error).message }, 'GetConfiguration for capabilities failed');
       }
     }
     const [record, connectors] = await Promise.all([store.getCharger(chargerId), store.listConnectors(chargerId)]);
@@ -908,11 +1008,11 @@ export class SmartController {
   /** The composite schedule of a connector as Ampere computes it from the profiles the charger accepted. */
   async computedComposite(chargerId: string, connectorId: number, duration: number, unit: 'A' | 'W' = 'A') {
     const installed = await this.installed(chargerId);
-    const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
+    const tx = connectorId > 0 ? await this.store.activeTransactionFor(chargerId, connectorId) : null;
     return compositeSchedule(installed, {
       connectorId,
       ...this.zoneOf(chargerId),
-      start: this.central.clock.now(),
+      start: this.clock.now(),
       duration,
       chargingRateUnit: unit,
       ...(tx ? { transaction: { transactionId: tx.id, startedAt: Date.parse(tx.startedAt) } } : {}),
@@ -927,7 +1027,7 @@ export class SmartController {
   }
 
   private async installed(chargerId: string): Promise<InstalledProfile[]> {
-    const rows = await this.central.store.listChargingProfiles(chargerId);
+    const rows = await this.store.listChargingProfiles(chargerId);
     return rows.map((r) => ({
       connectorId: r.connectorId,
       profile: r.profile as unknown as InstalledProfile['profile'],
@@ -940,14 +1040,14 @@ export class SmartController {
    * an event (the charger ignores or misreads a profile).
    */
   async compareComposite(chargerId: string, connectorId: number, duration: number, unit: 'A' | 'W' = 'A') {
-    const reported = await this.central.call(chargerId, 'GetCompositeSchedule', {
+    const reported = await this.commands.call(chargerId, 'GetCompositeSchedule', {
       connectorId,
       duration,
       chargingRateUnit: unit,
     });
     const installed = await this.installed(chargerId);
-    const start = reported.scheduleStart ? Date.parse(reported.scheduleStart) : this.central.clock.now();
-    const tx = connectorId > 0 ? await this.central.store.activeTransactionFor(chargerId, connectorId) : null;
+    const start = reported.scheduleStart ? Date.parse(reported.scheduleStart) : this.clock.now();
+    const tx = connectorId > 0 ? await this.store.activeTransactionFor(chargerId, connectorId) : null;
     const computed = compositeSegments(installed, {
       connectorId,
       ...this.zoneOf(chargerId),
@@ -971,7 +1071,7 @@ export class SmartController {
       if (c === null || r === null || Math.abs(c - r) > 0.1) mismatches.push({ at: offset, computed: c, reported: r });
     }
     if (reported.status === 'Accepted' && mismatches.length > 0) {
-      this.central.events.emit('smart.mismatch', chargerId, { connectorId, mismatches });
+      this.events.emit('smart.mismatch', chargerId, { connectorId, mismatches });
     }
     return { reported, computed, mismatches };
   }

@@ -2,7 +2,7 @@
 // series and per-session plans. Small documents, stored as JSON settings in the store so every
 // store implementation carries them without a schema change.
 import { AmpereError } from '../../errors.ts';
-import type { BalancingAlgorithm, GridPhase, Objective, PhaseRotation } from '../../smart/index.ts';
+import type { BalancingAlgorithm, GridPhase, KeptEntry, Objective, PhaseRotation } from '../../smart/index.ts';
 
 export interface SiteCharger {
   chargerId: string;
@@ -82,6 +82,7 @@ const SITES_KEY = 'smart:sites';
 const seriesKey = (siteId: string) => `smart:series:${siteId}`;
 const loadKey = (siteId: string) => `smart:load:${siteId}`;
 const PLANS_KEY = 'smart:plans';
+const ledgerKey = (siteId: string) => `smart:ledger:${siteId}`;
 
 export interface SettingsPort {
   getSetting(key: string): Promise<string | null>;
@@ -123,6 +124,15 @@ export class SmartRepository {
 
   async saveLoad(siteId: string, load: SiteLoad | null): Promise<void> {
     await this.store.setSetting(loadKey(siteId), load ? JSON.stringify(load) : null);
+  }
+
+  /** The site ledger as the last balancing run (on any node) kept it. */
+  async ledger(siteId: string): Promise<KeptEntry[]> {
+    return readJson<KeptEntry[]>(this.store, ledgerKey(siteId), []);
+  }
+
+  async saveLedger(siteId: string, entries: KeptEntry[] | null): Promise<void> {
+    await this.store.setSetting(ledgerKey(siteId), entries ? JSON.stringify(entries) : null);
   }
 
   async plans(): Promise<Record<string, SessionPlanInput>> {
