@@ -5,27 +5,14 @@
 // SignedFirmwareStatusNotification; and counts a job done only when the charger boots with the
 // image's version (BootNotification.firmwareVersion). A job the charger says nothing about for
 // the configured time is marked timed out.
-import type { Logger } from 'pino';
 import { AmpereError, isAmpereError } from '../errors.ts';
-import type { ActionMap, CentralAction } from '../ocpp/index.ts';
 import type { FirmwareImageRecord, FirmwareJobPatch, FirmwareJobRecord, FirmwareJobState } from '../store/firmware.ts';
-import type { Store } from '../store/types.ts';
-import type { CentralEvent, EventBus } from './events.ts';
+import type { CentralEvent } from './events.ts';
 import type { FirmwareImages } from './firmware-images.ts';
+import type { CentralHost } from './ports.ts';
 
-/** What the firmware room uses of the central system: a narrow port, not the whole of it. */
-export interface FirmwarePorts {
-  store: Store;
-  events: EventBus;
-  clock: { now(): number };
-  log: Logger;
-  isConnected(chargerId: string): boolean;
-  call<A extends CentralAction>(
-    chargerId: string,
-    action: A,
-    payload: ActionMap[A]['request'],
-  ): Promise<ActionMap[A]['response']>;
-}
+/** What firmware uses of the central system (src/central/ports.ts): no more than a fleet operation. */
+export type FirmwarePorts = Pick<CentralHost, 'store' | 'events' | 'clock' | 'log' | 'isConnected' | 'call'>;
 
 export interface FirmwareSettings {
   /** Seconds without news after which a running job is timed out. */
