@@ -19,6 +19,12 @@ import { sleep, until } from '../helpers/wait.ts';
 const TOKEN = 'firmware-e2e-token-0123456789abcdef0123';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
+/** The location the charger was sent (its own record of the CALL). */
+function sentLocation(s: Station, action = 'UpdateFirmware'): string {
+  const call = s.history.filter((h) => h.dir === 'in' && h.action === action).at(-1)?.payload as any;
+  return action === 'UpdateFirmware' ? call.location : call.firmware.location;
+}
+
 describe('firmware against the simulator', () => {
   let server: ServerProcess;
   const fleet = new SimFleet();
@@ -52,12 +58,6 @@ describe('firmware against the simulator', () => {
       const j = (await api('GET', `/api/firmware/jobs/${id}`)).body;
       return j.state === 'running' || j.state === 'queued' ? undefined : j;
     }, 30_000);
-  }
-
-  /** The location the charger was sent (its own record of the CALL). */
-  function sentLocation(s: Station, action = 'UpdateFirmware'): string {
-    const call = s.history.filter((h) => h.dir === 'in' && h.action === action).at(-1)?.payload as any;
-    return action === 'UpdateFirmware' ? call.location : call.firmware.location;
   }
 
   before(async () => {
@@ -360,7 +360,7 @@ describe('firmware over HTTPS when the server runs TLS', () => {
       return j.state === 'running' ? undefined : j;
     }, 30_000);
     assert.equal(job.state, 'succeeded', JSON.stringify(job));
-    const location = (sim.station.history.find((h) => h.action === 'UpdateFirmware')?.payload as any).location;
+    const location = sentLocation(sim.station);
     assert.ok(location.startsWith(`${server.url}/firmware/`), location);
     assert.equal(sim.station.firmwareVersion, '2.0.0');
   });
