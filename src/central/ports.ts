@@ -102,6 +102,10 @@ export interface Leases {
   /** Holds `name` for this node if nobody else does; true when this node holds it (now or already). */
   acquire(name: string): Promise<boolean>;
   release(name: string): Promise<void>;
+  /** Tells whichever node holds `name` that its duty has work (a charger of the site changed here). */
+  nudge?(name: string): void;
+  /** Called with the name of every nudge (from any node, this one included). */
+  onNudge?(fn: (name: string) => void): void;
 }
 
 /** The leases of a node that runs alone. */

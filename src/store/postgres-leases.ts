@@ -11,6 +11,8 @@ export interface PostgresLeasesOptions {
   onLost?: (err: Error) => void;
 }
 
+const NUDGE_CHANNEL = 'ampere_lease_nudge';
+
 export class PostgresLeases {
   readonly shared = true;
   readonly #config: pg.ClientConfig;
@@ -20,6 +22,7 @@ export class PostgresLeases {
   /** Leases this node holds on the current connection. */
   readonly #held = new Set<string>();
   #closed = false;
+  readonly #nudged: Array<(name: string) => void> = [];
 
   constructor(opts: PostgresLeasesOptions) {
     this.#config = {
@@ -47,6 +50,24 @@ export class PostgresLeases {
     await this.#client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]);
   }
 
+  /**
+   * A NOTIFY to every node listening (the lease holder acts on it): a follower that saw a change of
+   * a site's charger tells the site's leader, which may be another node. Fire and forget: the
+   * leader also balances on its own every minute.
+   */
+  nudge(name: string): void {
+    if (this.#closed) return;
+    void this.#connection()
+      .then((c) => c.query('SELECT pg_notify($1, $2)', [NUDGE_CHANNEL, name]))
+      .catch(() => undefined);
+  }
+
+  onNudge(fn: (name: string) => void): void {
+    this.#nudged.push(fn);
+    // Listen from now on (the connection is opened on demand).
+    void this.#connection().catch(() => undefined);
+  }
+
   /** The leases held now (tests, the status route). */
   held(): string[] {
     return [...this.#held];
@@ -72,8 +93,13 @@ export class PostgresLeases {
       };
       client.on('error', lost);
       client.on('end', () => lost(new Error('connection to PostgreSQL ended')));
+      client.on('notification', (msg) => {
+        if (msg.channel !== NUDGE_CHANNEL || msg.payload === undefined) return;
+        for (const fn of this.#nudged) fn(msg.payload);
+      });
       try {
         await client.connect();
+        await client.query(`LISTEN ${NUDGE_CHANNEL}`);
       } catch (e) {
         this.#connecting = null;
         throw e;

@@ -95,9 +95,16 @@ function sender(site: FakeSite, log: string[], state: { dead: boolean }): Comman
 /** Leases in one place, as a PostgreSQL advisory lock would be: one holder, released when it dies. */
 class OneHolder {
   holder: string | null = null;
+  private readonly listeners: Array<(name: string) => void> = [];
   for(node: string): Leases {
     return {
       shared: true,
+      nudge: (name) => {
+        for (const fn of this.listeners) fn(name);
+      },
+      onNudge: (fn) => {
+        this.listeners.push(fn);
+      },
       acquire: async () => {
         this.holder ??= node;
         return this.holder === node;
@@ -206,6 +213,40 @@ describe('smart charging leader (ports, fake clock, no server)', () => {
     );
     assert.deepEqual(logB, [], 'nothing changed, so the new leader re-tells nothing (no command storm at failover)');
     assert.ok(site.peakA <= SITE_LIMIT_A, `metered peak ${site.peakA} A within ${SITE_LIMIT_A} A`);
+  });
+
+  it('a follower that sees a charger change nudges the leader, which balances at once', async () => {
+    const logA: string[] = [];
+    const logB: string[] = [];
+    const eventsB = new EventBus({ now: () => time.now });
+    const a = node('A', sender(site, logA, { dead: false }));
+    const b = new SmartController({
+      store,
+      commands: sender(site, logB, { dead: false }),
+      directory: { isConnected: () => true, connectedIds: () => ['CP1', 'CP2', 'CP3'] },
+      events: eventsB,
+      clock: time.clock,
+      log: pino({ level: 'silent' }),
+      timers: time.timersPort,
+      leases: leases.for('B'),
+    });
+    controllers.push(a, b);
+    await a.start();
+    await b.start();
+    await a.rebalance('home');
+    await b.rebalance('home');
+    assert.ok(a.leads('home') && !b.leads('home'));
+    const told = logA.length;
+    // CP1 is connected to B's node: its car arrives there, A hears of it only through the nudge.
+    await plugIn('CP1', 'TAG1');
+    eventsB.emit('connector.status', 'CP1', { connectorId: 1, status: 'Charging' });
+    time.advance(0);
+    await a.settle();
+    for (let i = 0; i < 100 && logA.length === told; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(logA.length > told, 'the leader sent limits after the nudge');
+    assert.deepEqual(logB, [], 'the follower sent nothing');
+    assert.ok(site.applied.get('CP1/1')?.tx !== undefined, 'CP1 was told a limit for its transaction');
+    assert.ok(site.peakA <= SITE_LIMIT_A);
   });
 
   it('a leader that dies with a raise on its way: the next leader keeps the metered current within the limit', async () => {

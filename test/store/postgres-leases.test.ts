@@ -42,6 +42,18 @@ if (url === undefined || url === '') {
       assert.equal(await a.acquire(site), false);
     });
 
+    it('a nudge from one node reaches the others', async () => {
+      const a = open();
+      const b = open();
+      const heard: string[] = [];
+      a.onNudge((n) => heard.push(n));
+      const site = name('nudged');
+      assert.equal(await a.acquire(site), true);
+      b.nudge(site);
+      for (let i = 0; i < 100 && !heard.includes(site); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(heard.includes(site), 'the leader heard the follower');
+    });
+
     it('a node whose connection dies loses its leases at once, and another takes them', async () => {
       const lost: Error[] = [];
       const a = open((e) => lost.push(e));

@@ -87,7 +87,8 @@ interface PlanRun {
 }
 
 /** The lease that makes a node the smart-charging leader of a site. */
-const leaseName = (siteId: string) => `smart:site:${siteId}`;
+const LEASE_PREFIX = 'smart:site:';
+const leaseName = (siteId: string) => `${LEASE_PREFIX}${siteId}`;
 
 const OCCUPIED = new Set(['Preparing', 'Charging', 'SuspendedEV', 'SuspendedEVSE', 'Finishing']);
 /** Last actuations kept per site for the status route. */
@@ -163,12 +164,17 @@ export class SmartController {
         if (this.stopped) return;
         void this.reloadSites()
           .then(() => {
-            for (const id of this.sitesById.keys()) if (!this.leading.has(id)) this.schedule(id);
+            for (const id of this.sitesById.keys()) if (!this.leading.has(id)) void this.enqueueRun(id);
           })
           .catch((err) => this.log.warn({ err }, 'smart charging: sites not reloaded'));
         this.pollTimer = this.timers.setTimeout(poll, this.leaderPollMs);
       };
       this.pollTimer = this.timers.setTimeout(poll, this.leaderPollMs);
+      // A follower that saw a change of a site's charger tells the leader, wherever it runs.
+      this.leases.onNudge?.((name) => {
+        const siteId = name.startsWith(LEASE_PREFIX) ? name.slice(LEASE_PREFIX.length) : undefined;
+        if (siteId !== undefined && this.leading.has(siteId)) this.schedule(siteId);
+      });
     }
   }
 
@@ -417,7 +423,12 @@ export class SmartController {
 
   /** Balances a site soon (debounced), once at a time per site. */
   schedule(siteId: string): void {
-    if (this.stopped || this.scheduled.has(siteId)) return;
+    if (this.stopped) return;
+    if (this.leases.shared && !this.leading.has(siteId)) {
+      this.nudgeLeader(siteId);
+      return;
+    }
+    if (this.scheduled.has(siteId)) return;
     // Leading edge: the first event after a quiet spell is balanced at once (a car that just started
     // must be made room for before it draws); events that follow within the window share one run.
     const now = this.clock.now();
@@ -432,6 +443,15 @@ export class SmartController {
     );
   }
   private readonly lastScheduled = new Map<string, number>();
+
+  /** Tells the site's leader on another node to balance (at most one nudge per debounce window). */
+  private nudgeLeader(siteId: string): void {
+    const now = this.clock.now();
+    if ((this.lastNudged.get(siteId) ?? Number.NEGATIVE_INFINITY) + this.debounceMs > now) return;
+    this.lastNudged.set(siteId, now);
+    this.leases.nudge?.(leaseName(siteId));
+  }
+  private readonly lastNudged = new Map<string, number>();
 
   /** Queues a balancing run after the site's run in progress (one at a time per site). */
   private enqueueRun(siteId: string): Promise<void> {
@@ -457,7 +477,10 @@ export class SmartController {
       this.timers.clearTimeout(pending);
       this.scheduled.delete(siteId);
     }
-    const next = this.enqueueRun(siteId);
+    const next = this.enqueueRun(siteId).then(() => {
+      // Another node leads the site: the change is stored, the leader applies it.
+      if (this.leases.shared && !this.leading.has(siteId)) this.nudgeLeader(siteId);
+    });
     let timer: unknown;
     await Promise.race([next, new Promise<void>((r) => (timer = this.timers.setTimeout(r, maxWaitMs)))]);
     this.timers.clearTimeout(timer);
