@@ -55,3 +55,6 @@ export function meterMiddle(transactionId: number): string {
 export function meterFrame(uid: string, middle: string, time: string, energyWh: number): string {
   return '[2,"' + uid + middle + time + METER_ENERGY + energyWh + METER_TAIL;
 }
+
+/** A Heartbeat CALL after its `[2,"uid`. */
+export const HEARTBEAT_MIDDLE = '","Heartbeat",{}]';

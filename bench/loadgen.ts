@@ -1,11 +1,14 @@
 // Load generator: a child process (forked by bench/run.ts) driving a slice of the simulated chargers
 // over real WebSockets. Lean on purpose: frames are pre-serialised, responses are recognised by
 // their second byte, and only setup answers are parsed as JSON. Driven by IPC messages:
-//   parent → {cmd:'closed', ms} | {cmd:'open', ms, rate} | {cmd:'quit'}
-//   child  → {type:'ready', ...} | {type:'result', ...}
+//   parent → {cmd:'boot'} | {cmd:'prepare'} | {cmd:'closed', ms, below} | {cmd:'open', ms, rate, …} | {cmd:'quit'}
+//   child  → {type:'loaded'} | {type:'booted', …} | {type:'prepared', …} | {type:'result', …}
+// 'boot' connects every charger of the slice and sends its BootNotification, `connectConcurrency`
+// at a time (the reconnect storm); 'prepare' then sends StatusNotification → StartTransaction →
+// StatusNotification, so MeterValues can follow.
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { bootFrame, meterFrame, meterMiddle, ocppTime, startFrame, statusFrame } from './frames.ts';
+import { bootFrame, HEARTBEAT_MIDDLE, meterFrame, meterMiddle, ocppTime, startFrame, statusFrame } from './frames.ts';
 import { newHist, record } from './hist.ts';
 
 export interface LoadgenArgs {
@@ -19,7 +22,17 @@ export interface LoadgenArgs {
   connectConcurrency: number;
 }
 
-export type ParentMsg = { cmd: 'closed'; ms: number } | { cmd: 'open'; ms: number; rate: number } | { cmd: 'quit' };
+export type ParentMsg =
+  | { cmd: 'boot' }
+  | { cmd: 'prepare' }
+  /** Closed loop over the chargers whose global index is below `below`. */
+  | { cmd: 'closed'; ms: number; below: number }
+  /**
+   * Open loop over the chargers whose global index is below `below`: `rate` MeterValues per
+   * charger per second, plus a Heartbeat every `heartbeatS` seconds (0 = none).
+   */
+  | { cmd: 'open'; ms: number; rate: number; heartbeatS: number; below: number }
+  | { cmd: 'quit' };
 
 export interface PhaseResult {
   type: 'result';
@@ -36,13 +49,15 @@ export interface PhaseResult {
   histFromSchedule: number[];
   windowMs: number;
   generatorCpuMs: number;
+  firstCallError?: string;
 }
 
-export interface ReadyMsg {
-  type: 'ready';
-  connected: number;
+export interface StageMsg {
+  type: 'booted' | 'prepared';
+  /** Chargers of the slice that got through this stage (and all before it). */
+  ok: number;
   failed: number;
-  setupMs: number;
+  ms: number;
   firstError?: string;
 }
 
@@ -60,6 +75,7 @@ class Charger {
   inflight = false;
   /** Open loop: scheduled time of a send deferred because a CALL was in flight (0 = none). */
   pendingDue = 0;
+  pendingHeartbeat = false;
   /** Setup: resolves the next answer. */
   waiter: ((data: Buffer) => void) | null = null;
   constructor(
@@ -84,7 +100,7 @@ function answerServerCall(c: Charger, data: Buffer): void {
 
 function setupCall(c: Charger, frame: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${c.id}: no answer to ${frame.slice(0, 60)}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${c.id}: no answer to ${frame.slice(0, 60)}`)), 60_000);
     c.waiter = (data) => {
       clearTimeout(timer);
       c.waiter = null;
@@ -101,7 +117,7 @@ function connect(c: Charger, url: string): Promise<void> {
     const ws = new WebSocket(`${url}/ocpp/${encodeURIComponent(c.id)}`, 'ocpp1.6', {
       perMessageDeflate: false,
       skipUTF8Validation: true,
-      handshakeTimeout: 30_000,
+      handshakeTimeout: 60_000,
       // An all-zero mask lets ws skip masking entirely (legal per RFC 6455; it only matters to proxies).
       generateMask: () => {},
     });
@@ -111,16 +127,51 @@ function connect(c: Charger, url: string): Promise<void> {
   });
 }
 
-async function setupOne(c: Charger, args: LoadgenArgs): Promise<void> {
+async function bootOne(c: Charger, args: LoadgenArgs): Promise<void> {
   await connect(c, args.url);
   c.ws.on('message', (data: Buffer) => onMessage(c, data));
   const boot = (await setupCall(c, bootFrame('b1', c.id))) as { status?: string };
   if (boot.status !== 'Accepted') throw new Error(`${c.id}: BootNotification ${boot.status}`);
+}
+
+async function prepareOne(c: Charger, args: LoadgenArgs): Promise<void> {
   await setupCall(c, statusFrame('s1', 1, 'Preparing'));
   const start = (await setupCall(c, startFrame('t1', args.idTag))) as { transactionId?: number };
   if (typeof start.transactionId !== 'number') throw new Error(`${c.id}: no transactionId`);
   await setupCall(c, statusFrame('s2', 1, 'Charging'));
   c.mid = meterMiddle(start.transactionId);
+}
+
+/** Runs `step` over `list`, `concurrency` at a time; the chargers that got through, in index order. */
+async function stage(
+  type: StageMsg['type'],
+  list: Charger[],
+  concurrency: number,
+  step: (c: Charger) => Promise<void>,
+): Promise<{ ok: Charger[]; msg: StageMsg }> {
+  const t0 = performance.now();
+  const ok: Charger[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const c = list[next++]!;
+      try {
+        await step(c);
+        ok.push(c);
+      } catch (e) {
+        failed++;
+        firstError ??= (e as Error).message;
+        c.ws?.terminate();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  ok.sort((a, b) => a.index - b.index);
+  const msg: StageMsg = { type, ok: ok.length, failed, ms: performance.now() - t0 };
+  if (firstError) msg.firstError = firstError;
+  return { ok, msg };
 }
 
 // ---- measuring phases -------------------------------------------------------------------------
@@ -136,15 +187,24 @@ let deferred = 0;
 let outstanding = 0;
 let onDrained: (() => void) | null = null;
 
-function sendMeter(c: Charger, now: number, due = now): void {
+function markSent(c: Charger, now: number, due: number): void {
   c.seq++;
   c.due = due;
-  c.energy += 3;
   c.inflight = true;
   c.sentAt = now;
   outstanding++;
   sent++;
+}
+
+function sendMeter(c: Charger, now: number, due = now): void {
+  markSent(c, now, due);
+  c.energy += 3;
   c.ws.send(meterFrame(`m${c.seq}`, c.mid, timeNow, c.energy));
+}
+
+function sendHeartbeat(c: Charger, now: number, due = now): void {
+  markSent(c, now, due);
+  c.ws.send(`[2,"h${c.seq}${HEARTBEAT_MIDDLE}`);
 }
 
 function onMessage(c: Charger, data: Buffer): void {
@@ -173,7 +233,8 @@ function onMessage(c: Charger, data: Buffer): void {
   } else if (phase === 'open' && c.pendingDue !== 0) {
     const due = c.pendingDue;
     c.pendingDue = 0;
-    sendMeter(c, now, due);
+    if (c.pendingHeartbeat) sendHeartbeat(c, now, due);
+    else sendMeter(c, now, due);
   }
   if (outstanding === 0 && onDrained && (phase !== 'open' || now >= windowEnd)) onDrained();
 }
@@ -186,6 +247,7 @@ function resetCounters(): void {
   sent = 0;
   deferred = 0;
   callErrors = 0;
+  firstCallError = '';
 }
 
 function drain(maxMs: number): Promise<void> {
@@ -216,34 +278,56 @@ async function runClosed(chargers: Charger[], ms: number): Promise<PhaseResult> 
   return result('closed', ms, cpu0);
 }
 
-async function runOpen(chargers: Charger[], args: LoadgenArgs, ms: number, rate: number): Promise<PhaseResult> {
+/** One periodic stream of the open loop: every charger sends once per `period`, spread evenly. */
+interface Stream {
+  period: number;
+  /** Offset of the whole stream (so two streams do not hit the same charger at once). */
+  shift: number;
+  heartbeat: boolean;
+  cursor: number;
+  round: number;
+}
+
+async function runOpen(
+  chargers: Charger[],
+  ms: number,
+  rate: number,
+  heartbeatS: number,
+  below: number,
+): Promise<PhaseResult> {
   resetCounters();
-  const period = 1_000 / rate;
   const n = chargers.length;
+  const streams: Stream[] = [{ period: 1_000 / rate, shift: 0, heartbeat: false, cursor: 0, round: 0 }];
+  if (heartbeatS > 0) {
+    const period = heartbeatS * 1_000;
+    streams.push({ period, shift: period / (2 * below), heartbeat: true, cursor: 0, round: 0 });
+  }
   // Spread every charger's sends evenly over the period, across all generator processes.
-  const offsets = chargers.map((c) => (c.index / args.total) * period);
+  const fraction = chargers.map((c) => c.index / below);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now() + 5;
   windowEnd = t0 + ms;
   phase = 'open';
-  let cursor = 0;
-  let round = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      for (;;) {
-        const due = t0 + round * period + (offsets[cursor] ?? 0);
-        if (due > now || due >= windowEnd) break;
-        const c = chargers[cursor]!;
-        if (c.inflight) {
-          deferred++;
-          if (c.pendingDue === 0) c.pendingDue = due;
-        } else {
-          sendMeter(c, now, due);
-        }
-        if (++cursor === n) {
-          cursor = 0;
-          round++;
+      for (const s of streams) {
+        for (;;) {
+          const due = t0 + s.shift + s.round * s.period + fraction[s.cursor]! * s.period;
+          if (due > now || due >= windowEnd) break;
+          const c = chargers[s.cursor]!;
+          if (c.inflight) {
+            deferred++;
+            if (c.pendingDue === 0) {
+              c.pendingDue = due;
+              c.pendingHeartbeat = s.heartbeat;
+            }
+          } else if (s.heartbeat) sendHeartbeat(c, now, due);
+          else sendMeter(c, now, due);
+          if (++s.cursor === n) {
+            s.cursor = 0;
+            s.round++;
+          }
         }
       }
       if (now >= windowEnd) {
@@ -255,12 +339,13 @@ async function runOpen(chargers: Charger[], args: LoadgenArgs, ms: number, rate:
   });
   await drain(10_000);
   phase = 'idle';
+  for (const c of chargers) c.pendingDue = 0;
   return result('open', ms, cpu0);
 }
 
 function result(p: 'closed' | 'open', windowMs: number, cpu0: NodeJS.CpuUsage): PhaseResult {
   const cpu = process.cpuUsage(cpu0);
-  return {
+  const r: PhaseResult = {
     type: 'result',
     phase: p,
     inWindow,
@@ -273,63 +358,53 @@ function result(p: 'closed' | 'open', windowMs: number, cpu0: NodeJS.CpuUsage): 
     windowMs,
     generatorCpuMs: (cpu.user + cpu.system) / 1_000,
   };
+  if (firstCallError) r.firstCallError = firstCallError;
+  return r;
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const args = JSON.parse(process.argv[2] ?? '{}') as LoadgenArgs;
   const clock = setInterval(() => {
     timeNow = ocppTime();
   }, 250);
   clock.unref();
-  const chargers: Charger[] = [];
+  let chargers: Charger[] = [];
   for (let i = 0; i < args.count; i++) {
     const g = args.base + i;
     chargers.push(new Charger(`${args.prefix}${String(g).padStart(5, '0')}`, g));
   }
-  const t0 = performance.now();
-  const ok: Charger[] = [];
-  let failed = 0;
-  let firstError: string | undefined;
-  let next = 0;
-  const worker = async () => {
-    while (next < chargers.length) {
-      const c = chargers[next++]!;
-      try {
-        await setupOne(c, args);
-        ok.push(c);
-      } catch (e) {
-        failed++;
-        firstError ??= (e as Error).message;
-        c.ws?.terminate();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, args.connectConcurrency) }, worker));
-  ok.sort((a, b) => a.index - b.index);
-  const ready: ReadyMsg = { type: 'ready', connected: ok.length, failed, setupMs: performance.now() - t0 };
-  if (firstError) ready.firstError = firstError;
-  process.send?.(ready);
-
+  const below = (limit: number) => chargers.filter((c) => c.index < limit);
   process.on('message', async (m: ParentMsg) => {
-    if (m.cmd === 'closed') process.send?.(withError(await runClosed(ok, m.ms)));
-    else if (m.cmd === 'open') process.send?.(withError(await runOpen(ok, args, m.ms, m.rate)));
-    else if (m.cmd === 'quit') {
-      for (const c of ok) c.ws.terminate();
-      process.exit(0);
+    switch (m.cmd) {
+      case 'boot': {
+        const { ok, msg } = await stage('booted', chargers, args.connectConcurrency, (c) => bootOne(c, args));
+        chargers = ok;
+        process.send?.(msg);
+        break;
+      }
+      case 'prepare': {
+        const { ok, msg } = await stage('prepared', chargers, 50, (c) => prepareOne(c, args));
+        chargers = ok;
+        process.send?.(msg);
+        break;
+      }
+      case 'closed':
+        process.send?.(await runClosed(below(m.below), m.ms));
+        break;
+      case 'open':
+        process.send?.(await runOpen(below(m.below), m.ms, m.rate, m.heartbeatS, m.below));
+        break;
+      case 'quit':
+        for (const c of chargers) c.ws?.terminate();
+        process.exit(0);
     }
   });
   process.on('disconnect', () => process.exit(0));
+  process.send?.({ type: 'loaded' });
 }
 
-function withError(r: PhaseResult): PhaseResult & { firstCallError?: string } {
-  return firstCallError ? { ...r, firstCallError } : r;
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+main();

@@ -5,7 +5,10 @@ const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every Linux this runs on
 
 /** User + system CPU time of a process in milliseconds. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+function statCpuMs(stat: string): number {
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(rest[11]);
@@ -27,4 +30,16 @@ export function machineJiffies(): { busy: number; total: number } {
   const total = v.reduce((a, b) => a + b, 0);
   const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
+}
+
+/** CPU time of the process's main thread alone (its thread id is the pid), in milliseconds. */
+export function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+}
+
+/** The soft and hard limits on open files of this process. */
+export function openFileLimits(): { soft: number; hard: number } {
+  const line = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  const n = (s: string | undefined) => (s === undefined || s === 'unlimited' ? Number.POSITIVE_INFINITY : Number(s));
+  return { soft: n(line?.[1]), hard: n(line?.[2]) };
 }

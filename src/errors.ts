@@ -1,4 +1,4 @@
-// The registry of Ampere's own error codes (style.md habit 2). Every error Ampere throws carries
+// The registry of Ampere's own error codes (docs/architecture.md, "Two error vocabularies"). Every error Ampere throws carries
 // one of these codes; where it can reach the operator API it also carries the HTTP status.
 // This file is a leaf that every room may import: it imports nothing.
 // docs/errors.md documents each code; a test checks the two agree.
@@ -37,6 +37,8 @@ export const AMPERE_ERRORS = {
     status: 400,
     title: 'The firmware signature does not verify with its signing certificate',
   },
+  AMPERE_ERR_DRAINING: { status: 503, title: 'The server is shutting down and takes no new requests' },
+  AMPERE_ERR_NOT_READY: { status: 503, title: 'A readiness check failed (the database does not answer, …)' },
 } as const;
 
 export type AmpereErrorCode = keyof typeof AMPERE_ERRORS;

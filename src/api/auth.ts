@@ -115,7 +115,8 @@ export class BrowserSessions {
   }
 }
 
-function safeEqual(a: string, b: string): boolean {
+/** Compares secrets in constant time (of their digests, so lengths do not leak either). */
+export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 

@@ -22,6 +22,8 @@ import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { type FirmwareApiPort, firmwareRoutes } from './routes/firmware.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
+import { meterDailyRoutes } from './routes/meter-daily.ts';
+import { type OpsPort, opsRoutes } from './routes/ops.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { securityRoutes } from './routes/security.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -31,6 +33,7 @@ import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
 export type { FirmwareApiPort } from './routes/firmware.ts';
+export type { OpsPort, ReadinessCheck } from './routes/ops.ts';
 
 export interface ApiOptions {
   central: CentralSystem;
@@ -53,6 +56,8 @@ export interface ApiOptions {
   bridge?: BridgeApiPort;
   /** Firmware images, update jobs, rollouts and the download links (/api/firmware, /firmware/). */
   firmware?: FirmwareApiPort;
+  /** /health, /ready, /metrics and the refusal of new requests while draining. */
+  ops?: OpsPort;
 }
 
 /** A registered route, as the OpenAPI document should list it. */
@@ -92,6 +97,8 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 'AMPERE_ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
   );
+  // Before the token check: a draining node refuses at once, and probes need no token.
+  if (opts.ops) opsRoutes(app, opts.ops);
 
   await app.register(swagger, {
     openapi: {
@@ -167,6 +174,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   configPolicyRoutes(app, ctx);
   chargerTagRoutes(app, ctx);
   reservationRoutes(app, ctx);
+  meterDailyRoutes(app, ctx);
   if (opts.bridge) bridgeRoutes(app, opts.bridge);
   if (opts.firmware) firmwareRoutes(app, opts.firmware, ctx);
   const streams = eventRoutes(app, ctx);

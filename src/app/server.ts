@@ -1,9 +1,10 @@
-// The composition root (design.md): builds the store, the central system, the gateway and the
+// The composition root (docs/architecture.md): builds the store, the central system, the gateway and the
 // HTTP surfaces from one config object, and wires them. Only this file constructs concrete things.
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import { type ApiRoute, createApi, resolveApiToken } from '../api/index.ts';
+import { type ApiRoute, createApi, type ReadinessCheck, resolveApiToken } from '../api/index.ts';
 import {
   CentralSystem,
   EventBus,
@@ -20,10 +21,12 @@ import type { ServeConfig } from '../config/index.ts';
 import { createValidator } from '../ocpp/index.ts';
 import { openPostgresStore } from '../store/postgres.ts';
 import { openPostgresLeases } from '../store/postgres-leases.ts';
+import { type Retention, startRetention } from '../store/retention.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
-import type { Store } from '../store/types.ts';
+import type { CommitObserver, Store } from '../store/types.ts';
 import { ensureUi } from '../ui/index.ts';
 import { type RunningBridge, startBridge } from './bridge.ts';
+import { Metrics } from './metrics.ts';
 import { secureServing } from './tls.ts';
 
 export interface RunningServer {
@@ -43,8 +46,20 @@ export interface RunningServer {
   bridge: RunningBridge;
   /** Re-reads the TLS certificate, key and CA (SIGHUP) without dropping chargers. */
   reloadTls(): boolean;
+  /** Prometheus metrics (GET /metrics). */
+  metrics: Metrics;
+  /**
+   * Graceful stop (SIGTERM): refuse new requests and connections (503, /ready too), close
+   * chargers with 1001 so they reconnect to another node, finish queued commits, then close.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long GET /ready waits for each readiness check (ms). */
+export const READY_TIMEOUT_MS = 2000;
+/** How long a drain waits for chargers to close their side after the 1001 close frame (ms). */
+const CHARGER_CLOSE_WAIT_MS = 2000;
 
 export function createLogger(level: ServeConfig['logLevel']): Logger {
   // Logs go to stderr: stdout's first line is the URL, for scripts and tests.
@@ -74,12 +89,12 @@ function isPostgres(db: string | undefined): db is string {
   return db?.startsWith('postgres://') === true || db?.startsWith('postgresql://') === true;
 }
 
-async function openStore(config: ServeConfig): Promise<Store> {
+async function openStore(config: ServeConfig, onCommit: CommitObserver): Promise<Store> {
   if (isPostgres(config.db)) {
-    return openPostgresStore({ url: config.db });
+    return openPostgresStore({ url: config.db, onCommit });
   }
   mkdirSync(config.data, { recursive: true });
-  return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db') });
+  return openSqliteStore({ file: config.db ?? join(config.data, 'ampere.db'), onCommit });
 }
 
 export async function startServer(
@@ -87,7 +102,12 @@ export async function startServer(
   log: Logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
   const clock = { now: () => Date.now() };
-  const store = await openStore(config);
+  // Read at each scrape; `central` exists by the time anything is scraped.
+  const metrics = new Metrics({
+    nodeId: `${hostname()}-${process.pid}`,
+    connectedChargers: (): number => central.connectedIds().length,
+  });
+  const store = await openStore(config, metrics.commit);
   await store.markAllDisconnected(clock.now());
   const events = new EventBus({ now: clock.now });
   const validator = createValidator();
@@ -106,12 +126,20 @@ export async function startServer(
       callTimeoutMs: config.callTimeoutMs,
     },
     security: secure.security,
+    metrics,
   });
+  // From SIGTERM on: /ready says 503, new requests and charger connections are refused.
+  let draining = false;
+  // What GET /ready checks (the composition root adds one per dependency that must answer).
+  const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
   const gateway = new Gateway({
     central,
     maxFrameBytes: config.maxFrameBytes,
     pingInterval: config.pingInterval,
-    authorizeUpgrade: central.security.authorizeUpgrade,
+    authorizeUpgrade: (req, id) =>
+      draining
+        ? Promise.resolve({ status: 503, message: 'The server is shutting down: connect to another node' })
+        : central.security.authorizeUpgrade(req, id),
     ...secure.gateway,
   });
   mkdirSync(config.data, { recursive: true });
@@ -163,6 +191,20 @@ export async function startServer(
     Math.min(60_000, config.firmwareJobTimeout * 250),
   );
   firmwareSweep.unref();
+  // Meter-value retention (--retention-days): folds old rows into daily totals, hourly.
+  const retention: Retention | undefined =
+    config.retentionDays === undefined
+      ? undefined
+      : startRetention({
+          store,
+          days: config.retentionDays,
+          clock,
+          timers: {
+            setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+            clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+          },
+          log,
+        });
   const token = resolveApiToken(config.data, config.apiToken);
   if (token.source === 'generated') {
     // Printed once, to the terminal only: never through the logger.
@@ -185,6 +227,13 @@ export async function startServer(
     corsOrigins: config.corsOrigins,
     bridge: bridge.bridge,
     firmware: { service: firmware, rollouts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) },
+    ops: {
+      readiness,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      draining: () => draining,
+      metrics,
+      metricsTokens: config.metricsToken ? [token.token, config.metricsToken] : [token.token],
+    },
     // http, or https with --tls-cert (src/app/tls.ts); the gateway takes the upgrades either way.
     serverFactory: (handler) => secure.createServer(handler, gateway),
   });
@@ -208,6 +257,7 @@ export async function startServer(
       rollouts.stop();
       firmware.stop();
       await bridge.close();
+      await retention?.stop();
       central.closeAll();
       gateway.close();
       await secure.close();
@@ -217,6 +267,16 @@ export async function startServer(
       log.flush();
     })();
     return closing;
+  };
+  const drain = async () => {
+    draining = true;
+    log.info({ chargers: gateway.connections }, 'draining: closing chargers with 1001');
+    // RFC 6455 §7.4.1: 1001 "going away"; chargers reconnect, through the load balancer, elsewhere.
+    central.closeAll(1001, 'Server shutting down');
+    const until = Date.now() + CHARGER_CLOSE_WAIT_MS;
+    while (gateway.connections > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // close() stops the listeners, then the store finishes its queued commits before it closes.
+    await close();
   };
   return {
     url,
@@ -230,6 +290,8 @@ export async function startServer(
     bridge,
     ...(plainPort !== undefined ? { plainPort } : {}),
     reloadTls: secure.reload,
+    metrics,
+    drain,
     close,
   };
 }

@@ -18,6 +18,7 @@ import { afterCommand } from './handlers/after-command.ts';
 import type { HandlerContext, HandlerHost } from './handlers/context.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { type BootAnswer, type CentralSettings, ChargerLink, type Transport } from './link.ts';
+import type { CentralMetrics } from './metrics.ts';
 import type { Clock } from './ports.ts';
 import { ChargerSecurity, redactPayload, type SecuritySettings } from './security/charger-security.ts';
 
@@ -34,6 +35,8 @@ export interface CentralDeps {
   timers?: Timers;
   /** Security profiles, CPO name, the built-in CA (src/central/security). */
   security?: Partial<SecuritySettings>;
+  /** Operations metrics (messages by action, CALLERRORs, command round trips); none when absent. */
+  metrics?: CentralMetrics;
 }
 
 const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
@@ -51,6 +54,7 @@ export class CentralSystem implements HandlerHost {
   readonly security: ChargerSecurity;
   private readonly validator: Validator;
   private readonly timers: Timers | undefined;
+  private readonly metrics: CentralMetrics | undefined;
   private readonly links = new Map<string, ChargerLink>();
   /** Cached charger records of connected chargers (settings read on every message). */
   private readonly records = new Map<string, ChargerRecord>();
@@ -68,6 +72,7 @@ export class CentralSystem implements HandlerHost {
     this.clock = deps.clock;
     this.settings = deps.settings;
     this.timers = deps.timers;
+    this.metrics = deps.metrics;
     this.security = new ChargerSecurity(
       {
         store: this.store,
@@ -151,14 +156,23 @@ export class CentralSystem implements HandlerHost {
       ...(this.timers ? { timers: this.timers } : {}),
       log,
       holdCallsMs: holdCallsMs(this.bootAnswers.get(link.chargerId)),
-      onCallError: (e) =>
+      onCallError: (e) => {
+        this.metrics?.callError(e.direction, e.code);
         this.events.emit('callerror', link.chargerId, {
           direction: e.direction,
           uniqueId: e.uniqueId,
           action: e.action,
           code: e.code,
           description: e.description,
-        }),
+        });
+      },
+      ...(this.metrics
+        ? {
+            onCall: (direction: 'in' | 'out', action: string) => this.metrics?.call(direction, action),
+            onCallDone: (e: { action: string; ok: boolean; ms: number }) =>
+              this.metrics?.commandDone(e.action, e.ok, e.ms),
+          }
+        : {}),
     });
   }
 

@@ -64,8 +64,14 @@ export function selectSubprotocol(header: string | undefined): 'ocpp1.6' | 'none
 
 function refuse(socket: Duplex, status: number, message: string): void {
   const reason =
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ??
-    'Error';
+    {
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      429: 'Too Many Requests',
+      503: 'Service Unavailable',
+    }[status] ?? 'Error';
   const body = JSON.stringify({ error: { code: status, message } });
   // RFC 7235 §3.1: a 401 names the scheme (security profiles 1 and 2: Basic).
   const challenge = status === 401 ? 'WWW-Authenticate: Basic realm="ampere", charset="UTF-8"\r\n' : '';

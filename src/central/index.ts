@@ -49,6 +49,7 @@ export {
   syncLocalList,
 } from './local-lists.ts';
 export { meterRows, normalise } from './meter.ts';
+export type { CentralMetrics } from './metrics.ts';
 export {
   type CentralPorts,
   type ChargerAdmin,

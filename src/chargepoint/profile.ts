@@ -1,5 +1,5 @@
 // The shape of a vendor profile: everything that makes one charger model differ from another is
-// data of this shape (style.md habit 10). Station code reads these fields; it never names a vendor.
+// data of this shape (docs/architecture.md, "Vendor knowledge is data"). Station code reads these fields; it never names a vendor.
 import type { Action } from '../ocpp/index.ts';
 
 export type KeyType = 'bool' | 'int' | 'string' | 'csl';

@@ -1,6 +1,6 @@
 // Charging profiles as a charger applies them (OCPP 1.6 §3.13 Smart Charging, §5.16, §5.5, §5.7).
 // Kept inside chargepoint/ on purpose: the simulator must not borrow the central system's
-// calculation (design.md), so a bug in one cannot hide the same bug in the other.
+// calculation (the simulator never imports central/: docs/architecture.md), so a bug in one cannot hide the same bug in the other.
 import type { SetChargingProfileRequest } from '../ocpp/index.ts';
 
 export type ChargingProfile = SetChargingProfileRequest['csChargingProfiles'];

@@ -46,9 +46,18 @@ async function serve(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    running.log.info({ signal }, 'shutting down');
-    running.close().then(
-      () => process.exit(0),
+    running.log.info({ signal, drainTimeout: config.drainTimeout }, 'shutting down: draining');
+    // A drain that hangs (a database that stopped answering) must not keep the process forever.
+    const limit = setTimeout(() => {
+      running.log.error({ drainTimeout: config.drainTimeout }, 'drain timed out: exiting anyway');
+      running.log.flush();
+      process.exit(1);
+    }, config.drainTimeout * 1000);
+    running.drain().then(
+      () => {
+        clearTimeout(limit);
+        process.exit(0);
+      },
       (e) => {
         console.error(e);
         process.exit(1);

@@ -1,4 +1,4 @@
-// Flags + environment → one validated, frozen config object (style.md habit 6). Nothing else in
+// Flags + environment → one validated, frozen config object (docs/architecture.md, "Config is read once"). Nothing else in
 // Ampere reads process.env. Unknown or misspelt keys are rejected with a hint.
 import { AmpereError } from '../errors.ts';
 
@@ -60,6 +60,12 @@ export interface ServeConfig {
   firmwareMaxSize: number;
   /** Seconds without news from a charger after which a firmware update job is marked timed out. */
   firmwareJobTimeout: number;
+  /** A scrape-only bearer token for GET /metrics (the operator token works too). */
+  metricsToken: string | undefined;
+  /** Seconds a SIGTERM/SIGINT drain may take before the process exits anyway. */
+  drainTimeout: number;
+  /** Meter values older than this many days are folded into daily totals and deleted; undefined keeps all. */
+  retentionDays: number | undefined;
 }
 
 interface Option {
@@ -153,6 +159,19 @@ function knxGateway(raw: string): string {
     throw new AmpereError('AMPERE_ERR_CONFIG', `knx must be host or host:port of a KNXnet/IP gateway, got "${raw}"`);
   }
   return raw;
+}
+
+/** A bearer token: at least 16 printable characters without spaces (it travels in a header). */
+function secretToken(name: string) {
+  return (raw: string): string => {
+    if (!/^[\x21-\x7e]{16,}$/.test(raw)) {
+      throw new AmpereError(
+        'AMPERE_ERR_CONFIG',
+        `${name} must be at least 16 printable characters without spaces (e.g. openssl rand -hex 24)`,
+      );
+    }
+    return raw;
+  };
 }
 
 export const SERVE_OPTIONS: Option[] = [
@@ -369,6 +388,27 @@ export const SERVE_OPTIONS: Option[] = [
     parse: int('firmware-job-timeout', 1, 30 * 86400),
     help: 'seconds without a firmware status from a charger before its update is marked timed out (default 3600)',
   },
+  {
+    flag: 'metrics-token',
+    env: 'AMPERE_METRICS_TOKEN',
+    key: 'metricsToken',
+    parse: secretToken('metrics-token'),
+    help: 'bearer token that may read /metrics and nothing else (the operator token works too)',
+  },
+  {
+    flag: 'drain-timeout',
+    env: 'AMPERE_DRAIN_TIMEOUT',
+    key: 'drainTimeout',
+    parse: int('drain-timeout', 1, 3600),
+    help: 'seconds SIGTERM/SIGINT may take to drain (close chargers, finish commits) before exiting (default 30)',
+  },
+  {
+    flag: 'retention-days',
+    env: 'AMPERE_RETENTION_DAYS',
+    key: 'retentionDays',
+    parse: int('retention-days', 1, 36500),
+    help: 'keep raw meter values this many days, then fold them into daily totals per connector (default: keep all)',
+  },
 ];
 
 export const DEFAULTS: ServeConfig = {
@@ -405,6 +445,9 @@ export const DEFAULTS: ServeConfig = {
   publicUrl: undefined,
   firmwareMaxSize: 256,
   firmwareJobTimeout: 3600,
+  metricsToken: undefined,
+  drainTimeout: 30,
+  retentionDays: undefined,
 };
 
 /** Levenshtein distance, for "did you mean" hints on misspelt keys. */

@@ -73,6 +73,8 @@ export interface RpcSessionOptions {
     code: string;
     description: string;
   }) => void;
+  /** Called for every CALL received ('in') or sent ('out'), for metrics: keep it cheap. */
+  onCall?: (direction: 'in' | 'out', action: string) => void;
   /** Called when an outgoing CALL is answered (or fails). */
   onCallDone?: (e: { action: string; ok: boolean; ms: number }) => void;
   /** How many answered uniqueIds are remembered for idempotent repeats. */
@@ -119,6 +121,9 @@ export class RpcSession {
   private draining = false;
   /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
   private readonly answered = new Map<string, AnsweredCall>();
+  /** The same calls in arrival order, a ring: the oldest is forgotten without an iterator. */
+  private readonly answeredOrder: AnsweredCall[] = [];
+  private answeredNext = 0;
   /** False while outgoing CALLs are held (see holdCallsMs). */
   private released: boolean;
   private holdTimer: unknown;
@@ -175,6 +180,7 @@ export class RpcSession {
   }
 
   private onCall(uniqueId: string, action: string, payload: Record<string, unknown>): void {
+    this.opts.onCall?.('in', action);
     // OCPP-J 1.6 §4.1.4: a repeated uniqueId is the same message retried; answer it again without
     // running the handler twice (a retried StartTransaction must not open a second transaction).
     const seen = this.answered.get(uniqueId);
@@ -191,12 +197,17 @@ export class RpcSession {
   }
 
   private remember(entry: AnsweredCall): void {
-    this.answered.set(entry.uniqueId, entry);
-    const max = this.opts.repeatWindow ?? 32;
-    if (this.answered.size > max) {
-      const oldest = this.answered.keys().next().value;
-      if (oldest !== undefined) this.answered.delete(oldest);
+    const max = Math.max(1, this.opts.repeatWindow ?? 32);
+    const order = this.answeredOrder;
+    if (order.length < max) order.push(entry);
+    else {
+      const oldest = order[this.answeredNext]!;
+      // A later CALL may have reused that uniqueId (with another action): it stays.
+      if (this.answered.get(oldest.uniqueId) === oldest) this.answered.delete(oldest.uniqueId);
+      order[this.answeredNext] = entry;
+      this.answeredNext = (this.answeredNext + 1) % max;
     }
+    this.answered.set(entry.uniqueId, entry);
   }
 
   private async drainIncoming(): Promise<void> {
@@ -238,7 +249,7 @@ export class RpcSession {
         findings: v.findings,
         original: v.findings.length > 0 ? payload : undefined,
       });
-      // Validate both ways (style.md habit 4): an answer that fails its own schema is our bug, and
+      // Validate both ways (docs/architecture.md): an answer that fails its own schema is our bug, and
       // the charger gets an InternalError rather than a payload it would have to reject.
       const clean = withoutNulls(result);
       const check = this.opts.validator.validate(action, 'conf', clean, 'strict');
@@ -333,7 +344,7 @@ export class RpcSession {
   /** Sends a CALL and resolves with the validated response; rejects with OcppError or AmpereError. */
   call<A extends Action>(action: A, payload: ActionMap[A]['request']): Promise<ActionMap[A]['response']> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    // Validate both ways (style.md habit 4): nothing leaves that the charger would have to reject.
+    // Validate both ways (docs/architecture.md): nothing leaves that the charger would have to reject.
     const v = this.opts.validator.validate(action, 'req', payload, 'strict');
     if (!v.ok) {
       return Promise.reject(
@@ -389,6 +400,7 @@ export class RpcSession {
     if (!next) return;
     this.inFlight = next;
     next.sentAt = Date.now();
+    this.opts.onCall?.('out', next.action);
     this.rawSend(next.text);
   }
 

@@ -78,6 +78,8 @@ function errorFrom(action: string, kind: 'req' | 'conf', errors: ErrorObject[] |
 
 export class Validator {
   private readonly compiled = new Map<string, ValidateFunction>();
+  /** The compiled validators by action, one map per direction: no key string built per message. */
+  private readonly byKind = { req: new Map<string, ValidateFunction>(), conf: new Map<string, ValidateFunction>() };
   private readonly schemas = new Map<string, JsonSchema>();
 
   constructor(schemas: JsonSchema[] = loadSchemas()) {
@@ -89,7 +91,11 @@ export class Validator {
       const { $schema: _schema, $id: _id, ...rest } = s;
       const id = s.$id!.replace('urn:', '');
       this.schemas.set(id, rest);
-      this.compiled.set(id, ajv.compile(rest));
+      const fn = ajv.compile(rest);
+      this.compiled.set(id, fn);
+      const dot = id.lastIndexOf('.');
+      const kind = id.slice(dot + 1);
+      if (kind === 'req' || kind === 'conf') this.byKind[kind].set(id.slice(0, dot), fn);
     }
   }
 
@@ -99,7 +105,7 @@ export class Validator {
 
   /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
   validate(action: Action, kind: 'req' | 'conf', payload: unknown, mode: ValidationMode): ValidationResult {
-    const fn = this.compiled.get(`${action}.${kind}`)!;
+    const fn = this.byKind[kind].get(action)!;
     if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: [] };
     const strictError = errorFrom(action, kind, fn.errors);
     if (mode === 'strict') return { ok: false, error: strictError };

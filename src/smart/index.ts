@@ -1,4 +1,4 @@
-// The public surface of smart/: pure functions of data and time (design.md, Layout).
+// The public surface of smart/: pure functions of data and time (docs/architecture.md, rooms).
 
 export * from './actuation.ts';
 export * from './balancer.ts';

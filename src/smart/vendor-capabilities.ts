@@ -1,4 +1,4 @@
-// What each charger model really supports for smart charging, as DATA (style.md habit 10).
+// What each charger model really supports for smart charging, as DATA (docs/architecture.md, "Vendor knowledge is data").
 // Sources: docs/chargers.md and the vendor documents in seeds/. Nothing outside this table may
 // branch on a vendor; actuation.ts reads these entries through deriveCapabilities().
 

@@ -1,4 +1,4 @@
-// Store error codes, part of Ampere's one AMPERE_ERR_* registry (src/errors.ts, style.md habit 2),
+// Store error codes, part of Ampere's one AMPERE_ERR_* registry (src/errors.ts, docs/architecture.md),
 // with their HTTP status there. Database errors (constraint, I/O) pass through unchanged so their
 // SQLite/PostgreSQL codes stay visible.
 import { AmpereError } from '../errors.ts';

@@ -100,7 +100,7 @@ CREATE TABLE transactions (
   stop_id_tag TEXT,
   created_at BIGINT NOT NULL
 );
--- design.md: a repeated StartTransaction returns the same transactionId.
+-- Persistence rules (docs/architecture.md): a repeated StartTransaction returns the same transactionId.
 CREATE UNIQUE INDEX transactions_idempotency
   ON transactions (charger_id, connector_id, id_tag_key, started_at, meter_start);
 CREATE INDEX transactions_active_connector ON transactions (charger_id, connector_id) WHERE stopped_at IS NULL;
@@ -235,6 +235,23 @@ CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
   },
   // Issue 12, firmware: images, update jobs, rollouts (src/store/firmware.ts).
   { version: 13, name: 'firmware images, update jobs and rollouts', sql: FIRMWARE_POSTGRES_SQL },
+  {
+    // Numbered for its helper branch (issue 13, retention), so parallel branches do not collide.
+    version: 16,
+    name: 'meter-value retention: daily aggregates per connector',
+    sql: `
+CREATE TABLE meter_daily (
+  charger_id TEXT COLLATE "C" NOT NULL,
+  connector_id INTEGER NOT NULL,
+  day TEXT COLLATE "C" NOT NULL,
+  min_wh DOUBLE PRECISION,
+  max_wh DOUBLE PRECISION,
+  max_w DOUBLE PRECISION,
+  readings BIGINT NOT NULL,
+  PRIMARY KEY (charger_id, connector_id, day)
+);
+`,
+  },
 ];
 
 /**

@@ -20,7 +20,36 @@ import { StoreError } from './errors.ts';
 import { FirmwareStore } from './firmware.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
+import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
+import {
+  bootFields,
+  chargingProfileRecord,
+  chargingProfileWhere,
+  checkChargerPatch,
+  closeParams,
+  connectionAttemptRecord,
+  connectorRecord,
+  type Decode,
+  ENERGY_DEFAULT,
+  eventParams,
+  eventRecord,
+  eventWhere,
+  findingParams,
+  findingRecord,
+  findingWhere,
+  meterWhere,
+  profileParams,
+  reservationWhere,
+  startParams,
+  statusHistoryWhere,
+  statusParams,
+  stopParams,
+  stopRecord,
+  stopWhere,
+  TouchBatch,
+  transactionWhere,
+} from './shared.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
@@ -32,6 +61,7 @@ import type {
   ChargingProfileInput,
   ChargingProfileRecord,
   CloseTransactionInput,
+  CommitObserver,
   ConfigOutcomeInput,
   ConfigOutcomeRecord,
   ConfigPolicyInput,
@@ -51,8 +81,11 @@ import type {
   IdTagQuery,
   IdTagRecord,
   IdTagStatus,
+  JsonValue,
   MeterBucket,
   MeterBucketQuery,
+  MeterDailyQuery,
+  MeterDailyRecord,
   MeterQuery,
   MeterValueInput,
   MeterValueRecord,
@@ -83,6 +116,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Read connections; the writer has its own. Default 8. */
   poolSize?: number;
+  /** Told the duration of every group commit. */
+  onCommit?: CommitObserver;
 }
 
 const INT8 = 20;
@@ -134,12 +169,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     await pool.end().catch(() => {});
     throw err;
   }
-  return new PostgresStore(config, writer, pool);
+  return new PostgresStore(config, writer, pool, opts.onCommit);
 }
 
-const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the default measurand
-const REGISTRATIONS = new Set(['accepted', 'pending', 'rejected']);
-const VALIDATION_MODES = new Set(['strict', 'tolerant']);
 const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
 // A plain decimal number: what CAST(value AS REAL) of SQLite reads; anything else is not averaged.
 // (Written without `?`: that character is the placeholder of this file's SQL.)
@@ -150,6 +182,9 @@ function numbered(sql: string, from = 1): string {
   let n = from - 1;
   return sql.replace(/\?/g, () => `$${++n}`);
 }
+
+/** PostgreSQL rows: JSON columns come parsed, booleans as booleans. */
+const POSTGRES: Decode = { json: (v) => (v ?? null) as JsonValue | null, bool: (v) => v === true };
 
 // ---------------------------------------------------------------- rows
 
@@ -177,20 +212,6 @@ function chargerRecord(r: any): ChargerRecord {
     authKeyHash: r.auth_key_hash,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
-  };
-}
-
-function connectorRecord(r: any): ConnectorRecord {
-  return {
-    chargerId: r.charger_id,
-    connectorId: r.connector_id,
-    status: r.status,
-    errorCode: r.error_code,
-    info: r.info,
-    vendorId: r.vendor_id,
-    vendorErrorCode: r.vendor_error_code,
-    timestamp: toIsoOrNull(r.timestamp),
-    updatedAt: toIso(r.updated_at ?? r.received_at),
   };
 }
 
@@ -225,6 +246,29 @@ function transactionRecord(r: any): TransactionRecord {
   };
 }
 
+// Retention: one row per connector and UTC day (see retention.ts); total energy register and
+// active power only; a day folded in several batches merges.
+const ENERGY_SAMPLE = `coalesce(j.v ->> 3, '${ENERGY_REGISTER}') = '${ENERGY_REGISTER}' AND j.v ->> 4 IS NULL`;
+const PRUNE = `WITH batch AS (
+    SELECT id FROM meter_values WHERE ts < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+  ), folded AS (
+    INSERT INTO meter_daily (charger_id, connector_id, day, min_wh, max_wh, max_w, readings)
+    SELECT m.charger_id, m.connector_id, to_char(to_timestamp(m.ts / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+      min((j.v ->> 7)::float8) FILTER (WHERE ${ENERGY_SAMPLE}),
+      max((j.v ->> 7)::float8) FILTER (WHERE ${ENERGY_SAMPLE}),
+      max((j.v ->> 8)::float8) FILTER (WHERE j.v ->> 3 = '${ACTIVE_POWER}' AND j.v ->> 4 IS NULL),
+      count(DISTINCT m.id)
+    FROM meter_values m CROSS JOIN LATERAL json_array_elements(m.samples) AS j(v)
+    WHERE m.id IN (SELECT id FROM batch)
+    GROUP BY 1, 2, 3
+    ON CONFLICT (charger_id, connector_id, day) DO UPDATE SET
+      min_wh = least(meter_daily.min_wh, excluded.min_wh),
+      max_wh = greatest(meter_daily.max_wh, excluded.max_wh),
+      max_w = greatest(meter_daily.max_w, excluded.max_w),
+      readings = meter_daily.readings + excluded.readings
+  )
+  DELETE FROM meter_values WHERE id IN (SELECT id FROM batch)`;
+
 /** One meterValue row ready to insert: charger, connector, transaction, ts, source, samples JSON. */
 type MeterParams = [string, number, number | null, number, string, string];
 
@@ -243,12 +287,12 @@ export class PostgresStore implements Store {
   readonly #queue: PgWriteQueue;
   readonly #names = new Map<string, string>();
   #closed = false;
-  #touches: Map<string, number> | null = null;
-  #touchGeneration = -1;
-  #touchPromise: Promise<void> | null = null;
   readonly #meterGroup: MergeGroup<MeterParams[]>;
+  readonly #onCommit: CommitObserver | undefined;
+  readonly #touchBatch: TouchBatch;
 
-  constructor(config: pg.ClientConfig, writer: pg.Client, pool: pg.Pool) {
+  constructor(config: pg.ClientConfig, writer: pg.Client, pool: pg.Pool, onCommit?: CommitObserver) {
+    this.#onCommit = onCommit;
     this.#config = config;
     this.#writer = writer;
     this.#pool = pool;
@@ -257,6 +301,16 @@ export class PostgresStore implements Store {
       rows: (sql, params) => this.#rows(sql, params),
       write: (sql, params) => this.#write(() => async (exec) => (await exec(sql, params)).rows),
     });
+    this.#touchBatch = new TouchBatch((touches) =>
+      this.#queue.push(async (exec) => {
+        // One statement for every charger touched in the batch.
+        await exec(
+          `UPDATE chargers c SET last_seen_at = greatest(c.last_seen_at, t.at)
+            FROM unnest(?::text[], ?::bigint[]) AS t(id, at) WHERE c.id = t.id`,
+          [[...touches.keys()], [...touches.values()]],
+        );
+      }),
+    );
     this.#meterGroup = {
       key: 'meter_values',
       runMany: async (exec, items) => {
@@ -303,9 +357,12 @@ export class PostgresStore implements Store {
       this.#writer = w;
     }
     const w = this.#writer;
+    // The queue takes the connection at BEGIN and releases it after COMMIT: one batch.
+    const started = this.#onCommit === undefined ? 0 : performance.now();
     return {
       exec: this.#exec,
       release: (broken) => {
+        if (!broken) this.#onCommit?.((performance.now() - started) / 1000);
         if (broken && this.#writer === w) {
           // The next batch opens a fresh connection; this one may be dead or mid-transaction.
           this.#writer = null;
@@ -374,19 +431,7 @@ export class PostgresStore implements Store {
 
   upsertCharger(id: string, patch: ChargerPatch = {}, at?: TimeInput): Promise<ChargerRecord> {
     return this.#write(() => {
-      requireText(id, 'id');
-      const now = at === undefined ? Date.now() : toMs(at);
-      if (patch.registration !== undefined && !REGISTRATIONS.has(patch.registration))
-        throw invalid(`registration: one of accepted, pending, rejected`);
-      if (patch.validationMode != null && !VALIDATION_MODES.has(patch.validationMode))
-        throw invalid('validationMode: strict, tolerant or null');
-      if (patch.securityProfile !== undefined && ![0, 1, 2, 3].includes(patch.securityProfile))
-        throw invalid('securityProfile: 0, 1, 2 or 3');
-      if (
-        patch.heartbeatInterval != null &&
-        (!Number.isInteger(patch.heartbeatInterval) || patch.heartbeatInterval < 0)
-      )
-        throw invalid('heartbeatInterval: a non-negative integer or null');
+      const now = checkChargerPatch(id, patch, at);
       const has = (k: keyof ChargerPatch) => patch[k] !== undefined;
       const params = [
         id,
@@ -443,20 +488,8 @@ export class PostgresStore implements Store {
 
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
     return this.#write(() => {
-      requireText(id, 'id');
-      const p = [
-        id,
-        optionalText(boot.chargePointVendor, 'chargePointVendor'),
-        optionalText(boot.chargePointModel, 'chargePointModel'),
-        optionalText(boot.chargePointSerialNumber, 'chargePointSerialNumber'),
-        optionalText(boot.chargeBoxSerialNumber, 'chargeBoxSerialNumber'),
-        optionalText(boot.firmwareVersion, 'firmwareVersion'),
-        optionalText(boot.iccid, 'iccid'),
-        optionalText(boot.imsi, 'imsi'),
-        optionalText(boot.meterType, 'meterType'),
-        optionalText(boot.meterSerialNumber, 'meterSerialNumber'),
-        toMs(at, 'at'),
-      ];
+      const b = bootFields(id, boot, at);
+      const p = [b.id, b.vendor, b.model, b.cpsn, b.cbsn, b.fw, b.iccid, b.imsi, b.meterType, b.meterSn, b.at];
       return async (exec) => {
         // Every boot replaces the whole identity: a field the charger stopped sending is gone.
         const r = await exec(
@@ -482,30 +515,7 @@ export class PostgresStore implements Store {
   }
 
   touchCharger(id: string, at: TimeInput): Promise<void> {
-    let ms: number;
-    try {
-      ms = toMs(at, 'at');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // Join the batch's touch write while that batch has not been taken off the queue.
-    if (this.#touches !== null && this.#touchGeneration === this.#queue.generation && this.#touchPromise !== null) {
-      const prev = this.#touches.get(id);
-      if (prev === undefined || prev < ms) this.#touches.set(id, ms);
-      return this.#touchPromise;
-    }
-    const touches = new Map<string, number>([[id, ms]]);
-    this.#touches = touches;
-    this.#touchGeneration = this.#queue.generation;
-    this.#touchPromise = this.#queue.push(async (exec) => {
-      // One statement for every charger touched in the batch.
-      await exec(
-        `UPDATE chargers c SET last_seen_at = greatest(c.last_seen_at, t.at)
-          FROM unnest(?::text[], ?::bigint[]) AS t(id, at) WHERE c.id = t.id`,
-        [[...touches.keys()], [...touches.values()]],
-      );
-    });
-    return this.#touchPromise;
+    return this.#touchBatch.touch(id, at, this.#queue.generation);
   }
 
   setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void> {
@@ -546,13 +556,7 @@ export class PostgresStore implements Store {
   }
 
   async listConnectionAttempts(q?: PageQuery): Promise<Page<ConnectionAttemptRecord>> {
-    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, (r) => ({
-      id: r.id,
-      count: r.count,
-      firstAt: toIso(r.first_at),
-      lastAt: toIso(r.last_at),
-      remoteAddress: r.remote_address,
-    }));
+    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, connectionAttemptRecord);
   }
 
   deleteConnectionAttempt(id: string): Promise<boolean> {
@@ -565,17 +569,7 @@ export class PostgresStore implements Store {
 
   recordStatus(s: StatusInput): Promise<void> {
     return this.#write(() => {
-      const p = [
-        requireText(s.chargerId, 'chargerId'),
-        requireInt(s.connectorId, 'connectorId'),
-        requireText(s.status, 'status'),
-        requireText(s.errorCode, 'errorCode'),
-        optionalText(s.info, 'info'),
-        optionalText(s.vendorId, 'vendorId'),
-        optionalText(s.vendorErrorCode, 'vendorErrorCode'),
-        toMsOrNull(s.timestamp, 'timestamp'),
-        toMs(s.at, 'at'),
-      ];
+      const p = statusParams(s);
       return async (exec) => {
         // Last status and history in one statement (one round trip).
         await exec(
@@ -599,10 +593,7 @@ export class PostgresStore implements Store {
   }
 
   async listStatusHistory(chargerId: string, q: StatusHistoryQuery = {}): Promise<Page<StatusHistoryRecord>> {
-    const w = new Where().add('charger_id = ?', chargerId);
-    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
-    if (q.from !== undefined) w.add('received_at >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('received_at < ?', toMs(q.to, 'to'));
+    const w = statusHistoryWhere(chargerId, q);
     return this.#page('status_history', w, 'received_at DESC, id DESC', q, (r) => ({
       id: r.id,
       ...connectorRecord(r),
@@ -694,16 +685,7 @@ export class PostgresStore implements Store {
 
   startTransaction(t: StartTransactionInput): Promise<StartTransactionResult> {
     return this.#write(() => {
-      const p = [
-        requireText(t.chargerId, 'chargerId'),
-        requireInt(t.connectorId, 'connectorId'),
-        requireText(t.idTag, 'idTag'),
-        t.idTag.toLowerCase(),
-        toMs(t.timestamp, 'timestamp'),
-        requireInt(t.meterStart, 'meterStart'),
-        t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
-        Date.now(),
-      ];
+      const p = startParams(t);
       return async (exec): Promise<StartTransactionResult> => {
         // ON CONFLICT also waits for another process inserting the same start, then yields to it.
         const r = await exec(
@@ -713,7 +695,7 @@ export class PostgresStore implements Store {
           p,
         );
         if (r.rows.length > 0) return { transactionId: r.rows[0].id, duplicate: false };
-        // design.md: a retried StartTransaction gets the transactionId it was given the first time.
+        // Persistence rules (docs/architecture.md): a retried StartTransaction gets the transactionId it was given the first time.
         const row = await exec(
           `SELECT id FROM transactions WHERE charger_id = ? AND connector_id = ?
             AND id_tag_key = ? AND started_at = ? AND meter_start = ?`,
@@ -726,15 +708,7 @@ export class PostgresStore implements Store {
 
   stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult> {
     return this.#write(() => {
-      // Negative or odd ids (some firmware sends -1) must still be stored: an integer is enough.
-      const txId = requireInt(t.transactionId, 'transactionId');
-      const chargerId = requireText(t.chargerId, 'chargerId');
-      const idTag = optionalText(t.idTag, 'idTag');
-      const ts = toMs(t.timestamp, 'timestamp');
-      const meterStop = requireInt(t.meterStop, 'meterStop');
-      const reason = optionalText(t.reason, 'reason');
-      const data = jsonText(t.transactionData);
-      const now = Date.now();
+      const [txId, chargerId, idTag, ts, meterStop, reason, data, now] = stopParams(t);
       return async (exec): Promise<StopTransactionResult> => {
         // FOR UPDATE: another process stopping the same transaction waits, then sees it stopped.
         const row = (await exec('SELECT * FROM transactions WHERE id = ? FOR UPDATE', [txId])).rows[0];
@@ -762,13 +736,8 @@ export class PostgresStore implements Store {
 
   closeTransaction(c: CloseTransactionInput): Promise<TransactionRecord | null> {
     return this.#write(() => {
-      const p = [
-        toMs(c.timestamp, 'timestamp'),
-        requireInt(c.meterStop, 'meterStop'),
-        requireText(c.reason, 'reason'),
-        requireInt(c.transactionId, 'transactionId'),
-        requireText(c.chargerId, 'chargerId'),
-      ];
+      const [txId, chargerId, ts, meterStop, reason] = closeParams(c);
+      const p = [ts, meterStop, reason, txId, chargerId];
       return async (exec): Promise<TransactionRecord | null> => {
         const r = await exec(
           `UPDATE transactions SET stopped_at = ?, meter_stop = ?, stop_reason = ?
@@ -787,15 +756,7 @@ export class PostgresStore implements Store {
   }
 
   async listTransactions(q: TransactionQuery = {}): Promise<Page<TransactionRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
-    if (q.idTag !== undefined) w.add('id_tag_key = ?', q.idTag.toLowerCase());
-    if (q.active !== undefined) w.add(q.active ? 'stopped_at IS NULL' : 'stopped_at IS NOT NULL');
-    // Overlap with [from, to): a session running across `from` counts.
-    if (q.from !== undefined) w.add('(stopped_at IS NULL OR stopped_at >= ?)', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('started_at < ?', toMs(q.to, 'to'));
-    return this.#page('transactions', w, 'started_at DESC, id DESC', q, transactionRecord);
+    return this.#page('transactions', transactionWhere(q), 'started_at DESC, id DESC', q, transactionRecord);
   }
 
   async activeTransactionFor(chargerId: string, connectorId: number): Promise<TransactionRecord | null> {
@@ -816,22 +777,7 @@ export class PostgresStore implements Store {
   }
 
   async listStops(q: PageQuery & { chargerId?: string; transactionId?: number } = {}): Promise<Page<StopRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.transactionId !== undefined) w.add('transaction_id = ?', q.transactionId);
-    return this.#page('transaction_stops', w, 'id DESC', q, (r) => ({
-      id: r.id,
-      transactionId: r.transaction_id,
-      chargerId: r.charger_id,
-      idTag: r.id_tag,
-      timestamp: toIso(r.timestamp),
-      meterStop: r.meter_stop,
-      reason: r.reason,
-      transactionData: r.transaction_data ?? null,
-      known: r.known,
-      duplicate: r.duplicate,
-      receivedAt: toIso(r.received_at),
-    }));
+    return this.#page('transaction_stops', stopWhere(q), 'id DESC', q, (r) => stopRecord(r, POSTGRES));
   }
 
   async transactionMeterSummary(transactionId: number): Promise<TransactionMeterSummary> {
@@ -916,23 +862,10 @@ export class PostgresStore implements Store {
     return this.#queue.pushMerged(this.#meterGroup, params);
   }
 
-  /** Filters over meter_values `m` joined with its samples `j` (one row per sampledValue). */
-  #meterWhere(q: MeterQuery): Where {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('m.charger_id = ?', q.chargerId);
-    if (q.connectorId !== undefined) w.add('m.connector_id = ?', q.connectorId);
-    if (q.transactionId !== undefined) w.add('m.transaction_id = ?', q.transactionId);
-    if (q.from !== undefined) w.add('m.ts >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('m.ts < ?', toMs(q.to, 'to'));
-    if (q.measurand !== undefined) w.add(`coalesce(j.v ->> 3, '${ENERGY_DEFAULT}') = ?`, q.measurand);
-    if (q.phase !== undefined) w.add('j.v ->> 4 = ?', q.phase);
-    return w;
-  }
-
   async queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]> {
     this.#read();
     const { limit, offset } = pageBounds(q, 1000, 100_000);
-    const w = this.#meterWhere(q);
+    const w = meterWhere(q, 'j.v');
     const rows = await this.#rows(
       `SELECT m.id, m.charger_id, m.connector_id, m.transaction_id, m.ts, m.source, j.k - 1 AS k, ${SAMPLE_COLUMNS}
         FROM ${SAMPLES}${w} ORDER BY m.ts, m.id, j.k LIMIT ? OFFSET ?`,
@@ -945,7 +878,7 @@ export class PostgresStore implements Store {
     this.#read();
     const step = bucketStepMs(q);
     const { limit, offset } = pageBounds(q, 10_000, 100_000);
-    const w = this.#meterWhere(q);
+    const w = meterWhere(q, 'j.v');
     // Registers keep the bucket's last sample (latest ts, then latest row and position);
     // everything else is averaged. Non-numeric values (SignedData format) are left out of averages.
     const rows = await this.#rows(
@@ -970,10 +903,7 @@ export class PostgresStore implements Store {
 
   recordEvent(e: EventInput): Promise<number> {
     return this.#write(() => {
-      const chargerId = optionalText(e.chargerId, 'chargerId');
-      const kind = requireText(e.kind, 'kind');
-      const payload = JSON.stringify(e.payload ?? null);
-      const at = toMs(e.at, 'at');
+      const [chargerId, kind, payload, at] = eventParams(e);
       return async (exec) =>
         (
           await exec('INSERT INTO events (charger_id, kind, payload, at) VALUES (?, ?, ?::json, ?) RETURNING id', [
@@ -987,35 +917,17 @@ export class PostgresStore implements Store {
   }
 
   async listEvents(q: EventQuery = {}): Promise<Page<EventRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.kind !== undefined) w.add('kind = ?', q.kind);
-    if (q.from !== undefined) w.add('at >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('at < ?', toMs(q.to, 'to'));
-    return this.#page('events', w, 'at DESC, id DESC', q, (r) => ({
-      id: r.id,
-      chargerId: r.charger_id,
-      kind: r.kind,
-      payload: r.payload,
-      at: toIso(r.at),
-    }));
+    return this.#page('events', eventWhere(q), 'at DESC, id DESC', q, (r) => eventRecord(r, POSTGRES));
   }
 
   recordFindings(chargerId: string, action: string, findings: readonly FindingInput[], at: TimeInput): Promise<void> {
     return this.#write(() => {
-      requireText(chargerId, 'chargerId');
-      requireText(action, 'action');
-      const ms = toMs(at, 'at');
-      const paths: string[] = [];
-      const rules: string[] = [];
-      const originals: string[] = [];
-      const repaired: string[] = [];
-      findings.forEach((f, i) => {
-        paths.push(requireText(f.path ?? '', `findings[${i}].path`));
-        rules.push(requireText(f.rule, `findings[${i}].rule`));
-        originals.push(JSON.stringify(f.original ?? null));
-        repaired.push(JSON.stringify(f.repaired ?? null));
-      });
+      const f = findingParams(chargerId, action, findings, at);
+      const ms = f.at;
+      const paths = f.rows.map((r) => r[0]);
+      const rules = f.rows.map((r) => r[1]);
+      const originals = f.rows.map((r) => r[2]);
+      const repaired = f.rows.map((r) => r[3]);
       return async (exec) => {
         if (paths.length === 0) return;
         await exec(
@@ -1029,19 +941,7 @@ export class PostgresStore implements Store {
   }
 
   async listFindings(chargerId: string, q: FindingQuery = {}): Promise<Page<FindingRecord>> {
-    const w = new Where().add('charger_id = ?', chargerId);
-    if (q.action !== undefined) w.add('action = ?', q.action);
-    if (q.rule !== undefined) w.add('rule = ?', q.rule);
-    return this.#page('findings', w, 'at DESC, id DESC', q, (r) => ({
-      id: r.id,
-      chargerId: r.charger_id,
-      action: r.action,
-      path: r.path,
-      rule: r.rule,
-      original: r.original ?? null,
-      repaired: r.repaired ?? null,
-      at: toIso(r.at),
-    }));
+    return this.#page('findings', findingWhere(chargerId, q), 'at DESC, id DESC', q, (r) => findingRecord(r, POSTGRES));
   }
 
   // ---------------------------------------------------------------- configuration
@@ -1085,15 +985,7 @@ export class PostgresStore implements Store {
 
   saveChargingProfile(p: ChargingProfileInput): Promise<void> {
     return this.#write(() => {
-      const v = [
-        requireText(p.chargerId, 'chargerId'),
-        requireInt(p.chargingProfileId, 'chargingProfileId'),
-        requireInt(p.connectorId, 'connectorId'),
-        requireInt(p.stackLevel, 'stackLevel'),
-        requireText(p.purpose, 'purpose'),
-        JSON.stringify(p.profile),
-        toMs(p.at, 'at'),
-      ];
+      const v = profileParams(p);
       return async (exec) => {
         // OCPP 1.6 §5.16.2: a profile with the same stackLevel and purpose replaces the old one.
         await exec(
@@ -1115,24 +1007,12 @@ export class PostgresStore implements Store {
       'SELECT * FROM charging_profiles WHERE charger_id = ? ORDER BY connector_id, purpose, stack_level, charging_profile_id',
       [chargerId],
     );
-    return rows.map((r) => ({
-      chargerId: r.charger_id,
-      connectorId: r.connector_id,
-      chargingProfileId: r.charging_profile_id,
-      stackLevel: r.stack_level,
-      purpose: r.purpose,
-      profile: r.profile,
-      updatedAt: toIso(r.updated_at),
-    }));
+    return rows.map((r) => chargingProfileRecord(r, POSTGRES));
   }
 
   clearChargingProfiles(chargerId: string, filter: ChargingProfileFilter = {}): Promise<number> {
     return this.#write(() => {
-      const w = new Where().add('charger_id = ?', chargerId);
-      if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
-      if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
-      if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
-      if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
+      const w = chargingProfileWhere(chargerId, filter);
       const sql = `DELETE FROM charging_profiles${w}`;
       return async (exec) => (await exec(sql, w.params)).rowCount ?? 0;
     });
@@ -1188,10 +1068,7 @@ export class PostgresStore implements Store {
   }
 
   listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.status !== undefined) w.add('status = ?', q.status);
-    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
+    return this.#page('reservations', reservationWhere(q), 'id DESC', q, reservationRecord);
   }
 
   // ---------------------------------------------------------------- per-charger id tags
@@ -1281,6 +1158,23 @@ export class PostgresStore implements Store {
     );
   }
 
+  // ---------------------------------------------------------------- retention (src/store/retention.ts)
+
+  pruneMeterValues(before: TimeInput, limit: number): Promise<number> {
+    return this.#write(() => {
+      const p = pruneArgs(before, limit);
+      // One statement, one snapshot: the rows folded are exactly the rows deleted, and two nodes
+      // pruning at once skip each other's locked rows instead of counting them twice.
+      return async (exec) => (await exec(PRUNE, p)).rowCount ?? 0;
+    });
+  }
+
+  async listMeterDaily(q: MeterDailyQuery): Promise<MeterDailyRecord[]> {
+    const [where, params] = meterDailyWhere(q);
+    const rows = await this.#rows(`SELECT * FROM meter_daily WHERE ${where} ORDER BY day, connector_id`, params);
+    return rows.map(meterDailyRecord);
+  }
+
   // ---------------------------------------------------------------- settings
 
   async getSetting(key: string): Promise<string | null> {
@@ -1304,6 +1198,10 @@ export class PostgresStore implements Store {
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  async ping(): Promise<void> {
+    await this.#rows('SELECT 1');
+  }
 
   flush(): Promise<void> {
     return this.#queue.drain();

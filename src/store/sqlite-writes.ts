@@ -6,6 +6,7 @@
 // is plain data (structured-cloneable), and so are the errors it throws, once `encodeError`d.
 import Database from 'better-sqlite3';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { ACTIVE_POWER, ENERGY_REGISTER } from './retention.ts';
 import { RECEIVED_STOP } from './rows.ts';
 import { toIso, toIsoOrNull } from './time.ts';
 import type {
@@ -206,6 +207,23 @@ const UPSERT_TAG = `INSERT INTO id_tags (id_tag_key, id_tag, status, expiry_date
     smart_plan = CASE WHEN @hasPlan THEN excluded.smart_plan ELSE smart_plan END,
     updated_at = excluded.updated_at`;
 
+// Retention: one row per connector and UTC day. The total (phase-less) energy register and active
+// power only; a day folded in several batches merges (lowest, highest, more readings).
+const PRUNE_FOLD = `INSERT INTO meter_daily (charger_id, connector_id, day, min_wh, max_wh, max_w, readings)
+  SELECT m.charger_id, m.connector_id, strftime('%Y-%m-%d', m.ts / 1000, 'unixepoch'),
+    min(CASE WHEN coalesce(j.value ->> 3, '${ENERGY_REGISTER}') = '${ENERGY_REGISTER}' AND j.value ->> 4 IS NULL THEN j.value ->> 7 END),
+    max(CASE WHEN coalesce(j.value ->> 3, '${ENERGY_REGISTER}') = '${ENERGY_REGISTER}' AND j.value ->> 4 IS NULL THEN j.value ->> 7 END),
+    max(CASE WHEN j.value ->> 3 = '${ACTIVE_POWER}' AND j.value ->> 4 IS NULL THEN j.value ->> 8 END),
+    count(DISTINCT m.id)
+  FROM meter_values m, json_each(m.samples) j
+  WHERE m.id IN (BATCH)
+  GROUP BY 1, 2, 3
+  ON CONFLICT (charger_id, connector_id, day) DO UPDATE SET
+    min_wh = min(coalesce(min_wh, excluded.min_wh), coalesce(excluded.min_wh, min_wh)),
+    max_wh = max(coalesce(max_wh, excluded.max_wh), coalesce(excluded.max_wh, max_wh)),
+    max_w = max(coalesce(max_w, excluded.max_w), coalesce(excluded.max_w, max_w)),
+    readings = readings + excluded.readings`;
+
 /** Columns of one meter_values row, flattened: a message's rows follow each other. */
 export const METER_COLUMNS = 6;
 
@@ -308,7 +326,7 @@ export const writeOps = {
         meter_start, reservation_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (charger_id, connector_id, id_tag_key, started_at, meter_start) DO NOTHING`).run(p);
     if (r.changes > 0) return { transactionId: Number(r.lastInsertRowid), duplicate: false };
-    // design.md: a retried StartTransaction gets the transactionId it was given the first time.
+    // Persistence rules (docs/architecture.md): a retried StartTransaction gets the transactionId it was given the first time.
     const row = s(`SELECT id FROM transactions WHERE charger_id = ? AND connector_id = ?
         AND id_tag_key = ? AND started_at = ? AND meter_start = ?`).get(p[0], p[1], p[3], p[4], p[5]) as {
       id: number;
@@ -468,6 +486,13 @@ export const writeOps = {
     if (stmt.reader) return stmt.all(p.params);
     stmt.run(p.params);
     return [];
+  },
+
+  /** Retention (src/store/retention.ts): [before, limit] → how many meterValues were folded and deleted. */
+  pruneMeterValues(s: Prepare, p: [before: number, limit: number]): number {
+    const batch = 'SELECT id FROM meter_values WHERE ts < ? ORDER BY id LIMIT ?';
+    s(PRUNE_FOLD.replace('BATCH', batch)).run(p);
+    return s(`DELETE FROM meter_values WHERE id IN (${batch})`).run(p).changes;
   },
 } satisfies Record<string, (s: Prepare, p: any) => unknown>;
 

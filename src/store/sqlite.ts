@@ -25,7 +25,37 @@ import {
 import { StoreError } from './errors.ts';
 import { FirmwareStore } from './firmware.ts';
 import { migrateSqlite } from './migrations.ts';
+import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
+import {
+  bootFields,
+  type ConnectorRow,
+  chargingProfileRecord,
+  chargingProfileWhere,
+  checkChargerPatch,
+  closeParams,
+  connectionAttemptRecord,
+  connectorRecord,
+  type Decode,
+  ENERGY_DEFAULT,
+  eventParams,
+  eventRecord,
+  eventWhere,
+  findingParams,
+  findingRecord,
+  findingWhere,
+  meterWhere,
+  profileParams,
+  reservationWhere,
+  startParams,
+  statusHistoryWhere,
+  statusParams,
+  stopParams,
+  stopRecord,
+  stopWhere,
+  TouchBatch,
+  transactionWhere,
+} from './shared.ts';
 import type { WriterData } from './sqlite-writer.ts';
 import {
   type ChargerRow,
@@ -58,6 +88,7 @@ import type {
   ChargingProfileInput,
   ChargingProfileRecord,
   CloseTransactionInput,
+  CommitObserver,
   ConfigOutcomeInput,
   ConfigOutcomeRecord,
   ConfigPolicyInput,
@@ -78,6 +109,8 @@ import type {
   IdTagRecord,
   MeterBucket,
   MeterBucketQuery,
+  MeterDailyQuery,
+  MeterDailyRecord,
   MeterQuery,
   MeterValueInput,
   MeterValueRecord,
@@ -115,6 +148,8 @@ export interface SqliteStoreOptions {
    * on the caller's thread whatever this says (a worker cannot share an in-memory database).
    */
   writer?: 'auto' | 'worker' | 'thread';
+  /** Told the duration of every group commit. */
+  onCommit?: CommitObserver;
 }
 
 /**
@@ -282,7 +317,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     throw err;
   }
   const file = opts.file === ':memory:' || opts.file === '' ? null : opts.file;
-  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto');
+  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto', opts.onCommit);
   if (file !== null && opts.writer === 'worker') {
     try {
       await store.startWriter();
@@ -294,44 +329,16 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   return store;
 }
 
-const ENERGY_DEFAULT = 'Energy.Active.Import.Register'; // OCPP 1.6 §7.31: the default measurand
-const REGISTRATIONS = new Set(['accepted', 'pending', 'rejected']);
-const VALIDATION_MODES = new Set(['strict', 'tolerant']);
 const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
 
 // ---------------------------------------------------------------- rows
 
-interface ConnectorRow {
-  id?: number;
-  charger_id: string;
-  connector_id: number;
-  status: string;
-  error_code: string;
-  info: string | null;
-  vendor_id: string | null;
-  vendor_error_code: string | null;
-  timestamp: number | null;
-  updated_at?: number;
-  received_at?: number;
-}
-
-function connectorRecord(r: ConnectorRow): ConnectorRecord {
-  return {
-    chargerId: r.charger_id,
-    connectorId: r.connector_id,
-    status: r.status,
-    errorCode: r.error_code,
-    info: r.info,
-    vendorId: r.vendor_id,
-    vendorErrorCode: r.vendor_error_code,
-    timestamp: toIsoOrNull(r.timestamp),
-    updatedAt: toIso((r.updated_at ?? r.received_at)!),
-  };
-}
-
 function pushMeterParams(out: unknown[], r: MeterValueInput, ts: number, samples: unknown[]): void {
   out.push(r.chargerId, r.connectorId, r.transactionId, ts, r.source, JSON.stringify(samples));
 }
+
+/** SQLite rows: JSON columns are text, booleans 0/1. */
+const SQLITE: Decode = { json: (v) => parseJson(v as string | null), bool: (v) => v === 1 };
 
 // ---------------------------------------------------------------- the store
 
@@ -342,10 +349,6 @@ export class SqliteStore implements Store {
   readonly #queue: WriteQueue;
   readonly #stmt: (sql: string) => Stmt;
   #closed = false;
-  // touchCharger coalescing: one UPDATE per charger per batch, whatever the frame rate.
-  #touches: Map<string, number> | null = null;
-  #touchGeneration = -1;
-  #touchPromise: Promise<void> | null = null;
   /** The database file, for the background threads (null in memory). */
   readonly #file: string | null;
   readonly #busyTimeoutMs: number;
@@ -356,21 +359,28 @@ export class SqliteStore implements Store {
   #writerStarting: Promise<void> | null = null;
   /** Runs batches on this thread's connection (in memory, before the writer thread is up, or after it died). */
   readonly #localSink: BatchSink;
+  readonly #onCommit: CommitObserver | undefined;
+  // touchCharger coalescing: one UPDATE per charger per batch, whatever the frame rate.
+  readonly #touchBatch: TouchBatch;
 
   constructor(
     db: Database.Database,
     file: string | null = null,
     busyTimeoutMs = 5000,
     writer: 'auto' | 'worker' | 'thread' = 'auto',
+    onCommit?: CommitObserver,
   ) {
     this.#db = db;
+    this.#onCommit = onCommit;
     this.#file = file;
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#writerMode = file === null ? 'thread' : writer;
     this.#stmt = statementCache(db);
     const tx = txControl(db);
     const prepare = this.#stmt;
-    this.#localSink = (codes, params) => runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i]));
+    this.#localSink = this.#timed((codes, params) =>
+      runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i])),
+    );
     this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
     this.firmware = new FirmwareStore({
       rows: async (sql, params) => {
@@ -379,6 +389,7 @@ export class SqliteStore implements Store {
       },
       write: (sql, params) => this.#write('firmwareWrite', () => ({ sql, params: [...params] })) as Promise<any[]>,
     });
+    this.#touchBatch = new TouchBatch((touches) => this.#queue.push(WRITE_OP.touchChargers, touches));
   }
 
   /** Group-commit counters (batches, writes, isolated retries). */
@@ -408,10 +419,25 @@ export class SqliteStore implements Store {
           this.#queue.setSink(this.#localSink);
         };
         this.#writer = w;
-        this.#queue.setSink(w.sink);
+        this.#queue.setSink(this.#timed(w.sink));
       },
     );
     return this.#writerStarting;
+  }
+
+  /** The sink, timed for the commit observer (once per batch, never per write). */
+  #timed(sink: BatchSink): BatchSink {
+    const observe = this.#onCommit;
+    if (observe === undefined) return sink;
+    const done = (started: number, o: BatchOutcome): BatchOutcome => {
+      if (o.fatal === null) observe((performance.now() - started) / 1000);
+      return o;
+    };
+    return (codes, params) => {
+      const started = performance.now();
+      const out = sink(codes, params);
+      return out instanceof Promise ? out.then((o) => done(started, o)) : done(started, out);
+    };
   }
 
   /** A busy file store starts its background threads (checkpointer, writer). */
@@ -469,19 +495,7 @@ export class SqliteStore implements Store {
 
   upsertCharger(id: string, patch: ChargerPatch = {}, at?: TimeInput): Promise<ChargerRecord> {
     return this.#write('upsertCharger', () => {
-      requireText(id, 'id');
-      const now = at === undefined ? Date.now() : toMs(at);
-      if (patch.registration !== undefined && !REGISTRATIONS.has(patch.registration))
-        throw invalid(`registration: one of accepted, pending, rejected`);
-      if (patch.validationMode != null && !VALIDATION_MODES.has(patch.validationMode))
-        throw invalid('validationMode: strict, tolerant or null');
-      if (patch.securityProfile !== undefined && ![0, 1, 2, 3].includes(patch.securityProfile))
-        throw invalid('securityProfile: 0, 1, 2 or 3');
-      if (
-        patch.heartbeatInterval != null &&
-        (!Number.isInteger(patch.heartbeatInterval) || patch.heartbeatInterval < 0)
-      )
-        throw invalid('heartbeatInterval: a non-negative integer or null');
+      const now = checkChargerPatch(id, patch, at);
       const has = (k: keyof ChargerPatch) => (patch[k] !== undefined ? 1 : 0);
       return {
         id,
@@ -507,43 +521,11 @@ export class SqliteStore implements Store {
   }
 
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
-    return this.#write('recordBoot', () => {
-      requireText(id, 'id');
-      return {
-        id,
-        at: toMs(at, 'at'),
-        vendor: optionalText(boot.chargePointVendor, 'chargePointVendor'),
-        model: optionalText(boot.chargePointModel, 'chargePointModel'),
-        cpsn: optionalText(boot.chargePointSerialNumber, 'chargePointSerialNumber'),
-        cbsn: optionalText(boot.chargeBoxSerialNumber, 'chargeBoxSerialNumber'),
-        fw: optionalText(boot.firmwareVersion, 'firmwareVersion'),
-        iccid: optionalText(boot.iccid, 'iccid'),
-        imsi: optionalText(boot.imsi, 'imsi'),
-        meterType: optionalText(boot.meterType, 'meterType'),
-        meterSn: optionalText(boot.meterSerialNumber, 'meterSerialNumber'),
-      };
-    });
+    return this.#write('recordBoot', () => bootFields(id, boot, at));
   }
 
   touchCharger(id: string, at: TimeInput): Promise<void> {
-    let ms: number;
-    try {
-      ms = toMs(at, 'at');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // Join the batch's touch write while that batch has not started running.
-    if (this.#touches !== null && this.#touchGeneration === this.#queue.generation && this.#touchPromise !== null) {
-      const prev = this.#touches.get(id);
-      if (prev === undefined || prev < ms) this.#touches.set(id, ms);
-      return this.#touchPromise;
-    }
-    const touches = new Map<string, number>([[id, ms]]);
-    this.#touches = touches;
-    this.#touchGeneration = this.#queue.generation;
-    // The map travels (or runs) when the batch is handed over; until then touches join it.
-    this.#touchPromise = this.#queue.push(WRITE_OP.touchChargers, touches);
-    return this.#touchPromise;
+    return this.#touchBatch.touch(id, at, this.#queue.generation);
   }
 
   setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void> {
@@ -570,13 +552,7 @@ export class SqliteStore implements Store {
   }
 
   async listConnectionAttempts(q?: PageQuery): Promise<Page<ConnectionAttemptRecord>> {
-    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, (r) => ({
-      id: r.id,
-      count: r.count,
-      firstAt: toIso(r.first_at),
-      lastAt: toIso(r.last_at),
-      remoteAddress: r.remote_address,
-    }));
+    return this.#page('connection_attempts', new Where(), 'last_at DESC, id', q, connectionAttemptRecord);
   }
 
   deleteConnectionAttempt(id: string): Promise<boolean> {
@@ -586,17 +562,7 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- connectors
 
   recordStatus(s: StatusInput): Promise<void> {
-    return this.#write('recordStatus', () => [
-      requireText(s.chargerId, 'chargerId'),
-      requireInt(s.connectorId, 'connectorId'),
-      requireText(s.status, 'status'),
-      requireText(s.errorCode, 'errorCode'),
-      optionalText(s.info, 'info'),
-      optionalText(s.vendorId, 'vendorId'),
-      optionalText(s.vendorErrorCode, 'vendorErrorCode'),
-      toMsOrNull(s.timestamp, 'timestamp'),
-      toMs(s.at, 'at'),
-    ]);
+    return this.#write('recordStatus', () => statusParams(s));
   }
 
   async listConnectors(chargerId: string): Promise<ConnectorRecord[]> {
@@ -606,10 +572,7 @@ export class SqliteStore implements Store {
   }
 
   async listStatusHistory(chargerId: string, q: StatusHistoryQuery = {}): Promise<Page<StatusHistoryRecord>> {
-    const w = new Where().add('charger_id = ?', chargerId);
-    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
-    if (q.from !== undefined) w.add('received_at >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('received_at < ?', toMs(q.to, 'to'));
+    const w = statusHistoryWhere(chargerId, q);
     return this.#page('status_history', w, 'received_at DESC, id DESC', q, (r: ConnectorRow) => ({
       id: r.id!,
       ...connectorRecord(r),
@@ -677,40 +640,15 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- transactions
 
   startTransaction(t: StartTransactionInput): Promise<StartTransactionResult> {
-    return this.#write('startTransaction', () => [
-      requireText(t.chargerId, 'chargerId'),
-      requireInt(t.connectorId, 'connectorId'),
-      requireText(t.idTag, 'idTag'),
-      t.idTag.toLowerCase(),
-      toMs(t.timestamp, 'timestamp'),
-      requireInt(t.meterStart, 'meterStart'),
-      t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
-      Date.now(),
-    ]);
+    return this.#write('startTransaction', () => startParams(t));
   }
 
   stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult> {
-    return this.#write('stopTransaction', () => [
-      // Negative or odd ids (some firmware sends -1) must still be stored: an integer is enough.
-      requireInt(t.transactionId, 'transactionId'),
-      requireText(t.chargerId, 'chargerId'),
-      optionalText(t.idTag, 'idTag'),
-      toMs(t.timestamp, 'timestamp'),
-      requireInt(t.meterStop, 'meterStop'),
-      optionalText(t.reason, 'reason'),
-      jsonText(t.transactionData),
-      Date.now(),
-    ]);
+    return this.#write('stopTransaction', () => stopParams(t));
   }
 
   closeTransaction(c: CloseTransactionInput): Promise<TransactionRecord | null> {
-    return this.#write('closeTransaction', () => [
-      requireInt(c.transactionId, 'transactionId'),
-      requireText(c.chargerId, 'chargerId'),
-      toMs(c.timestamp, 'timestamp'),
-      requireInt(c.meterStop, 'meterStop'),
-      requireText(c.reason, 'reason'),
-    ]);
+    return this.#write('closeTransaction', () => closeParams(c));
   }
 
   async getTransaction(id: number): Promise<TransactionRecord | null> {
@@ -720,15 +658,7 @@ export class SqliteStore implements Store {
   }
 
   async listTransactions(q: TransactionQuery = {}): Promise<Page<TransactionRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.connectorId !== undefined) w.add('connector_id = ?', q.connectorId);
-    if (q.idTag !== undefined) w.add('id_tag_key = ?', q.idTag.toLowerCase());
-    if (q.active !== undefined) w.add(q.active ? 'stopped_at IS NULL' : 'stopped_at IS NOT NULL');
-    // Overlap with [from, to): a session running across `from` counts.
-    if (q.from !== undefined) w.add('(stopped_at IS NULL OR stopped_at >= ?)', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('started_at < ?', toMs(q.to, 'to'));
-    return this.#page('transactions', w, 'started_at DESC, id DESC', q, transactionRecord);
+    return this.#page('transactions', transactionWhere(q), 'started_at DESC, id DESC', q, transactionRecord);
   }
 
   async activeTransactionFor(chargerId: string, connectorId: number): Promise<TransactionRecord | null> {
@@ -747,22 +677,7 @@ export class SqliteStore implements Store {
   }
 
   async listStops(q: PageQuery & { chargerId?: string; transactionId?: number } = {}): Promise<Page<StopRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.transactionId !== undefined) w.add('transaction_id = ?', q.transactionId);
-    return this.#page('transaction_stops', w, 'id DESC', q, (r) => ({
-      id: r.id,
-      transactionId: r.transaction_id,
-      chargerId: r.charger_id,
-      idTag: r.id_tag,
-      timestamp: toIso(r.timestamp),
-      meterStop: r.meter_stop,
-      reason: r.reason,
-      transactionData: parseJson(r.transaction_data),
-      known: r.known === 1,
-      duplicate: r.duplicate === 1,
-      receivedAt: toIso(r.received_at),
-    }));
+    return this.#page('transaction_stops', stopWhere(q), 'id DESC', q, (r) => stopRecord(r, SQLITE));
   }
 
   async transactionMeterSummary(transactionId: number): Promise<TransactionMeterSummary> {
@@ -834,23 +749,10 @@ export class SqliteStore implements Store {
     return this.#queue.push(WRITE_OP.insertMeterValues, params);
   }
 
-  /** Filters over meter_values `m` joined with json_each `j` (one row per sampledValue). */
-  #meterWhere(q: MeterQuery): Where {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('m.charger_id = ?', q.chargerId);
-    if (q.connectorId !== undefined) w.add('m.connector_id = ?', q.connectorId);
-    if (q.transactionId !== undefined) w.add('m.transaction_id = ?', q.transactionId);
-    if (q.from !== undefined) w.add('m.ts >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('m.ts < ?', toMs(q.to, 'to'));
-    if (q.measurand !== undefined) w.add(`coalesce(j.value ->> 3, '${ENERGY_DEFAULT}') = ?`, q.measurand);
-    if (q.phase !== undefined) w.add('j.value ->> 4 = ?', q.phase);
-    return w;
-  }
-
   async queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]> {
     this.#read();
     const { limit, offset } = pageBounds(q, 1000, 100_000);
-    const w = this.#meterWhere(q);
+    const w = meterWhere(q, 'j.value');
     const rows = this.#stmt(`SELECT m.id, m.charger_id, m.connector_id, m.transaction_id, m.ts, m.source,
         j.key AS k, j.value ->> 0 AS value, j.value ->> 1 AS context, j.value ->> 2 AS format,
         j.value ->> 3 AS measurand, j.value ->> 4 AS phase, j.value ->> 5 AS location, j.value ->> 6 AS unit,
@@ -867,7 +769,7 @@ export class SqliteStore implements Store {
     this.#read();
     const step = bucketStepMs(q);
     const { limit, offset } = pageBounds(q, 10_000, 100_000);
-    const w = this.#meterWhere(q);
+    const w = meterWhere(q, 'j.value');
     // SQLite returns the bare columns (value, wh, w) of the row holding max(ts) when max() is the
     // query's only min/max aggregate: that is the "last sample" of each bucket for registers.
     // Non-numeric values (SignedData format) are left out of averages instead of counting as 0.
@@ -889,60 +791,22 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- events and findings
 
   recordEvent(e: EventInput): Promise<number> {
-    return this.#write('recordEvent', () => [
-      optionalText(e.chargerId, 'chargerId'),
-      requireText(e.kind, 'kind'),
-      JSON.stringify(e.payload ?? null),
-      toMs(e.at, 'at'),
-    ]);
+    return this.#write('recordEvent', () => eventParams(e));
   }
 
   async listEvents(q: EventQuery = {}): Promise<Page<EventRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.kind !== undefined) w.add('kind = ?', q.kind);
-    if (q.from !== undefined) w.add('at >= ?', toMs(q.from, 'from'));
-    if (q.to !== undefined) w.add('at < ?', toMs(q.to, 'to'));
-    return this.#page('events', w, 'at DESC, id DESC', q, (r) => ({
-      id: r.id,
-      chargerId: r.charger_id,
-      kind: r.kind,
-      payload: parseJson(r.payload),
-      at: toIso(r.at),
-    }));
+    return this.#page('events', eventWhere(q), 'at DESC, id DESC', q, (r) => eventRecord(r, SQLITE));
   }
 
   recordFindings(chargerId: string, action: string, findings: readonly FindingInput[], at: TimeInput): Promise<void> {
     return this.#write('recordFindings', () => {
-      requireText(chargerId, 'chargerId');
-      requireText(action, 'action');
-      const ms = toMs(at, 'at');
-      return findings.map((f, i) => [
-        chargerId,
-        action,
-        requireText(f.path ?? '', `findings[${i}].path`),
-        requireText(f.rule, `findings[${i}].rule`),
-        JSON.stringify(f.original ?? null),
-        JSON.stringify(f.repaired ?? null),
-        ms,
-      ]);
+      const f = findingParams(chargerId, action, findings, at);
+      return f.rows.map((r) => [chargerId, action, ...r, f.at]);
     });
   }
 
   async listFindings(chargerId: string, q: FindingQuery = {}): Promise<Page<FindingRecord>> {
-    const w = new Where().add('charger_id = ?', chargerId);
-    if (q.action !== undefined) w.add('action = ?', q.action);
-    if (q.rule !== undefined) w.add('rule = ?', q.rule);
-    return this.#page('findings', w, 'at DESC, id DESC', q, (r) => ({
-      id: r.id,
-      chargerId: r.charger_id,
-      action: r.action,
-      path: r.path,
-      rule: r.rule,
-      original: parseJson(r.original),
-      repaired: parseJson(r.repaired),
-      at: toIso(r.at),
-    }));
+    return this.#page('findings', findingWhere(chargerId, q), 'at DESC, id DESC', q, (r) => findingRecord(r, SQLITE));
   }
 
   // ---------------------------------------------------------------- configuration
@@ -986,15 +850,7 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- charging profiles
 
   saveChargingProfile(p: ChargingProfileInput): Promise<void> {
-    return this.#write('saveChargingProfile', () => [
-      requireText(p.chargerId, 'chargerId'),
-      requireInt(p.chargingProfileId, 'chargingProfileId'),
-      requireInt(p.connectorId, 'connectorId'),
-      requireInt(p.stackLevel, 'stackLevel'),
-      requireText(p.purpose, 'purpose'),
-      JSON.stringify(p.profile),
-      toMs(p.at, 'at'),
-    ]);
+    return this.#write('saveChargingProfile', () => profileParams(p));
   }
 
   async listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]> {
@@ -1002,24 +858,12 @@ export class SqliteStore implements Store {
     const rows = this.#stmt(
       'SELECT * FROM charging_profiles WHERE charger_id = ? ORDER BY connector_id, purpose, stack_level, charging_profile_id',
     ).all(chargerId) as any[];
-    return rows.map((r) => ({
-      chargerId: r.charger_id,
-      connectorId: r.connector_id,
-      chargingProfileId: r.charging_profile_id,
-      stackLevel: r.stack_level,
-      purpose: r.purpose,
-      profile: parseJson(r.profile),
-      updatedAt: toIso(r.updated_at),
-    }));
+    return rows.map((r) => chargingProfileRecord(r, SQLITE));
   }
 
   clearChargingProfiles(chargerId: string, filter: ChargingProfileFilter = {}): Promise<number> {
     return this.#write('clearChargingProfiles', () => {
-      const w = new Where().add('charger_id = ?', chargerId);
-      if (filter.chargingProfileId !== undefined) w.add('charging_profile_id = ?', filter.chargingProfileId);
-      if (filter.connectorId !== undefined) w.add('connector_id = ?', filter.connectorId);
-      if (filter.purpose !== undefined) w.add('purpose = ?', filter.purpose);
-      if (filter.stackLevel !== undefined) w.add('stack_level = ?', filter.stackLevel);
+      const w = chargingProfileWhere(chargerId, filter);
       return { sql: `DELETE FROM charging_profiles${w}`, params: w.params };
     });
   }
@@ -1052,10 +896,7 @@ export class SqliteStore implements Store {
   }
 
   async listReservations(q: ReservationQuery = {}): Promise<Page<ReservationRecord>> {
-    const w = new Where();
-    if (q.chargerId !== undefined) w.add('charger_id = ?', q.chargerId);
-    if (q.status !== undefined) w.add('status = ?', q.status);
-    return this.#page('reservations', w, 'id DESC', q, reservationRecord);
+    return this.#page('reservations', reservationWhere(q), 'id DESC', q, reservationRecord);
   }
 
   // ---------------------------------------------------------------- per-charger id tags
@@ -1117,6 +958,21 @@ export class SqliteStore implements Store {
     );
   }
 
+  // ---------------------------------------------------------------- retention (src/store/retention.ts)
+
+  pruneMeterValues(before: TimeInput, limit: number): Promise<number> {
+    return this.#write('pruneMeterValues', () => pruneArgs(before, limit));
+  }
+
+  async listMeterDaily(q: MeterDailyQuery): Promise<MeterDailyRecord[]> {
+    this.#read();
+    const [where, params] = meterDailyWhere(q);
+    const rows = this.#stmt(`SELECT * FROM meter_daily WHERE ${where} ORDER BY day, connector_id`).all(
+      ...params,
+    ) as MeterDailyRow[];
+    return rows.map(meterDailyRecord);
+  }
+
   // ---------------------------------------------------------------- settings
 
   async getSetting(key: string): Promise<string | null> {
@@ -1130,6 +986,11 @@ export class SqliteStore implements Store {
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  async ping(): Promise<void> {
+    this.#read();
+    this.#stmt('SELECT 1').get();
+  }
 
   flush(): Promise<void> {
     return this.#queue.drain();

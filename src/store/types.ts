@@ -3,7 +3,7 @@
 //
 // Conventions shared by every implementation:
 // - Every method is async. A write's promise resolves only after the transaction holding it has
-//   committed (design.md "Persistence rules": commit before acknowledging the charger), and
+//   committed (docs/architecture.md, "Persistence rules": commit before acknowledging the charger), and
 //   rejects, alone, if that write failed. Writes are applied in call order.
 // - Reads see committed data only; they do not wait for writes still queued.
 // - Times go in as `TimeInput` (ISO 8601 with a zone, epoch ms, or Date) and come out as ISO
@@ -516,12 +516,32 @@ export interface ConfigOutcomeRecord {
   at: IsoTime;
 }
 
-export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
-  /** Firmware images, update jobs and rollouts (src/store/firmware.ts). */
-  readonly firmware: FirmwareStore;
+/** Told of every group commit that succeeded: its duration in seconds (operations metrics). */
+export type CommitObserver = (seconds: number) => void;
 
-  // chargers
+/**
+ * The storage port, cut by aggregate so a room can ask for just what it uses (a function that
+ * reads transactions takes a `TransactionStore`). `Store` is all of them: what sqlite.ts and
+ * postgres.ts implement and the contract suite checks.
+ */
+export interface Store
+  extends ChargerStore,
+    ConnectorStore,
+    IdTagStore,
+    TransactionStore,
+    MeterValueStore,
+    EventStore,
+    ChargerConfigurationStore,
+    ChargingProfileStore,
+    ChargerTagStore,
+    ReservationStore,
+    ConfigPolicyStore,
+    SettingsStore,
+    MeterRetentionStore,
+    StoreLifecycle {}
+
+/** Chargers: identity, registration, presence, connection attempts of unknown ones. */
+export interface ChargerStore {
   getCharger(id: string): Promise<ChargerRecord | null>;
   listChargers(q?: ChargerQuery): Promise<Page<ChargerRecord>>;
   /** Creates the charger (registration `pending` unless given) or updates the given fields. */
@@ -539,22 +559,28 @@ export interface Store {
   recordConnectionAttempt(id: string, remoteAddress: string | null, at: TimeInput): Promise<void>;
   listConnectionAttempts(q?: PageQuery): Promise<Page<ConnectionAttemptRecord>>;
   deleteConnectionAttempt(id: string): Promise<boolean>;
+}
 
-  // connectors
+/** Connectors: last status and status history. */
+export interface ConnectorStore {
   /** Updates the connector's last status and appends to its history, in one write. */
   recordStatus(s: StatusInput): Promise<void>;
   listConnectors(chargerId: string): Promise<ConnectorRecord[]>;
   listStatusHistory(chargerId: string, q?: StatusHistoryQuery): Promise<Page<StatusHistoryRecord>>;
+}
 
-  // id tags
+/** The id tag registry. */
+export interface IdTagStore {
   getIdTag(idTag: string): Promise<IdTagRecord | null>;
   listIdTags(q?: IdTagQuery): Promise<Page<IdTagRecord>>;
   upsertIdTag(tag: IdTagInput, at?: TimeInput): Promise<IdTagRecord>;
   /** One write for the whole list (CSV import); returns how many were written. */
   upsertIdTags(tags: IdTagInput[], at?: TimeInput): Promise<number>;
   deleteIdTag(idTag: string): Promise<boolean>;
+}
 
-  // transactions
+/** Transactions (OCPP sessions), their stops and meter summaries. */
+export interface TransactionStore {
   startTransaction(t: StartTransactionInput): Promise<StartTransactionResult>;
   stopTransaction(t: StopTransactionInput): Promise<StopTransactionResult>;
   /**
@@ -569,8 +595,10 @@ export interface Store {
   activeTransactionsByIdTag(idTag: string): Promise<TransactionRecord[]>;
   listStops(q?: PageQuery & { chargerId?: string; transactionId?: number }): Promise<Page<StopRecord>>;
   transactionMeterSummary(transactionId: number): Promise<TransactionMeterSummary>;
+}
 
-  // meter values
+/** Meter values: the sampled values of MeterValues, Start/StopTransaction. */
+export interface MeterValueStore {
   /**
    * All sampled values of one OCPP message: one write. Consecutive rows sharing charger,
    * connector, transaction, timestamp and source form one meterValue; keep them adjacent.
@@ -579,14 +607,18 @@ export interface Store {
   queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]>;
   /** Server-side downsampling, buckets oldest first. */
   queryMeterBuckets(q: MeterBucketQuery): Promise<MeterBucket[]>;
+}
 
-  // events and findings
+/** Events and conformance findings. */
+export interface EventStore {
   recordEvent(e: EventInput): Promise<number>;
   listEvents(q?: EventQuery): Promise<Page<EventRecord>>;
   recordFindings(chargerId: string, action: string, findings: readonly FindingInput[], at: TimeInput): Promise<void>;
   listFindings(chargerId: string, q?: FindingQuery): Promise<Page<FindingRecord>>;
+}
 
-  // configuration copy
+/** The copy of each charger's configuration keys. */
+export interface ChargerConfigurationStore {
   /** Merges the keys given (GetConfiguration may come in pages); `replace` drops the others. */
   saveConfiguration(
     chargerId: string,
@@ -595,23 +627,29 @@ export interface Store {
     opts?: { replace?: boolean },
   ): Promise<void>;
   getConfiguration(chargerId: string): Promise<ConfigurationEntry[]>;
+}
 
-  // installed charging profiles (what the charger accepted)
+/** Installed charging profiles (what the charger accepted). */
+export interface ChargingProfileStore {
   /** Same chargerId + chargingProfileId replaces (OCPP 1.6 §5.16.2). */
   saveChargingProfile(p: ChargingProfileInput): Promise<void>;
   listChargingProfiles(chargerId: string): Promise<ChargingProfileRecord[]>;
   /** Returns how many were removed. */
   clearChargingProfiles(chargerId: string, filter?: ChargingProfileFilter): Promise<number>;
+}
 
-  // per-charger id tags (src/central/charger-tags.ts)
+/** Per-charger id tags (src/central/charger-tags.ts). */
+export interface ChargerTagStore {
   getChargerTags(chargerId: string): Promise<ChargerTagsRecord>;
   /** Replaces both lists; `allowed` empty or ['*'] = all tags. */
   setChargerTags(
     chargerId: string,
     tags: { allowed: readonly string[]; freeChargingTag: string | null },
   ): Promise<ChargerTagsRecord>;
+}
 
-  // reservations (src/central/reservations.ts); ids are the OCPP reservationIds
+/** Reservations (src/central/reservations.ts); ids are the OCPP reservationIds. */
+export interface ReservationStore {
   createReservation(r: ReservationInput, at: TimeInput): Promise<ReservationRecord>;
   updateReservation(
     id: number,
@@ -621,8 +659,10 @@ export interface Store {
   getReservation(id: number): Promise<ReservationRecord | null>;
   /** Newest first. */
   listReservations(q?: ReservationQuery): Promise<Page<ReservationRecord>>;
+}
 
-  // configuration policies (src/central/config-policies.ts)
+/** Configuration policies and each charger's answers (src/central/config-policies.ts). */
+export interface ConfigPolicyStore {
   listConfigPolicies(): Promise<ConfigPolicyRecord[]>;
   /** Creates or replaces the policy for (scope, vendor, model, chargerId, key). */
   putConfigPolicy(p: ConfigPolicyInput, at?: TimeInput): Promise<ConfigPolicyRecord>;
@@ -630,11 +670,58 @@ export interface Store {
   /** The latest outcome per key replaces the one before. */
   recordConfigOutcomes(chargerId: string, outcomes: readonly ConfigOutcomeInput[], at: TimeInput): Promise<void>;
   listConfigOutcomes(chargerId: string): Promise<ConfigOutcomeRecord[]>;
+}
 
-  // settings
+/** Server-wide settings (key → text). */
+export interface SettingsStore {
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string | null): Promise<void>;
+}
 
+/** One connector's meter values of one UTC day, kept when the raw rows are pruned (retention). */
+export interface MeterDailyRecord {
+  chargerId: string;
+  connectorId: number;
+  /** The UTC date, `YYYY-MM-DD`. */
+  day: string;
+  /** Rise of the total Energy.Active.Import.Register over the day's readings (Wh); null without any. */
+  energyWh: number | null;
+  /** Lowest and highest reading of that register (Wh). */
+  firstWh: number | null;
+  lastWh: number | null;
+  /** Highest total Power.Active.Import (W); null without any. */
+  maxPowerW: number | null;
+  /** How many meterValues (readings with one timestamp) were folded in. */
+  readings: number;
+}
+
+export interface MeterDailyQuery {
+  chargerId: string;
+  connectorId?: number;
+  /** First and last UTC day (`YYYY-MM-DD`), both included. */
+  from?: string;
+  to?: string;
+}
+
+/** Meter-value retention: old rows are folded into per-day aggregates per connector, then deleted. */
+export interface MeterRetentionStore {
+  /**
+   * Folds the oldest meter values (at most `limit` meterValues) timestamped before `before` into
+   * the daily aggregates and deletes them, in one transaction. Returns how many went; fewer than
+   * `limit` means none older is left.
+   */
+  pruneMeterValues(before: TimeInput, limit: number): Promise<number>;
+  /** Daily aggregates, oldest day first. */
+  listMeterDaily(q: MeterDailyQuery): Promise<MeterDailyRecord[]>;
+}
+
+/** Which database, readiness, and the end of the write queue. */
+export interface StoreLifecycle {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Firmware images, update jobs and rollouts (src/store/firmware.ts): their own store object. */
+  readonly firmware: FirmwareStore;
+  /** Answers a trivial query: the database is reachable (readiness probe). */
+  ping(): Promise<void>;
   /** Resolves when every write queued so far has committed. */
   flush(): Promise<void>;
   /** Flushes pending writes, then closes. Later calls reject. */

@@ -10,7 +10,7 @@ const fails = (argv: string[], env: Record<string, string>, re: RegExp) =>
   );
 
 describe('serve config', () => {
-  it('has the defaults of design.md and is frozen', () => {
+  it('has the defaults the README documents and is frozen', () => {
     const c = loadServeConfig([], {});
     assert.equal(c.port, 8180);
     assert.equal(c.host, '0.0.0.0');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
-import { TestCharger } from '../helpers/charger.ts';
+import { sendMeterValuesUntil, TestCharger } from '../helpers/charger.ts';
 import { spawnServer } from '../helpers/process.ts';
 
 describe('durability', () => {
@@ -14,29 +14,13 @@ describe('durability', () => {
       Array.from({ length: 50 }, (_, i) => TestCharger.connect(server.wsUrl, `DUR-${i}`)),
     );
     await Promise.all(chargers.map((c) => c.boot()));
-    const acked = new Map<string, number[]>();
     let stop = false;
-    const loops = chargers.map(async (c, i) => {
-      const id = `DUR-${i}`;
-      const mine: number[] = [];
-      acked.set(id, mine);
-      for (let n = 1; !stop; n++) {
-        try {
-          const f = await c.callFrame('MeterValues', {
-            connectorId: 1,
-            meterValue: [{ timestamp: new Date().toISOString(), sampledValue: [{ value: String(n) }] }],
-          });
-          if (f[0] === 3) mine.push(n);
-        } catch {
-          return; // the server is gone
-        }
-      }
-    });
+    const loops = chargers.map((c) => sendMeterValuesUntil(c, () => !stop));
     // Let the load run, then kill the server mid-flight.
     await new Promise((r) => setTimeout(r, 1500));
     await server.kill();
     stop = true;
-    await Promise.all(loops);
+    const acked = new Map((await Promise.all(loops)).map((values, i) => [`DUR-${i}`, values]));
     const total = [...acked.values()].reduce((s, a) => s + a.length, 0);
     assert.ok(total > 500, `enough load before the kill (${total} acks)`);
     t.diagnostic(`${total} MeterValues acknowledged before kill -9`);

@@ -2,15 +2,15 @@
 // mid-session used to exit with code 0 and no report. It must reconnect with its profile's
 // backoff, replay its queue in order with nothing duplicated, and present its own card.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { type ServerProcess, spawnServer, tempDir } from '../helpers/process.ts';
+import { apiClient, type ServerProcess, spawnEatonSimulator, spawnServer, tempDir } from '../helpers/process.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
 const TOKEN = 'sim-restart-token-0123456789abcdef0123456';
 describe('ampere simulate survives a server restart', () => {
   let server: ServerProcess | undefined;
-  let sim: ReturnType<typeof spawn> | undefined;
+  let sim: ChildProcess | undefined;
   after(async () => {
     if (sim && sim.exitCode === null) sim.kill('SIGKILL');
     await server?.stop();
@@ -21,41 +21,11 @@ describe('ampere simulate survives a server restart', () => {
     const opts = { data, env: { AMPERE_API_TOKEN: TOKEN } };
     server = await spawnServer(['--registration', 'open'], opts);
     const port = new URL(server.url).port;
-    const api = async (path: string, init: RequestInit = {}) => {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      });
-      return res.ok ? ((await res.json()) as any) : undefined;
-    };
+    const api = apiClient(port, TOKEN);
     // The simulator's card is its own: SIM-{id}.
     await api('/api/id-tags', { method: 'POST', body: JSON.stringify({ idTag: 'SIM-RST-1' }) });
 
-    sim = spawn(
-      process.execPath,
-      [
-        'bin/ampere.js',
-        'simulate',
-        '--profile',
-        'eaton-green-motion',
-        '--url',
-        `ws://127.0.0.1:${port}/ocppj/v1.6`,
-        '--id',
-        'RST-1',
-        '--quiet',
-        // Eaton's backoff keys, shortened so the test waits 1 s instead of 10-16 s.
-        '--config',
-        'RetryBackoffWaitMinimum=1',
-        '--config',
-        'RetryBackoffRandomRange=0',
-        '--config',
-        'MeterValueSampleInterval=1',
-        // Card mode: in its default free mode (CsMode 1) Eaton charges as FREECHARGING.
-        '--config',
-        'CsMode=0',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
-    );
+    sim = spawnEatonSimulator(port, 'RST-1');
     let stdout = '';
     let stderr = '';
     sim.stdout!.on('data', (d) => {

@@ -98,3 +98,23 @@ export class TestCharger {
 }
 
 export const now = () => new Date().toISOString();
+
+/**
+ * Sends numbered MeterValues (1, 2, …) as fast as they are answered until `running()` is false or
+ * the connection goes; resolves with the numbers the server acknowledged (CALLRESULT).
+ */
+export async function sendMeterValuesUntil(c: TestCharger, running: () => boolean): Promise<number[]> {
+  const acked: number[] = [];
+  for (let n = 1; running(); n++) {
+    try {
+      const f = await c.callFrame('MeterValues', {
+        connectorId: 1,
+        meterValue: [{ timestamp: now(), sampledValue: [{ value: String(n) }] }],
+      });
+      if (f[0] === 3) acked.push(n);
+    } catch {
+      break; // the server is gone
+    }
+  }
+  return acked;
+}

@@ -94,6 +94,45 @@ describe('RpcSession incoming', () => {
     assert.equal(runs, 1);
     assert.deepEqual(sent[0], sent[1]);
   });
+  it('remembers the last repeatWindow uniqueIds: an older one runs the handler again', async () => {
+    let runs = 0;
+    const { sent, session } = setup(
+      () => {
+        runs++;
+        return { currentTime: '2026-01-01T00:00:00Z' };
+      },
+      { repeatWindow: 3 },
+    );
+    for (const id of ['h1', 'h2', 'h3', 'h3', 'h4']) session.receive(`[2,"${id}","Heartbeat",{}]`);
+    await tick();
+    assert.equal(runs, 4, 'h3 repeated: answered again without running the handler');
+    session.receive('[2,"h2","Heartbeat",{}]'); // still among the last 3 (h2, h3, h4)
+    await tick();
+    assert.equal(runs, 4);
+    session.receive('[2,"h1","Heartbeat",{}]'); // forgotten when h4 came
+    await tick();
+    assert.equal(runs, 5);
+    assert.equal(sent.length, 7);
+  });
+  it('a uniqueId reused with another action is a new CALL, remembered from its own arrival', async () => {
+    let runs = 0;
+    const { session } = setup(
+      () => {
+        runs++;
+        return {};
+      },
+      { repeatWindow: 2 },
+    );
+    const status = '{"connectorId":1,"errorCode":"NoError","status":"Available"}';
+    session.receive('[2,"x1","Heartbeat",{}]');
+    session.receive(`[2,"x1","StatusNotification",${status}]`); // same id, another action: runs
+    session.receive('[2,"x2","Heartbeat",{}]'); // the Heartbeat x1 slot is the oldest: dropped
+    await tick();
+    assert.equal(runs, 3);
+    session.receive(`[2,"x1","StatusNotification",${status}]`); // the reuse is still remembered
+    await tick();
+    assert.equal(runs, 3);
+  });
   it('answers FormationViolation with -1 for garbage and ignores broken responses', async () => {
     const { sent, session } = setup();
     session.receive('garbage');

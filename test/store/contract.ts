@@ -1,8 +1,8 @@
 // The Store contract: every implementation (SQLite now, PostgreSQL later) runs this same suite
-// (style.md habit 5). Each test opens a fresh, empty store.
+// (docs/architecture.md, "Narrow ports, one contract suite"). Each test opens a fresh, empty store.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { MeterValueInput, Store } from '../../src/store/types.ts';
+import type { CommitObserver, MeterValueInput, Store } from '../../src/store/types.ts';
 
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -27,7 +27,7 @@ export function meterRow(p: Partial<MeterValueInput> = {}): MeterValueInput {
   };
 }
 
-export function runStoreContract(name: string, open: () => Promise<Store>): void {
+export function runStoreContract(name: string, open: (opts?: { onCommit?: CommitObserver }) => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -996,6 +996,140 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           await assert.rejects(store.putConfigPolicy(p as never, T0), { code: 'AMPERE_ERR_STORE_INVALID' });
         }
         assert.deepEqual(await store.listConfigPolicies(), []);
+      });
+    });
+
+    describe('operations', () => {
+      it('ping answers while open and rejects once closed (readiness)', async () => {
+        await store.ping();
+        const other = await open();
+        await other.close();
+        await assert.rejects(other.ping(), { code: 'AMPERE_ERR_STORE_CLOSED' });
+      });
+
+      it('tells the commit observer the duration of each group commit', async () => {
+        const seconds: number[] = [];
+        const observed = await open({ onCommit: (s) => seconds.push(s) });
+        try {
+          await Promise.all([observed.setSetting('a', '1'), observed.setSetting('b', '2')]);
+          await observed.setSetting('c', '3');
+          assert.ok(seconds.length >= 2 && seconds.length <= 3, `one duration per batch, got ${seconds.length}`);
+          for (const s of seconds) assert.ok(s >= 0 && s < 60, `a plausible duration: ${s}`);
+        } finally {
+          await observed.close();
+        }
+      });
+    });
+
+    describe('meter-value retention', () => {
+      const DAY = 86_400_000;
+      const D1 = Date.parse('2024-05-01T00:00:00.000Z');
+      // One meterValue: the total register, a phase's power (not the total: left out of maxPowerW),
+      // the total power, and an interval energy reading (not the register: left out of energyWh).
+      const reading = (connectorId: number, ts: number, wh: number, w: number) => [
+        meterRow({ connectorId, timestamp: ts, value: String(wh), wh }),
+        meterRow({
+          connectorId,
+          timestamp: ts,
+          measurand: 'Power.Active.Import',
+          phase: 'L1',
+          unit: 'W',
+          wh: null,
+          w: w * 10,
+        }),
+        meterRow({ connectorId, timestamp: ts, measurand: 'Power.Active.Import', unit: 'W', wh: null, w }),
+        meterRow({ connectorId, timestamp: ts, measurand: 'Energy.Active.Import.Interval', wh: 99_999 }),
+      ];
+
+      it('folds old meter values into per-day totals per connector, in batches, and deletes them', async () => {
+        await store.insertMeterValues(reading(1, D1 + 1000, 1000, 3000));
+        await store.insertMeterValues(reading(1, D1 + 2000, 1500, 7000));
+        await store.insertMeterValues(reading(1, D1 + 3000, 2500, 5000));
+        await store.insertMeterValues(reading(2, D1 + 3000, 40, 1000));
+        await store.insertMeterValues(reading(1, D1 + DAY + 5000, 2600, 4000));
+        // Newer than the cut: kept as it is.
+        await store.insertMeterValues(reading(1, D1 + 3 * DAY, 3000, 2000));
+
+        const cut = D1 + 2 * DAY;
+        const batches: number[] = [];
+        for (let n = 2; n === 2; ) {
+          n = await store.pruneMeterValues(cut, 2);
+          batches.push(n);
+        }
+        assert.deepEqual(batches, [2, 2, 1], 'five old meterValues, two at a time');
+        assert.equal(await store.pruneMeterValues(cut, 2), 0);
+
+        const left = await store.queryMeterValues({ chargerId: 'CP1', limit: 100 });
+        assert.deepEqual([...new Set(left.map((r) => r.timestamp))], [iso(D1 + 3 * DAY)]);
+        assert.deepEqual(await store.listMeterDaily({ chargerId: 'CP1' }), [
+          {
+            chargerId: 'CP1',
+            connectorId: 1,
+            day: '2024-05-01',
+            energyWh: 1500,
+            firstWh: 1000,
+            lastWh: 2500,
+            maxPowerW: 7000,
+            readings: 3,
+          },
+          {
+            chargerId: 'CP1',
+            connectorId: 2,
+            day: '2024-05-01',
+            energyWh: 0,
+            firstWh: 40,
+            lastWh: 40,
+            maxPowerW: 1000,
+            readings: 1,
+          },
+          {
+            chargerId: 'CP1',
+            connectorId: 1,
+            day: '2024-05-02',
+            energyWh: 0,
+            firstWh: 2600,
+            lastWh: 2600,
+            maxPowerW: 4000,
+            readings: 1,
+          },
+        ]);
+        const one = await store.listMeterDaily({
+          chargerId: 'CP1',
+          connectorId: 1,
+          from: '2024-05-02',
+          to: '2024-05-02',
+        });
+        assert.deepEqual(
+          one.map((d) => d.day),
+          ['2024-05-02'],
+        );
+        assert.deepEqual(await store.listMeterDaily({ chargerId: 'CP2' }), []);
+      });
+
+      it('merges a day folded in two runs', async () => {
+        await store.insertMeterValues(reading(1, D1 + 1000, 1000, 3000));
+        assert.equal(await store.pruneMeterValues(D1 + 1500, 100), 1);
+        await store.insertMeterValues(reading(1, D1 + 2000, 1800, 9000));
+        assert.equal(await store.pruneMeterValues(D1 + DAY, 100), 1);
+        const [day] = await store.listMeterDaily({ chargerId: 'CP1' });
+        assert.deepEqual(day, {
+          chargerId: 'CP1',
+          connectorId: 1,
+          day: '2024-05-01',
+          energyWh: 800,
+          firstWh: 1000,
+          lastWh: 1800,
+          maxPowerW: 9000,
+          readings: 2,
+        });
+      });
+
+      it('refuses a bad batch size or day', async () => {
+        await assert.rejects(store.pruneMeterValues(D1, 0), { code: 'AMPERE_ERR_STORE_INVALID' });
+        await assert.rejects(store.pruneMeterValues('not a time', 10), { code: 'AMPERE_ERR_STORE_INVALID' });
+        await assert.rejects(store.listMeterDaily({ chargerId: 'CP1', from: 'yesterday' }), {
+          code: 'AMPERE_ERR_STORE_INVALID',
+        });
       });
     });
 

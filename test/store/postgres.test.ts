@@ -1,4 +1,4 @@
-// The Store contract over PostgreSQL (style.md habit 5), plus what only PostgreSQL has: schema
+// The Store contract over PostgreSQL (docs/architecture.md, "Narrow ports, one contract suite"), plus what only PostgreSQL has: schema
 // migrations under concurrency, `ampere serve --db postgres://…` end to end, and a throughput
 // comparison with SQLite. Needs AMPERE_TEST_PG_URL (.ci/run sets it up); in CI a missing URL
 // fails instead of skipping, so the PostgreSQL half of the contract can never go quietly untested.
@@ -58,6 +58,7 @@ function pgSuites(url: string): void {
 
   runStoreContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
   runFirmwareContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
+  runStoreContract('postgres (fresh schema)', (o) => openPostgresStore({ url, schema: freshSchema(), ...o }));
 
   describe('postgres store', () => {
     it('keeps everything across close and reopen; ids keep growing', async () => {

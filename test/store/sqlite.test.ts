@@ -15,15 +15,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const freshFile = () => join(dir, `db-${process.pid}-${n++}.sqlite`);
 
-runStoreContract('sqlite (temp file, writes on this thread)', () =>
-  openSqliteStore({ file: freshFile(), writer: 'thread' }),
+runStoreContract('sqlite (temp file, writes on this thread)', (o) =>
+  openSqliteStore({ file: freshFile(), writer: 'thread', ...o }),
 );
-runStoreContract('sqlite (temp file, writer thread)', async () => {
-  const s = await openSqliteStore({ file: freshFile(), writer: 'worker' });
+runStoreContract('sqlite (temp file, writer thread)', async (o) => {
+  const s = await openSqliteStore({ file: freshFile(), writer: 'worker', ...o });
   assert.ok(s.writerThread, 'writes run on the writer thread');
   return s;
 });
-runStoreContract('sqlite (in memory)', () => openSqliteStore({ file: ':memory:', writer: 'worker' }));
+runStoreContract('sqlite (in memory)', (o) => openSqliteStore({ file: ':memory:', writer: 'worker', ...o }));
 runFirmwareContract('sqlite (temp file, writer thread)', () =>
   openSqliteStore({ file: freshFile(), writer: 'worker' }),
 );

@@ -1,4 +1,4 @@
-// The vendor profiles, by the names the CLI and scenarios use (design.md, Simulator contract).
+// The vendor profiles, by the names the CLI and scenarios use (docs/architecture.md, "Contracts": the simulator).
 import type { VendorProfile } from '../profile.ts';
 import { eatonGreenMotion } from './eaton-green-motion.ts';
 import { generic } from './generic.ts';
