@@ -56,9 +56,8 @@ function pgSuites(url: string): void {
     }
   });
 
-  runStoreContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
-  runFirmwareContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
   runStoreContract('postgres (fresh schema)', (o) => openPostgresStore({ url, schema: freshSchema(), ...o }));
+  runFirmwareContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
 
   describe('postgres store', () => {
     it('keeps everything across close and reopen; ids keep growing', async () => {
