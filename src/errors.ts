@@ -35,6 +35,14 @@ export const AMPERE_ERRORS = {
   },
   AMPERE_ERR_DIAGNOSTICS_TOO_LARGE: { status: 413, title: 'A diagnostics upload larger than the size limit' },
   AMPERE_ERR_DIAGNOSTICS_TRANSPORT: { status: 409, title: 'The diagnostics upload transport asked for is off' },
+  AMPERE_ERR_FIRMWARE_URL_EXPIRED: { status: 403, title: 'The firmware download link has expired' },
+  AMPERE_ERR_FIRMWARE_URL_INVALID: { status: 403, title: 'The firmware download link is not one Ampere signed' },
+  AMPERE_ERR_FIRMWARE_IN_USE: { status: 409, title: 'The firmware image is used by an open update or rollout' },
+  AMPERE_ERR_FIRMWARE_BUSY: { status: 409, title: 'The charger already has a firmware update in progress' },
+  AMPERE_ERR_FIRMWARE_SIGNATURE: {
+    status: 400,
+    title: 'The firmware signature does not verify with its signing certificate',
+  },
   AMPERE_ERR_DRAINING: { status: 503, title: 'The server is shutting down and takes no new requests' },
   AMPERE_ERR_NOT_READY: { status: 503, title: 'A readiness check failed (the database does not answer, …)' },
 } as const;

@@ -30,6 +30,7 @@ import { connectTriggerRoutes } from './routes/connect-triggers.ts';
 import { consoleStaticRoutes, fleetRoutes } from './routes/console.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { eventRoutes } from './routes/events.ts';
+import { type FirmwareApiPort, firmwareRoutes } from './routes/firmware.ts';
 import { idTagRoutes } from './routes/id-tags.ts';
 import { meterDailyRoutes } from './routes/meter-daily.ts';
 import { type NodesPort, nodeRoutes } from './routes/nodes.ts';
@@ -44,6 +45,7 @@ import { lazySerializers } from './serialization.ts';
 import { createValidatorCompiler } from './validation.ts';
 
 export { BrowserSessions, DEFAULT_API_AUTH_BACKOFF, resolveApiToken, TOKEN_FILE } from './auth.ts';
+export type { FirmwareApiPort } from './routes/firmware.ts';
 export type { OpsPort, ReadinessCheck } from './routes/ops.ts';
 
 export interface ApiOptions {
@@ -75,6 +77,8 @@ export interface ApiOptions {
   eventLog?: EventLog;
   /** The nodes of the deployment, for GET /api/nodes. */
   nodes?: NodesPort;
+  /** Firmware images, update jobs, rollouts and the download links (/api/firmware, /firmware/). */
+  firmware?: FirmwareApiPort;
   /** /health, /ready, /metrics and the refusal of new requests while draining. */
   ops?: OpsPort;
 }
@@ -158,6 +162,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
         { name: 'console session', description: 'sign-in of the web console: session cookie and CSRF token' },
         { name: 'home automation', description: 'MQTT bridge, Home Assistant discovery, webhooks' },
         { name: 'diagnostics', description: 'GetDiagnostics uploads to Ampere (FTP or HTTP) and their files' },
+        { name: 'firmware', description: 'images, UpdateFirmware / SignedUpdateFirmware jobs, rollouts' },
       ],
     },
   });
@@ -213,6 +218,7 @@ export async function createApi(opts: ApiOptions): Promise<Api> {
   if (opts.connectTriggers) connectTriggerRoutes(app, opts.connectTriggers);
   rebootWindowRoutes(app, ctx);
   if (opts.nodes) nodeRoutes(app, opts.nodes);
+  if (opts.firmware) firmwareRoutes(app, opts.firmware, ctx);
   const streams = eventRoutes(app, ctx);
   app.addHook('preClose', async () => streams.closeAll());
 

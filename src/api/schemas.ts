@@ -725,3 +725,154 @@ export const DIAGNOSTICS_INPUT = {
 export const DIAGNOSTICS_LIST = object({ items: { type: 'array', items: DIAGNOSTICS_REQUEST } });
 
 export const DIAGNOSTICS_ID_PARAMS = object({ requestId: { type: 'integer', minimum: 1 } });
+
+// ---------------------------------------------------------------- firmware (README "Firmware")
+
+export const FIRMWARE_IMAGE = object({
+  id: str,
+  name: { ...str, description: 'the file name, the last segment of the download link' },
+  version: { ...str, description: 'the firmwareVersion a charger reports in BootNotification once it runs the image' },
+  size: { ...int, description: 'bytes' },
+  sha256: { ...str, description: 'hex SHA-256 of the image, computed while it was uploaded' },
+  file: { ...str, description: 'where it is kept, relative to the data folder' },
+  signingCertificate: { ...nullable(str), description: 'PEM (security extension, secure firmware update)' },
+  signature: { ...nullable(str), description: 'base64 signature over the image' },
+  createdAt: time,
+});
+
+export const FIRMWARE_UPLOAD_QUERY = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 128, description: 'file name (letters, digits, . - _)' },
+    version: { type: 'string', minLength: 1, maxLength: 50, description: 'the version the image installs' },
+  },
+  required: ['name', 'version'],
+  additionalProperties: false,
+} as const;
+
+export const FIRMWARE_SIGNATURE_INPUT = {
+  type: 'object',
+  properties: {
+    signingCertificate: { type: 'string', minLength: 1, maxLength: 5500, description: 'PEM X.509 certificate' },
+    signature: { type: 'string', minLength: 1, maxLength: 800, description: 'base64 signature over the image' },
+  },
+  required: ['signingCertificate', 'signature'],
+  additionalProperties: false,
+} as const;
+
+const FIRMWARE_SIGNED = {
+  type: 'string',
+  enum: ['auto', 'always', 'never'],
+  description:
+    'auto (default): SignedUpdateFirmware when the image is signed and the charger takes it, else UpdateFirmware; always: signed or fail; never: UpdateFirmware',
+} as const;
+
+const FIRMWARE_RETRY = {
+  retries: { type: 'integer', minimum: 0, maximum: 100, description: 'download retries (OCPP 1.6 §5.19)' },
+  retryInterval: { type: 'integer', minimum: 0, maximum: 86400, description: 'seconds between retries' },
+};
+
+export const FIRMWARE_UPDATE_INPUT = {
+  type: 'object',
+  properties: {
+    imageId: { type: 'string', minLength: 1 },
+    retrieveDate: { type: 'string', format: 'date-time', description: 'when the charger downloads (default now)' },
+    ...FIRMWARE_RETRY,
+    signed: FIRMWARE_SIGNED,
+    linkValidity: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 30 * 86400,
+      description: 'seconds the download link stays valid from now (default: until retrieveDate + the retries + 1 h)',
+    },
+  },
+  required: ['imageId'],
+  additionalProperties: false,
+} as const;
+
+export const FIRMWARE_JOB = object({
+  id: { ...int, description: 'also the requestId of SignedUpdateFirmware' },
+  chargerId: str,
+  imageId: str,
+  rolloutId: nullable(int),
+  method: { ...str, description: 'UpdateFirmware or SignedUpdateFirmware' },
+  state: {
+    type: 'string',
+    enum: ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'cancelled'],
+    description: 'succeeded only once the charger booted with the image version',
+  },
+  status: { ...nullable(str), description: "the charger's last firmware status" },
+  history: { type: 'array', items: object({ status: str, at: time }) },
+  error: nullable(str),
+  retrieveDate: nullable(time),
+  retries: nullable(int),
+  retryInterval: nullable(int),
+  versionBefore: nullable(str),
+  versionAfter: { ...nullable(str), description: 'the firmwareVersion of the boot after the update' },
+  createdAt: time,
+  updatedAt: time,
+  lastHeardAt: nullable(time),
+  finishedAt: nullable(time),
+});
+
+export const FIRMWARE_JOB_QUERY = {
+  chargerId: { type: 'string' },
+  rolloutId: { type: 'integer' },
+  imageId: { type: 'string' },
+  state: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'cancelled'] },
+};
+
+const ROLLOUT_TARGET = {
+  type: 'object',
+  properties: {
+    chargerIds: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 10000 },
+    vendor: { type: 'string', minLength: 1, description: 'chargePointVendor as the charger boots with it' },
+    model: { type: 'string', minLength: 1, description: 'chargePointModel' },
+    tag: { type: 'string', minLength: 1, description: 'chargers whose id tag list names this tag (charger-tags)' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const FIRMWARE_ROLLOUT_INPUT = {
+  type: 'object',
+  properties: {
+    imageId: { type: 'string', minLength: 1 },
+    target: ROLLOUT_TARGET,
+    concurrency: { type: 'integer', minimum: 1, maximum: 1000, description: 'jobs running at once (default 5)' },
+    maxFailureRate: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      description: 'halt when failed / finished exceeds this (default 0.2)',
+    },
+    minFinished: { type: 'integer', minimum: 1, description: 'finished jobs before the rate counts (default 5)' },
+    ...FIRMWARE_RETRY,
+    signed: FIRMWARE_SIGNED,
+  },
+  required: ['imageId', 'target'],
+  additionalProperties: false,
+} as const;
+
+export const FIRMWARE_ROLLOUT = object({
+  id: int,
+  imageId: str,
+  state: { type: 'string', enum: ['running', 'paused', 'halted', 'cancelled', 'completed'] },
+  target: { type: 'object', additionalProperties: true },
+  concurrency: int,
+  maxFailureRate: num,
+  minFinished: int,
+  options: { type: 'object', additionalProperties: true },
+  haltReason: nullable(str),
+  createdAt: time,
+  updatedAt: time,
+  progress: object({
+    total: int,
+    queued: int,
+    running: int,
+    succeeded: int,
+    failed: int,
+    timedOut: int,
+    cancelled: int,
+    failureRate: num,
+  }),
+});

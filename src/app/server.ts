@@ -15,7 +15,11 @@ import {
   ConnectTriggers,
   Diagnostics,
   EventBus,
+  FirmwareImages,
+  FirmwareRollouts,
+  FirmwareService,
   Gateway,
+  loadFirmwareSecret,
   type RunningFtpServer,
   rebootWindowTick,
   startConfigPolicies,
@@ -306,6 +310,31 @@ export async function startServer(
     });
   }
   const bridge = await startBridge(config, central, smart, log, routed);
+  // Firmware: images under DATA/firmware, jobs followed from status notices and boots, rollouts.
+  const firmware = new FirmwareService(
+    central,
+    new FirmwareImages(
+      store.firmware,
+      config.data,
+      loadFirmwareSecret(config.data),
+      clock.now,
+      config.firmwareMaxSize * 1024 * 1024,
+    ),
+    { jobTimeoutS: config.firmwareJobTimeout },
+  );
+  firmware.start();
+  const rollouts = new FirmwareRollouts(firmware);
+  rollouts.start();
+  const firmwareSweep = setInterval(
+    () => {
+      firmware
+        .sweep()
+        .then(() => rollouts.pumpAll())
+        .catch((e) => log.warn({ err: (e as Error).message }, 'firmware sweep failed'));
+    },
+    Math.min(60_000, config.firmwareJobTimeout * 250),
+  );
+  firmwareSweep.unref();
   // Meter-value retention (--retention-days): folds old rows into daily totals, hourly.
   const retention: Retention | undefined =
     config.retentionDays === undefined
@@ -346,6 +375,7 @@ export async function startServer(
     ...(routed ? { commands: routed, directory: routed } : {}),
     ...(clusterEvents ? { eventLog: clusterEvents } : {}),
     nodes: listNodes,
+    firmware: { service: firmware, rollouts, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) },
     ops: {
       readiness,
       readyTimeoutMs: READY_TIMEOUT_MS,
@@ -380,6 +410,9 @@ export async function startServer(
       diagnostics.stop();
       connectTriggers.stop();
       await ftp?.close();
+      clearInterval(firmwareSweep);
+      rollouts.stop();
+      firmware.stop();
       await bridge.close();
       await retention?.stop();
       routedSender?.close();

@@ -16,6 +16,8 @@ export type CentralEventType =
   | 'callerror'
   | 'datatransfer'
   | 'firmware.status'
+  | 'firmware.job'
+  | 'firmware.rollout'
   | 'diagnostics.status'
   | 'diagnostics.requested'
   | 'diagnostics.received'

@@ -41,6 +41,23 @@ export {
   HTTP_UPLOAD_PATH,
 } from './diagnostics.ts';
 export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
+export {
+  checkSignedChoice,
+  type FirmwarePorts,
+  FirmwareService,
+  type FirmwareSettings,
+  type SignedMode,
+  type UpdateOptions,
+} from './firmware.ts';
+export { FIRMWARE_SECRET_FILE, FirmwareImages, loadFirmwareSecret } from './firmware-images.ts';
+export {
+  FirmwareRollouts,
+  type RolloutInput,
+  type RolloutProgress,
+  type RolloutTarget,
+  type RolloutView,
+  rolloutProgress,
+} from './firmware-rollouts.ts';
 export { type RunningFtpServer, startFtpServer } from './ftp-server.ts';
 export { chargerIdFromUrl, Gateway, type GatewayOptions, MAX_CHARGER_ID_LENGTH, selectSubprotocol } from './gateway.ts';
 export { DATA_TRANSFER_VENDORS } from './handlers/core.ts';

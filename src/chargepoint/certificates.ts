@@ -43,6 +43,11 @@ export class ChargerCertificates {
     return hashes.length > 0 ? { status: 'Accepted', certificateHashData: hashes } : { status: 'NotFound' };
   }
 
+  /** The PEMs installed as `type` (e.g. the ManufacturerRootCertificate a signed firmware is checked against). */
+  pems(type: CertificateType): string[] {
+    return this.installed.filter((c) => c.type === type).map((c) => c.pem);
+  }
+
   /** DeleteCertificate (M04). */
   delete(hash: CertificateHashData): 'Accepted' | 'NotFound' {
     const i = this.installed.findIndex((c) => sameCertificate(c.hash, hash));

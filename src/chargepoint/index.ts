@@ -4,6 +4,7 @@ import { type Clock, realClock } from './clock.ts';
 import { fileConfigPersistence } from './config-store.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { type GoeHttpApi, startGoeHttpApi } from './goe-http-api.ts';
+import { fetchTrusting } from './https-fetch.ts';
 import type { VendorProfile } from './profile.ts';
 import { getProfile } from './profiles/index.ts';
 import { Station, type StationHooks } from './station.ts';
@@ -12,6 +13,7 @@ export type { Clock } from './clock.ts';
 export { coalescedClock, FakeClock, realClock } from './clock.ts';
 export { ConfigStore, memoryConfigPersistence } from './config-store.ts';
 export { Connection, stationUrl } from './connection.ts';
+export { fetchTrusting } from './https-fetch.ts';
 export type { VendorProfile } from './profile.ts';
 export { getProfile, PROFILES } from './profiles/index.ts';
 export { parseScenario, runScenario, type Scenario, type ScenarioResult } from './scenario.ts';
@@ -67,7 +69,8 @@ export function createStation(o: CreateStationOptions): SimStation {
     ...(o.config ? { config: o.config } : {}),
     ...(o.configFile ? { persistence: fileConfigPersistence(o.configFile) } : {}),
     ...(o.random ? { random: o.random } : {}),
-    ...(o.fetch ? { fetch: o.fetch } : {}),
+    // A private CA for the WebSocket is trusted by the file transfers too (firmware over HTTPS).
+    ...(o.fetch ? { fetch: o.fetch } : o.ca !== undefined ? { fetch: fetchTrusting(o.ca) } : {}),
     ...(o.hooks ? { hooks: o.hooks } : {}),
     ...(o.historySize !== undefined ? { historySize: o.historySize } : {}),
   });

@@ -2,6 +2,7 @@
 // configuration, smart charging, firmware and diagnostics. Transport-free: a connection layer
 // attaches a Link when the WebSocket is up (connection.ts), tests attach a fake one.
 // Nothing here names a vendor: every difference between chargers comes from the VendorProfile.
+import { createHash, createVerify, X509Certificate } from 'node:crypto';
 import { type Action, formatTimestamp, type RequestOf, type ResponseOf } from '../ocpp/index.ts';
 import { ChargerCertificates } from './certificates.ts';
 import type { Clock, TimerHandle } from './clock.ts';
@@ -185,7 +186,8 @@ export class Station {
   private triggering = false;
   /** Security extension: installed roots and the charger's own certificate. */
   readonly certificates = new ChargerCertificates();
-  private pendingFirmware?: string;
+  /** An installed image waiting for the boot after its reboot, and how to report Installed. */
+  private pendingFirmware?: { version: string; report: (status: string) => void };
   private readonly historySize: number;
   private readonly physicsTickMs: number;
   private readonly rebootDelayMs: number;
@@ -419,8 +421,9 @@ export class Station {
     this.startHeartbeat();
     this.startAligned();
     if (firstBoot && this.pendingFirmware) {
+      const { report } = this.pendingFirmware;
       this.pendingFirmware = undefined;
-      this.setFirmwareStatus('Installed');
+      report('Installed');
     }
     this.pumpQueue();
   }
@@ -961,6 +964,8 @@ export class Station {
       case 'UpdateFirmware':
         this.scheduleFirmware(payload);
         return {};
+      case 'SignedUpdateFirmware':
+        return this.signedFirmware(payload);
       case 'GetDiagnostics':
         return this.diagnostics(payload);
       case 'GetLog':
@@ -1210,48 +1215,141 @@ export class Station {
     this.send('FirmwareStatusNotification', { status } as RequestOf<'FirmwareStatusNotification'>);
   }
 
+  /** Security whitepaper, secure firmware update: the same steps, reported with the job's requestId. */
+  private setSignedFirmwareStatus(requestId: number, status: string): void {
+    this.firmwareStatus = status;
+    this.send('SignedFirmwareStatusNotification', {
+      status,
+      requestId,
+    } as RequestOf<'SignedFirmwareStatusNotification'>);
+  }
+
   /**
    * §5.19 UpdateFirmware: at retrieveDate download (Downloading → Downloaded | DownloadFailed, with
    * `retries` every `retryInterval`), then Installing, reboot into the new version, Installed after boot.
    * The new version is the `x-firmware-version` response header, else the file name without extension.
    */
   private scheduleFirmware(req: RequestOf<'UpdateFirmware'>): void {
-    const at = Date.parse(req.retrieveDate);
-    const retries = req.retries ?? 0;
-    const intervalS = req.retryInterval ?? 30;
+    this.downloadFirmware(
+      {
+        location: req.location,
+        retrieveDate: req.retrieveDate,
+        retries: req.retries ?? 0,
+        retryIntervalS: req.retryInterval ?? 30,
+      },
+      (status) => this.setFirmwareStatus(status),
+    );
+  }
+
+  /**
+   * Security whitepaper, SignedUpdateFirmware: the signing certificate must be readable and, when a
+   * ManufacturerRootCertificate is installed, issued by it (else InvalidCertificate and the
+   * security event InvalidFirmwareSigningCertificate); the downloaded file must verify with the
+   * certificate's key (else InvalidSignature); then SignatureVerified, Installing, the reboot, and
+   * Installed after the boot.
+   */
+  private signedFirmware(req: RequestOf<'SignedUpdateFirmware'>): { status: string } {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(req.firmware.signingCertificate);
+    } catch {
+      return { status: 'InvalidCertificate' };
+    }
+    const roots = this.certificates.pems('ManufacturerRootCertificate').map((pem) => new X509Certificate(pem));
+    if (roots.length > 0 && !roots.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey))) {
+      this.send('SecurityEventNotification', {
+        type: 'InvalidFirmwareSigningCertificate',
+        timestamp: this.iso(),
+      } as RequestOf<'SecurityEventNotification'>);
+      return { status: 'InvalidCertificate' };
+    }
+    const signature = Buffer.from(req.firmware.signature, 'base64');
+    this.downloadFirmware(
+      {
+        location: req.firmware.location,
+        retrieveDate: req.firmware.retrieveDateTime,
+        retries: req.retries ?? 0,
+        retryIntervalS: req.retryInterval ?? 30,
+        verify: (body) => {
+          let ok = false;
+          try {
+            ok = createVerify('sha256').update(body).verify(cert.publicKey, signature);
+          } catch {
+            ok = false;
+          }
+          if (!ok) {
+            this.send('SecurityEventNotification', {
+              type: 'InvalidFirmwareSignature',
+              timestamp: this.iso(),
+            } as RequestOf<'SecurityEventNotification'>);
+          }
+          return ok ? 'SignatureVerified' : 'InvalidSignature';
+        },
+      },
+      (status) => this.setSignedFirmwareStatus(req.requestId, status),
+    );
+    return { status: 'Accepted' };
+  }
+
+  /**
+   * The download both updates share: a real HTTP(S) GET of `location` at retrieveDate, retried;
+   * a body whose SHA-256 differs from the server's `x-checksum-sha256` header counts as a failed
+   * download, as a corrupted transfer would on a real charger.
+   */
+  private downloadFirmware(
+    o: {
+      location: string;
+      retrieveDate: string;
+      retries: number;
+      retryIntervalS: number;
+      verify?: (body: Uint8Array) => 'SignatureVerified' | 'InvalidSignature';
+    },
+    report: (status: string) => void,
+  ): void {
+    const at = Date.parse(o.retrieveDate);
     const attempt = async (left: number) => {
-      this.setFirmwareStatus('Downloading');
+      report('Downloading');
       let version: string | undefined;
+      let body: Uint8Array;
       try {
-        const res = await this.fetchImpl(req.location);
-        const body = new Uint8Array(await res.arrayBuffer());
+        const res = await this.fetchImpl(o.location);
+        body = new Uint8Array(await res.arrayBuffer());
         if (!res.ok || body.length === 0) throw new Error(`HTTP ${res.status}`);
-        version = res.headers.get('x-firmware-version') ?? fileStem(req.location);
+        const sum = res.headers.get('x-checksum-sha256');
+        if (sum && createHash('sha256').update(body).digest('hex') !== sum.toLowerCase()) {
+          throw new Error('checksum mismatch');
+        }
+        version = res.headers.get('x-firmware-version') ?? fileStem(o.location);
       } catch (err) {
         this.log(`firmware download failed: ${(err as Error).message}`);
         if (left > 0) {
-          this.clock.setTimeout(() => void attempt(left - 1), intervalS * 1000);
+          this.clock.setTimeout(() => void attempt(left - 1), o.retryIntervalS * 1000);
           return;
         }
-        this.setFirmwareStatus('DownloadFailed');
+        report('DownloadFailed');
         return;
       }
-      this.setFirmwareStatus('Downloaded');
-      this.installWhenIdle(version);
+      report('Downloaded');
+      if (o.verify) {
+        const verdict = o.verify(body);
+        report(verdict);
+        if (verdict !== 'SignatureVerified') return;
+      }
+      this.installWhenIdle(version, report);
     };
-    this.clock.setTimeout(() => void attempt(retries), Math.max(0, at - this.clock.now()));
+    this.clock.setTimeout(() => void attempt(o.retries), Math.max(0, at - this.clock.now()));
   }
 
   /** Installing waits for running transactions to end: a real charger does not cut a charge for an update. */
-  private installWhenIdle(version: string): void {
+  private installWhenIdle(version: string, report: (status: string) => void): void {
     if (this.connectors.some((c) => c.tx)) {
-      this.clock.setTimeout(() => this.installWhenIdle(version), 10_000);
+      this.clock.setTimeout(() => this.installWhenIdle(version, report), 10_000);
       return;
     }
-    this.setFirmwareStatus('Installing');
+    report('Installing');
     this.clock.setTimeout(() => {
       this.firmwareVersion = version;
-      this.pendingFirmware = version;
+      this.pendingFirmware = { version, report };
       this.reboot('Hard');
     }, 1000);
   }

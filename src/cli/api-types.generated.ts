@@ -442,6 +442,135 @@ export type Finding = {
   repaired: unknown;
 };
 
+export type FirmwareImage = {
+  id: string;
+  /** the file name, the last segment of the download link */
+  name: string;
+  /** the firmwareVersion a charger reports in BootNotification once it runs the image */
+  version: string;
+  /** bytes */
+  size: number;
+  /** hex SHA-256 of the image, computed while it was uploaded */
+  sha256: string;
+  /** where it is kept, relative to the data folder */
+  file: string;
+  /** PEM (security extension, secure firmware update) */
+  signingCertificate: string | null;
+  /** base64 signature over the image */
+  signature: string | null;
+  createdAt: string;
+};
+
+export type FirmwareJob = {
+  /** also the requestId of SignedUpdateFirmware */
+  id: number;
+  chargerId: string;
+  imageId: string;
+  rolloutId: number | null;
+  /** UpdateFirmware or SignedUpdateFirmware */
+  method: string;
+  /** succeeded only once the charger booted with the image version */
+  state: "queued" | "running" | "succeeded" | "failed" | "timed-out" | "cancelled";
+  /** the charger's last firmware status */
+  status: string | null;
+  history: Array<{
+    status: string;
+    at: string;
+  }>;
+  error: string | null;
+  retrieveDate: string | null;
+  retries: number | null;
+  retryInterval: number | null;
+  versionBefore: string | null;
+  /** the firmwareVersion of the boot after the update */
+  versionAfter: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastHeardAt: string | null;
+  finishedAt: string | null;
+};
+
+export type FirmwareRollout = {
+  id: number;
+  imageId: string;
+  state: "running" | "paused" | "halted" | "cancelled" | "completed";
+  target: {
+    [key: string]: unknown;
+  };
+  concurrency: number;
+  maxFailureRate: number;
+  minFinished: number;
+  options: {
+    [key: string]: unknown;
+  };
+  haltReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  progress: {
+    total: number;
+    queued: number;
+    running: number;
+    succeeded: number;
+    failed: number;
+    timedOut: number;
+    cancelled: number;
+    failureRate: number;
+  };
+};
+
+export type FirmwareRolloutInput = {
+  imageId: string;
+  target: {
+    chargerIds?: Array<string>;
+    /** chargePointVendor as the charger boots with it */
+    vendor?: string;
+    /** chargePointModel */
+    model?: string;
+    /** chargers whose id tag list names this tag (charger-tags) */
+    tag?: string;
+  };
+  /** jobs running at once (default 5) */
+  concurrency?: number;
+  /** halt when failed / finished exceeds this (default 0.2) */
+  maxFailureRate?: number;
+  /** finished jobs before the rate counts (default 5) */
+  minFinished?: number;
+  /** download retries (OCPP 1.6 §5.19) */
+  retries?: number;
+  /** seconds between retries */
+  retryInterval?: number;
+  /** auto (default): SignedUpdateFirmware when the image is signed and the charger takes it, else UpdateFirmware; always: signed or fail; never: UpdateFirmware */
+  signed?: "auto" | "always" | "never";
+};
+
+export type FirmwareSignatureInput = {
+  /** PEM X.509 certificate */
+  signingCertificate: string;
+  /** base64 signature over the image */
+  signature: string;
+};
+
+export type FirmwareUpdateInput = {
+  imageId: string;
+  /** when the charger downloads (default now) */
+  retrieveDate?: string;
+  /** download retries (OCPP 1.6 §5.19) */
+  retries?: number;
+  /** seconds between retries */
+  retryInterval?: number;
+  /** auto (default): SignedUpdateFirmware when the image is signed and the charger takes it, else UpdateFirmware; always: signed or fail; never: UpdateFirmware */
+  signed?: "auto" | "always" | "never";
+  /** seconds the download link stays valid from now (default: until retrieveDate + the retries + 1 h) */
+  linkValidity?: number;
+};
+
+export type FirmwareUploadQuery = {
+  /** file name (letters, digits, . - _) */
+  name: string;
+  /** the version the image installs */
+  version: string;
+};
+
 export type IdTag = {
   /** `*` accepts any tag not listed */
   idTag: string;

@@ -15,6 +15,7 @@ async function usage(): Promise<string> {
     { SMART_USAGE },
     { NODES_USAGE },
     { DIAGNOSTICS_USAGE },
+    { FIRMWARE_USAGE },
   ] = await Promise.all([
     import('../config/index.ts'),
     import('./bridge.ts'),
@@ -23,6 +24,7 @@ async function usage(): Promise<string> {
     import('./smart.ts'),
     import('./nodes.ts'),
     import('./diagnostics.ts'),
+    import('./firmware.ts'),
   ]);
   return `Usage: ampere <command> [flags]
 
@@ -37,6 +39,7 @@ ${OPERATOR_USAGE}
 ${NODES_USAGE}
 ${CERTIFICATES_USAGE}
 ${DIAGNOSTICS_USAGE}
+${FIRMWARE_USAGE}
 ${BRIDGE_USAGE}
 
 ${SMART_USAGE}
@@ -131,6 +134,11 @@ async function main(argv: string[]): Promise<void> {
     case 'bridge': {
       const { runBridgeCli } = await import('./bridge.ts');
       process.exitCode = await runBridgeCli(rest, process.env, (t) => process.stdout.write(`${t}\n`));
+      return;
+    }
+    case 'firmware': {
+      const { runFirmwareCommand } = await import('./firmware.ts');
+      process.exitCode = await runFirmwareCommand(rest, process.env, process.stdout.columns);
       return;
     }
     case 'help':

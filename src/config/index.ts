@@ -72,6 +72,12 @@ export interface ServeConfig {
   nodeHeartbeatMs: number;
   /** A node silent this long is declared dead and only its chargers go offline (ms). */
   nodeDeadMs: number;
+  /** The base URL chargers reach this server's HTTP port at (firmware links); default: the Host the operator's request used. */
+  publicUrl: string | undefined;
+  /** Largest firmware image accepted by an upload, in MB. */
+  firmwareMaxSize: number;
+  /** Seconds without news from a charger after which a firmware update job is marked timed out. */
+  firmwareJobTimeout: number;
   /** A scrape-only bearer token for GET /metrics (the operator token works too). */
   metricsToken: string | undefined;
   /** Seconds a SIGTERM/SIGINT drain may take before the process exits anyway. */
@@ -148,6 +154,20 @@ function mqttUrl(raw: string): string {
     );
   }
   return raw;
+}
+
+/** http(s)://host[:port][/prefix] without a trailing slash: the start of the firmware links. */
+function publicUrl(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = undefined;
+  }
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) {
+    throw new AmpereError('AMPERE_ERR_CONFIG', `public-url must be http(s)://host[:port], got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 /** host or host:port of a KNXnet/IP gateway. */
@@ -440,6 +460,27 @@ export const SERVE_OPTIONS: Option[] = [
     help: 'a node silent this long is dead; only its chargers go offline (ms, default 10000)',
   },
   {
+    flag: 'public-url',
+    env: 'AMPERE_PUBLIC_URL',
+    key: 'publicUrl',
+    parse: publicUrl,
+    help: "http(s)://host[:port] chargers reach this server at, for firmware links (default: the operator request's Host)",
+  },
+  {
+    flag: 'firmware-max-size',
+    env: 'AMPERE_FIRMWARE_MAX_SIZE',
+    key: 'firmwareMaxSize',
+    parse: int('firmware-max-size', 1, 4096),
+    help: 'largest firmware image an upload may carry, in MB (default 256)',
+  },
+  {
+    flag: 'firmware-job-timeout',
+    env: 'AMPERE_FIRMWARE_JOB_TIMEOUT',
+    key: 'firmwareJobTimeout',
+    parse: int('firmware-job-timeout', 1, 30 * 86400),
+    help: 'seconds without a firmware status from a charger before its update is marked timed out (default 3600)',
+  },
+  {
     flag: 'metrics-token',
     env: 'AMPERE_METRICS_TOKEN',
     key: 'metricsToken',
@@ -502,6 +543,9 @@ export const DEFAULTS: ServeConfig = {
   nodeId: undefined,
   nodeHeartbeatMs: 2000,
   nodeDeadMs: 10_000,
+  publicUrl: undefined,
+  firmwareMaxSize: 256,
+  firmwareJobTimeout: 3600,
   metricsToken: undefined,
   drainTimeout: 30,
   retentionDays: undefined,

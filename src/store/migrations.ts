@@ -6,6 +6,7 @@
 // charger sends is stored even when it refers to something unknown (an orphan StopTransaction,
 // meter values of a transaction we never saw), and the hot insert path stays free of lookups.
 import type Database from 'better-sqlite3';
+import { FIRMWARE_SQLITE_SQL } from './firmware.ts';
 
 export interface Migration {
   version: number;
@@ -242,6 +243,8 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
+  // Issue 12, firmware: images, update jobs, rollouts (src/store/firmware.ts).
+  { version: 13, name: 'firmware images, update jobs and rollouts', sql: FIRMWARE_SQLITE_SQL },
   {
     // Numbered for the diagnostics work of issue 12 (14), so parallel branches do not collide.
     version: 14,

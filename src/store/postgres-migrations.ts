@@ -4,6 +4,7 @@
 // of what a charger sent). Ids and keys are COLLATE "C" so ordering is bytewise, as in SQLite,
 // whatever locale the cluster was created with. Never edit a released migration: add one.
 import type pg from 'pg';
+import { FIRMWARE_POSTGRES_SQL } from './firmware.ts';
 import type { Migration } from './migrations.ts';
 
 export const postgresMigrations: readonly Migration[] = [
@@ -232,6 +233,8 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_by_charger ON reservations (charger_id, status);
 `,
   },
+  // Issue 12, firmware: images, update jobs, rollouts (src/store/firmware.ts).
+  { version: 13, name: 'firmware images, update jobs and rollouts', sql: FIRMWARE_POSTGRES_SQL },
   {
     // Numbered for the diagnostics work of issue 12 (14), so parallel branches do not collide.
     version: 14,

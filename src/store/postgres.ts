@@ -18,6 +18,7 @@ import {
 } from './config-policies.ts';
 import { DIAGNOSTICS_INSERT, diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
+import { FirmwareStore } from './firmware.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
 import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
@@ -283,6 +284,7 @@ const SAMPLES = 'meter_values m CROSS JOIN LATERAL json_array_elements(m.samples
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
+  readonly firmware: FirmwareStore;
   readonly #config: pg.ClientConfig;
   readonly #pool: pg.Pool;
   #writer: pg.Client | null;
@@ -299,6 +301,10 @@ export class PostgresStore implements Store {
     this.#writer = writer;
     this.#pool = pool;
     this.#queue = new PgWriteQueue(() => this.#writeConnection());
+    this.firmware = new FirmwareStore({
+      rows: (sql, params) => this.#rows(sql, params),
+      write: (sql, params) => this.#write(() => async (exec) => (await exec(sql, params)).rows),
+    });
     this.#touchBatch = new TouchBatch((touches) =>
       this.#queue.push(async (exec) => {
         // One statement for every charger touched in the batch.

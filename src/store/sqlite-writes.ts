@@ -491,6 +491,14 @@ export const writeOps = {
     else s('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(p);
   },
 
+  /** One statement of src/store/firmware.ts: the rows it returns (RETURNING), else none. */
+  firmwareWrite(s: Prepare, p: { sql: string; params: unknown[] }): unknown[] {
+    const stmt = s(p.sql);
+    if (stmt.reader) return stmt.all(p.params);
+    stmt.run(p.params);
+    return [];
+  },
+
   /** Retention (src/store/retention.ts): [before, limit] → how many meterValues were folded and deleted. */
   pruneMeterValues(s: Prepare, p: [before: number, limit: number]): number {
     const batch = 'SELECT id FROM meter_values WHERE ts < ? ORDER BY id LIMIT ?';

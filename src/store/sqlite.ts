@@ -24,6 +24,7 @@ import {
 } from './config-policies.ts';
 import { diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
+import { FirmwareStore } from './firmware.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -352,6 +353,7 @@ const SQLITE: Decode = { json: (v) => parseJson(v as string | null), bool: (v) =
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly firmware: FirmwareStore;
   readonly #db: Database.Database;
   readonly #queue: WriteQueue;
   readonly #stmt: (sql: string) => Stmt;
@@ -389,6 +391,13 @@ export class SqliteStore implements Store {
       runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i])),
     );
     this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
+    this.firmware = new FirmwareStore({
+      rows: async (sql, params) => {
+        this.#read();
+        return this.#stmt(sql).all(params) as any[];
+      },
+      write: (sql, params) => this.#write('firmwareWrite', () => ({ sql, params: [...params] })) as Promise<any[]>,
+    });
     this.#touchBatch = new TouchBatch((touches) => this.#queue.push(WRITE_OP.touchChargers, touches));
   }
 

@@ -12,6 +12,7 @@
 //   not say so, but real chargers and cards vary the case); the spelling last written is returned.
 // - Lists take `limit` (default 100, capped at 10 000) and `offset` (default 0).
 
+import type { FirmwareStore } from './firmware.ts';
 export type TimeInput = string | number | Date;
 /** ISO 8601, UTC, milliseconds. */
 export type IsoTime = string;
@@ -781,6 +782,8 @@ export interface MeterRetentionStore {
 /** Which database, readiness, and the end of the write queue. */
 export interface StoreLifecycle {
   readonly kind: 'sqlite' | 'postgres';
+  /** Firmware images, update jobs and rollouts (src/store/firmware.ts): their own store object. */
+  readonly firmware: FirmwareStore;
   /** Answers a trivial query: the database is reachable (readiness probe). */
   ping(): Promise<void>;
   /** Resolves when every write queued so far has committed. */

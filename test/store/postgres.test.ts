@@ -15,6 +15,7 @@ import type { Store } from '../../src/store/types.ts';
 import { now, TestCharger } from '../helpers/charger.ts';
 import { spawnServer } from '../helpers/process.ts';
 import { meterRow, runStoreContract } from './contract.ts';
+import { runFirmwareContract } from './firmware-contract.ts';
 
 const url = process.env.AMPERE_TEST_PG_URL;
 
@@ -56,6 +57,7 @@ function pgSuites(url: string): void {
   });
 
   runStoreContract('postgres (fresh schema)', (o) => openPostgresStore({ url, schema: freshSchema(), ...o }));
+  runFirmwareContract('postgres (fresh schema)', () => openPostgresStore({ url, schema: freshSchema() }));
 
   describe('postgres store', () => {
     it('keeps everything across close and reopen; ids keep growing', async () => {

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { migrateSqlite, sqliteMigrations } from '../../src/store/migrations.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { meterRow, runStoreContract } from './contract.ts';
+import { runFirmwareContract } from './firmware-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ampere-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +24,9 @@ runStoreContract('sqlite (temp file, writer thread)', async (o) => {
   return s;
 });
 runStoreContract('sqlite (in memory)', (o) => openSqliteStore({ file: ':memory:', writer: 'worker', ...o }));
+runFirmwareContract('sqlite (temp file, writer thread)', () =>
+  openSqliteStore({ file: freshFile(), writer: 'worker' }),
+);
 
 describe('sqlite store', () => {
   it('works in memory', async () => {

@@ -83,6 +83,8 @@ export const EVENT_TYPES = [
   'callerror',
   'datatransfer',
   'firmware.status',
+  'firmware.job',
+  'firmware.rollout',
   'diagnostics.status',
   'conformance.finding',
   'security.event',
