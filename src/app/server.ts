@@ -284,7 +284,7 @@ export async function startServer(
     enabledByDefault: config.connectTriggers,
     // A charger that boots does so first: ask only once the boot hold of a new connection is over.
     quietMs: BOOT_HOLD_MS + 500,
-    schedule: (fn, ms) => setTimeout(fn, ms).unref(),
+    schedule: (fn, ms) => void unrefTimers.setTimeout(fn, ms),
   });
   connectTriggers.start();
   // Diagnostics uploads (src/central/diagnostics.ts): FTP with --ftp-port, HTTP on the main port.
@@ -343,10 +343,7 @@ export async function startServer(
           store,
           days: config.retentionDays,
           clock,
-          timers: {
-            setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-            clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-          },
+          timers: unrefTimers,
           log,
         });
   const token = resolveApiToken(config.data, config.apiToken);

@@ -56,9 +56,6 @@ import {
   type TariffSeries,
 } from './model.ts';
 
-/** @deprecated use Timers from ports.ts */
-export type SmartTimers = Timers;
-
 /** What the controller needs: the ports (a routed sender and a cluster directory on several nodes) and the store. */
 export interface SmartControllerOptions extends CentralPorts {
   store: Store;
@@ -837,7 +834,6 @@ export class SmartController {
       this.keptJson.delete(siteId);
       this.log.info({ siteId }, 'smart charging: another node leads the site');
     }
-    if (!held) this.engines.delete(siteId);
     return held;
   }
 
