@@ -29,6 +29,7 @@ import { migrateSqlite } from './migrations.ts';
 import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
 import {
+  bootChargerFields,
   bootFields,
   type ConnectorRow,
   chargingProfileRecord,
@@ -533,6 +534,15 @@ export class SqliteStore implements Store {
 
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
     return this.#write('recordBoot', () => bootFields(id, boot, at));
+  }
+
+  bootCharger(
+    id: string,
+    boot: BootFields,
+    at: TimeInput,
+    connection: { registrationIfNew: ChargerRecord['registration']; remoteAddress: string | null },
+  ): Promise<{ record: ChargerRecord; created: boolean }> {
+    return this.#write('bootCharger', () => bootChargerFields(id, boot, at, connection));
   }
 
   touchCharger(id: string, at: TimeInput): Promise<void> {
