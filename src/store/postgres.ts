@@ -283,6 +283,15 @@ const SAMPLES = 'meter_values m CROSS JOIN LATERAL json_array_elements(m.samples
 
 // ---------------------------------------------------------------- the store
 
+/** What a BootNotification replaces in an existing charger's row (recordBoot, bootCharger). */
+const BOOT_IDENTITY_SET = `vendor = excluded.vendor, model = excluded.model,
+  charge_point_serial_number = excluded.charge_point_serial_number,
+  charge_box_serial_number = excluded.charge_box_serial_number,
+  firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
+  meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
+  last_boot_at = excluded.last_boot_at,
+  last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at)`;
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly firmware: FirmwareStore;
@@ -509,13 +518,7 @@ export class PostgresStore implements Store {
             created_at, updated_at, registration, connected, remote_address)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11, $12, true, $13)
           ON CONFLICT (id) DO UPDATE SET
-            vendor = excluded.vendor, model = excluded.model,
-            charge_point_serial_number = excluded.charge_point_serial_number,
-            charge_box_serial_number = excluded.charge_box_serial_number,
-            firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-            meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-            last_boot_at = excluded.last_boot_at,
-            last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
+            ${BOOT_IDENTITY_SET},
             connected = true, remote_address = coalesce(excluded.remote_address, c.remote_address),
             updated_at = excluded.updated_at
           RETURNING *, (xmax = 0) AS inserted`,
@@ -538,13 +541,7 @@ export class PostgresStore implements Store {
             created_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11)
           ON CONFLICT (id) DO UPDATE SET
-            vendor = excluded.vendor, model = excluded.model,
-            charge_point_serial_number = excluded.charge_point_serial_number,
-            charge_box_serial_number = excluded.charge_box_serial_number,
-            firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-            meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-            last_boot_at = excluded.last_boot_at,
-            last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
+            ${BOOT_IDENTITY_SET},
             updated_at = excluded.updated_at
           RETURNING *`,
           p,
