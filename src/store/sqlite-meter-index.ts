@@ -72,8 +72,11 @@ export class MeterIndexer {
   readonly #byCharger: Database.Statement;
   readonly #byTx: Database.Statement;
   readonly #moveMark: Database.Statement;
-  /** Rows inserted since the last pass began (an estimate: a re-run batch counts twice). */
-  #inserted = 0;
+  /**
+   * Rows inserted since the last pass began (an estimate: a re-run batch counts twice). One at
+   * start: an earlier process may have left fresh rows, and the first pass looks for them.
+   */
+  #inserted = 1;
   #lastPass: number;
   /**
    * The pass under way: the mark it moves (from → to), its rows (read in steps of sliceRows ids

@@ -129,25 +129,53 @@ describe('meter values indexed after commit (sqlite)', () => {
     db.close();
   });
 
+  it('a pass cut short (process killed between slices) leaves every row readable; the next pass finishes', async () => {
+    const file = freshFile();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    migrateSqlite(db);
+    const insert = db.prepare(
+      "INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, 1, ?, ?, 'MeterValues', ?)",
+    );
+    const sample = (i: number) => JSON.stringify([[String(i), null, null, null, null, null, 'Wh', i, null]]);
+    for (let i = 1; i <= 9; i++) insert.run(`CP${i % 3}`, 10 + (i % 3), T0 + i, sample(i));
+    const ix = new MeterIndexer(db, txControl(db), () => 0, { afterRows: 1, sliceRows: 2 });
+    ix.step(); // reads 8 ids (4 slices' worth)
+    ix.step(); // reads the 9th
+    ix.step(); // one slice committed: entries above the mark, the mark not moved
+    db.close(); // each slice is its own transaction: this is what a kill -9 between slices leaves
+    assert.deepEqual(indexState(file), { upto: 0, gen: 0, byCharger: 2, byTx: 2, rows: 9 });
+    const s = await openSqliteStore({ file, writer: 'thread', meterIndex: { afterRows: 1, sliceRows: 100 } });
+    assert.equal((await values(s, { chargerId: 'CP1' })).length, 3, 'no row twice, none missing');
+    assert.equal((await values(s, { transactionId: 11 })).length, 3);
+    for (let i = 0; i < 5 && indexState(file).upto < 9; i++) await s.upsertCharger('CP1', {});
+    assert.deepEqual(indexState(file), { upto: 9, gen: 0, byCharger: 9, byTx: 9, rows: 9 });
+    assert.equal((await values(s, { chargerId: 'CP1' })).length, 3);
+    await s.close();
+  });
+
   it('starts a pass after afterMs for any fresh row, by its clock', () => {
     const db = new Database(':memory:');
     migrateSqlite(db);
     let now = 0;
     const ix = new MeterIndexer(db, txControl(db), () => now, { afterRows: 1000, afterMs: 1000 });
     const ok = { results: null, failures: null, fatal: null, retried: false };
+    assert.equal(ix.due, false);
+    now = 1000;
+    assert.equal(ix.due, true, 'after afterMs it looks for rows an earlier process left fresh');
     ix.afterBatch([WRITE_OP.noop], [null], ok);
+    assert.equal(ix.stats.passes, 0, 'there were none');
     now = 5000;
     assert.equal(ix.due, false, 'nothing fresh, nothing due');
     db.prepare(
       "INSERT INTO meter_values (charger_id, connector_id, ts, source, samples) VALUES ('CP1', 1, 1, 'MeterValues', '[]')",
     ).run();
-    now = 0;
-    const oneRow = [new Array(METER_COLUMNS)];
-    ix.afterBatch([WRITE_OP.insertMeterValues], oneRow, ok);
-    assert.equal(ix.stats.steps, 0, 'one fresh row, and less than afterMs since the last pass');
-    now = 999;
+    now = 1500;
+    ix.afterBatch([WRITE_OP.insertMeterValues], [new Array(METER_COLUMNS)], ok);
+    assert.equal(ix.stats.steps, 0, 'one fresh row, and less than afterMs since the last look: no step');
+    now = 1999;
     assert.equal(ix.due, false);
-    now = 1000;
+    now = 2000;
     assert.equal(ix.due, true);
     ix.afterBatch([WRITE_OP.noop], [null], ok); // reads the fresh id
     ix.afterBatch([WRITE_OP.noop], [null], ok); // indexes it, moves the mark
