@@ -190,8 +190,10 @@ export class WriteQueue {
     out.then(
       (o) => {
         this.#inFlight--;
+        // Hand the writes that waited to the writer before settling these: settling sends every
+        // answer of the batch (a socket write each), and the writer would sit idle meanwhile.
+        if (this.#codes.length > 0) this.#flush();
         this.#settle(o, settles);
-        if (this.#codes.length > 0) this.#schedule();
       },
       (err: unknown) => {
         this.#inFlight--;
