@@ -81,6 +81,8 @@ export class Validator {
   /** The compiled validators by action, one map per direction: no key string built per message. */
   private readonly byKind = { req: new Map<string, ValidateFunction>(), conf: new Map<string, ValidateFunction>() };
   private readonly schemas = new Map<string, JsonSchema>();
+  /** Per direction, whether `{}` passes each action's schema (asked once per action). */
+  private readonly emptyOk = { req: new Map<string, boolean>(), conf: new Map<string, boolean>() };
   private readonly ajv: Ajv;
 
   constructor(schemas: JsonSchema[] = loadSchemas()) {
@@ -105,6 +107,20 @@ export class Validator {
 
   schemaFor(action: Action, kind: 'req' | 'conf'): JsonSchema {
     return this.schemas.get(`${action}.${kind}`)!;
+  }
+
+  /**
+   * Whether the empty payload `{}` passes this message's schema: the same verdict `validate` gives,
+   * remembered, so the many empty answers (MeterValues.conf, StatusNotification.conf) skip the
+   * validator without skipping the check.
+   */
+  acceptsEmpty(action: Action, kind: 'req' | 'conf'): boolean {
+    let ok = this.emptyOk[kind].get(action);
+    if (ok === undefined) {
+      ok = this.validate(action, kind, {}, 'strict').ok;
+      this.emptyOk[kind].set(action, ok);
+    }
+    return ok;
   }
 
   /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
