@@ -71,6 +71,12 @@ function feed(): void {
 }
 
 function onAnswer(f: Fake, text: string): void {
+  if (text.charCodeAt(1) === 0x32) {
+    // A CALL from the server (the trigger on connect): answer it as the bench's chargers do.
+    const id = (JSON.parse(text) as [number, string])[1];
+    setImmediate(() => central.receive(f.link, `[4,${JSON.stringify(id)},"NotSupported","hot-path charger",{}]`));
+    return;
+  }
   if (f.waiter) {
     f.waiter(text);
     return;
