@@ -131,7 +131,8 @@ export function parseFrame(text: string): Frame {
         throw new FrameError('The action of a CALL must be a non-empty string', id, messageType);
       }
       if (!isPlainObject(data[3])) throw new FrameError('The payload of a CALL must be an object', id, messageType);
-      return [CALL, id, action, data[3]];
+      // Every element checked: the parsed array is the frame (no copy per message).
+      return data as CallFrame;
     }
     case CALLRESULT: {
       if (data.length !== 3) throw new FrameError('A CALLRESULT has exactly 3 elements', id, messageType);

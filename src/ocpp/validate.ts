@@ -44,6 +44,45 @@ export type ValidationResult =
 
 const require = createRequire(import.meta.url);
 
+/** ajv-formats' full RFC 3339 date-time check (with leap seconds), the reference for the fast one. */
+const fullDateTime = (
+  require('ajv-formats/dist/formats.js') as { fullFormats: Record<string, { validate: (s: string) => boolean }> }
+).fullFormats['date-time']!.validate;
+
+/** The shape nearly every charger sends: `2026-12-01T19:45:00(.123)Z` or with a `±hh:mm` offset. */
+const COMMON_DATE_TIME = /^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)$/;
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two decimal digits at `i` (the pattern above has already made sure they are digits). */
+function two(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+}
+
+/**
+ * RFC 3339 date-time (OCPP 1.6 §7 timestamps), the same verdict as ajv-formats' `date-time`, which
+ * splits and matches with captures for every timestamp. The common shape is checked here without
+ * allocating; anything else (a leap second, `+hhmm`, a bad day) is left to ajv-formats' own check.
+ */
+export function isDateTime(s: string): boolean {
+  if (!COMMON_DATE_TIME.test(s)) return fullDateTime(s);
+  const year = two(s, 0) * 100 + two(s, 2);
+  const month = two(s, 5);
+  const day = two(s, 8);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const ok =
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month]!) &&
+    two(s, 11) <= 23 &&
+    two(s, 14) <= 59 &&
+    two(s, 17) <= 59;
+  if (!ok) return fullDateTime(s);
+  const z = s.charCodeAt(s.length - 1);
+  if (z === 0x5a || z === 0x7a) return true; // Z or z
+  return two(s, s.length - 5) <= 23 && two(s, s.length - 2) <= 59 ? true : fullDateTime(s);
+}
+
 /** The 78 OCA schemas (28 core + 11 security-extension messages, .req and .conf each). */
 export function loadSchemas(): JsonSchema[] {
   return require('ocpp-rpc/lib/schemas/ocpp1_6.json') as JsonSchema[];
@@ -88,7 +127,8 @@ export class Validator {
   constructor(schemas: JsonSchema[] = loadSchemas()) {
     // multipleOf 0.1 on floats (charging limits) needs a tolerance: 7.3 / 0.1 is not an integer in IEEE 754.
     const ajv = new Ajv({ strict: false, allErrors: false, multipleOfPrecision: 6 });
-    addFormats(ajv, ['date-time', 'uri']);
+    addFormats(ajv, ['uri']);
+    ajv.addFormat('date-time', { type: 'string', validate: isDateTime });
     this.ajv = ajv;
     for (const s of schemas) {
       // The OCA ids ("urn:Authorize.req") are not valid URNs for ajv's resolver; refs are local anyway.
