@@ -346,7 +346,6 @@ export class BridgeModel {
     k.values.set(object, value);
     out.push({ chargerId: id, connectorId, object, value });
   }
-
 }
 
 function enumIndex(values: readonly string[], name: string): number {

@@ -41,7 +41,7 @@ export interface IncomingCall {
   action: Action;
   payload: Record<string, unknown>;
   /** Deviations repaired in tolerant mode (empty when the payload was valid as sent). */
-  findings: Finding[];
+  findings: readonly Finding[];
   /** The payload exactly as received, when repairs changed it. */
   original: Record<string, unknown> | undefined;
 }

@@ -39,10 +39,13 @@ export interface Finding {
 }
 
 export type ValidationResult =
-  | { ok: true; payload: Record<string, unknown>; findings: Finding[] }
+  | { ok: true; payload: Record<string, unknown>; findings: readonly Finding[] }
   | { ok: false; error: OcppError };
 
 const require = createRequire(import.meta.url);
+
+/** The findings of every valid payload: one shared, frozen empty list. */
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
 /** ajv-formats' full RFC 3339 date-time check (with leap seconds), the reference for the fast one. */
 const fullDateTime = (
@@ -166,7 +169,7 @@ export class Validator {
   /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
   validate(action: Action, kind: 'req' | 'conf', payload: unknown, mode: ValidationMode): ValidationResult {
     const fn = this.byKind[kind].get(action) ?? this.compile(action, kind);
-    if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: [] };
+    if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: NO_FINDINGS };
     const strictError = errorFrom(action, kind, fn.errors);
     if (mode === 'strict') return { ok: false, error: strictError };
     const schema = this.schemaFor(action, kind);

@@ -72,7 +72,10 @@ describe('parseFrame', () => {
     // Brackets inside strings count too (the count may only overestimate the depth).
     assert.equal(fewBrackets(`["${'['.repeat(40)}"]`, MAX_JSON_DEPTH), false);
     assert.deepEqual(parseFrame(`[2,"s1","DataTransfer",{"vendorId":"v","data":"${'{['.repeat(40)}"}]`)[1], 's1');
-    assert.equal(fewBrackets('[2,"m1","MeterValues",{"connectorId":1,"meterValue":[{"sampledValue":[{}]}]}]', 32), true);
+    assert.equal(
+      fewBrackets('[2,"m1","MeterValues",{"connectorId":1,"meterValue":[{"sampledValue":[{}]}]}]', 32),
+      true,
+    );
   });
 
   it('marks the message type of a broken response so it is not answered', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
 import { isDateTime, Validator } from '../../src/ocpp/validate.ts';
 
 const v = new Validator();

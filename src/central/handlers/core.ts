@@ -213,16 +213,18 @@ export function meterValues(ctx: HandlerContext, req: Req<'MeterValues'>): Promi
     return Promise.reject(e);
   }
   const rows = meterRows(ctx.chargerId, req.connectorId, req.transactionId ?? null, req.meterValue, 'MeterValues');
-  const emit = () => {
-    ctx.central.events.emit('meter.values', ctx.chargerId, {
-      connectorId: req.connectorId,
-      transactionId: req.transactionId ?? null,
-      meterValue: req.meterValue,
-    });
-    return METER_VALUES_ANSWER;
-  };
   // Committed before it is answered (design.md, persistence rules): the event and the answer follow the write.
-  return rows.length > 0 ? ctx.central.store.insertMeterValues(rows).then(emit) : Promise.resolve(emit());
+  if (rows.length === 0) return Promise.resolve(meterValuesStored(ctx, req));
+  return ctx.central.store.insertMeterValues(rows).then(() => meterValuesStored(ctx, req));
+}
+
+function meterValuesStored(ctx: HandlerContext, req: Req<'MeterValues'>): Res<'MeterValues'> {
+  ctx.central.events.emit('meter.values', ctx.chargerId, {
+    connectorId: req.connectorId,
+    transactionId: req.transactionId ?? null,
+    meterValue: req.meterValue,
+  });
+  return METER_VALUES_ANSWER;
 }
 
 export type DataTransferHandler = (
