@@ -92,6 +92,12 @@ interface ChargerState {
 /** The connector configuration the model needs: the max current restored by "restore to configured". */
 export interface ModelSettings {
   configuredMaxCurrentA(chargerId: string): number | undefined;
+  /**
+   * Whether meter values are turned into objects (energy, power, currents). Only a transport
+   * (MQTT, KNX) ever reads those objects; without one the model skips the busiest event's
+   * samples and keeps only what the status and commands use (default true).
+   */
+  meterObjects?: boolean;
 }
 
 type SampledValue = MeterValuesRequest['meterValue'][number]['sampledValue'][number];
@@ -244,6 +250,7 @@ export class BridgeModel {
   private meter(id: string, connectorId: number, meterValue: MeterValuesRequest['meterValue']): ObjectChange[] {
     if (!Array.isArray(meterValue) || meterValue.length === 0 || connectorId === 0) return [];
     const k = this.connector(id, connectorId);
+    if (this.settings.meterObjects === false) return [];
     const out: ObjectChange[] = [];
     const svs = meterValue[meterValue.length - 1]!.sampledValue;
     let l1: number | undefined;

@@ -125,6 +125,8 @@ export class RpcSession {
   /** CALLs received and not yet answered, oldest first. */
   private readonly incoming: AnsweredCall[] = [];
   private draining = false;
+  /** The CALL whose handler is running (at most one: see drain). */
+  private pending: AnsweredCall | undefined;
   /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
   private readonly answered = new Map<string, AnsweredCall>();
   /** The same calls in arrival order, a ring: the oldest is forgotten without an iterator. */
@@ -227,17 +229,30 @@ export class RpcSession {
     for (let entry: AnsweredCall | undefined = first; entry !== undefined; entry = this.incoming.shift()) {
       const out = this.begin(entry);
       if (typeof out !== 'string') {
-        const pending = entry;
-        out.then(
-          (result) => this.resume(pending, this.resultText(pending.uniqueId, pending.action, result)),
-          (e: unknown) => this.resume(pending, this.handlerFailed(pending.uniqueId, pending.action, e)),
-        );
+        // Answers go one at a time: `pending` is the only CALL awaiting its handler.
+        this.pending = entry;
+        out.then(this.onHandled, this.onHandlerFailed);
         return;
       }
       this.answerWith(entry, out);
     }
     this.draining = false;
   }
+
+  // Made once per session: a pending handler costs no closure of its own.
+  private readonly onHandled = (result: object): void => {
+    const entry = this.pending;
+    if (entry === undefined) return;
+    this.pending = undefined;
+    this.resume(entry, this.resultText(entry.uniqueId, entry.action, result));
+  };
+
+  private readonly onHandlerFailed = (e: unknown): void => {
+    const entry = this.pending;
+    if (entry === undefined) return;
+    this.pending = undefined;
+    this.resume(entry, this.handlerFailed(entry.uniqueId, entry.action, e));
+  };
 
   private resume(entry: AnsweredCall, text: string): void {
     this.answerWith(entry, text);
