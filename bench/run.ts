@@ -18,7 +18,7 @@ import { count, merge, newHist, quantileMs } from './hist.ts';
 import type { LoadgenArgs, ParentMsg, PhaseResult, StageMsg } from './loadgen.ts';
 import { cpuMs, machineJiffies, mainThreadCpuMs, memMiB, openFileLimits } from './proc.ts';
 import { formatProfile, type ProfileSummary, summarizeProfile } from './profile.ts';
-import { formatStart, runStartBench, type StartSummary } from './start.ts';
+import { ensureBuild, formatStart, runStartBench, type StartSummary } from './start.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -38,6 +38,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --fleet-rate R      fleet run: MeterValues per charger per second (default 0.1)
   --fleet-heartbeat S fleet run: a Heartbeat per charger every S seconds (default 30; 0 = none)
   --fleet-seconds S   fleet run, open-loop duration (default 20)
+  --storm-only        fleet run: the reconnect storm alone (no idle memory, no open loop), e.g.
+                      with --profile-fleet to see where a boot's time goes
   --generators G      load generator processes (default 2)
   --repeat K          run every target K times, interleaved; report each target's median run
   --only LIST         comma-separated subset of: raw, ocpp-rpc, ampere, start
@@ -65,6 +67,7 @@ interface Options {
   fleetRate: number;
   fleetHeartbeat: number;
   fleetSeconds: number;
+  stormOnly: boolean;
   generators: number;
   only: Target[];
   profile: 'load' | 'fleet' | undefined;
@@ -91,6 +94,7 @@ function parseArgs(argv: string[]): Options {
     fleetRate: 0.1,
     fleetHeartbeat: 30,
     fleetSeconds: 20,
+    stormOnly: false,
     generators: 2,
     only: [...TARGETS],
     profile: undefined,
@@ -150,6 +154,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--fleet-seconds':
         o.fleetSeconds = num();
+        break;
+      case '--storm-only':
+        o.stormOnly = true;
         break;
       case '--generators':
         o.generators = int(1);
@@ -575,7 +582,7 @@ async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; se
     const boot = await runStage(gens, 'boot');
     const stormCpuMs = cpuMs(server.pid) - cpu0;
     if (boot.ok === 0) throw new Error(`${target}: no charger booted: ${boot.firstError}`);
-    const prep = await runStage(gens, 'prepare');
+    const prep = o.stormOnly ? boot : await runStage(gens, 'prepare');
     await sleep(2_000);
     const rssIdleMiB = memMiB(server.pid, 'VmRSS');
     const run: FleetRun = {
@@ -589,7 +596,7 @@ async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; se
     };
     const firstSetupError = boot.firstError ?? prep.firstError;
     if (firstSetupError) run.firstSetupError = firstSetupError;
-    if (o.fleetSeconds > 0 && o.fleetRate > 0) {
+    if (o.fleetSeconds > 0 && o.fleetRate > 0 && !o.stormOnly) {
       const rate = Math.round(prep.ok * (o.fleetRate + (o.fleetHeartbeat > 0 ? 1 / o.fleetHeartbeat : 0)));
       progress(`  ${target}: open loop ${o.fleetSeconds} s, ${prep.ok} chargers, ~${rate} msg/s`);
       const ms = o.fleetSeconds * 1_000;
@@ -953,6 +960,12 @@ async function main(): Promise<void> {
   }
   const o = parseArgs(process.argv.slice(2));
   raiseFileLimit(o);
+  // Ampere runs from its compiled build (bin/ampere.js would run src/ through tsx when dist/ is
+  // older than the sources, a slower start and a writer thread that starts late): build it first.
+  if (o.only.includes('ampere')) {
+    progress('building dist/ if src/ is newer…');
+    ensureBuild();
+  }
   // Bounded no matter what: both runs of every target, with generous slack.
   const perTarget =
     (o.fleet > 0 ? 120 + o.fleet / 50 + o.fleetSeconds : 0) + 90 + o.seconds + o.smallSeconds + o.openSeconds;

@@ -48,7 +48,7 @@ export interface StartSummary {
 }
 
 /** Builds dist/ first when it is missing or older than src/, so the figures are for these sources. */
-function ensureBuild(): void {
+export function ensureBuild(): void {
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], {
     cwd: ROOT,
     stdio: 'ignore',

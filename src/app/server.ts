@@ -11,6 +11,7 @@ import {
   BOOT_HOLD_MS,
   CentralSystem,
   type ChargerDirectory,
+  CONNECT_TRIGGER_AFTER_BOOT_MS,
   type CommandSender,
   ConnectTriggers,
   Diagnostics,
@@ -284,6 +285,7 @@ export async function startServer(
     enabledByDefault: config.connectTriggers,
     // A charger that boots does so first: ask only once the boot hold of a new connection is over.
     quietMs: BOOT_HOLD_MS + 500,
+    afterBootMs: CONNECT_TRIGGER_AFTER_BOOT_MS,
     schedule: (fn, ms) => void unrefTimers.setTimeout(fn, ms),
   });
   connectTriggers.start();

@@ -1,30 +1,144 @@
 // Work a feature does after a charger's BootNotification was answered Accepted (configuration
 // policies, local lists): run once the answer has gone out, its failure logged, never thrown.
-// And the triggers on connect: StatusNotification after a boot or a reconnect, BootNotification
-// from a charger that connected without booting and was never Accepted here.
+// And the triggers on connect: StatusNotification after a boot or a reconnect when the charger
+// did not report its connectors by itself, BootNotification from a charger that connected without
+// booting and was never Accepted here.
 import { supportsTriggerMessage } from './approvals.ts';
 import type { BootAnswer, ChargerLink } from './link.ts';
-import type { CentralHost } from './ports.ts';
+import type { CentralHost, EventSource } from './ports.ts';
 
 /** The triggers need the live connection (its boot answer): they run on the node that holds it. */
 export interface LocalCentral extends CentralHost {
   link(chargerId: string): ChargerLink | undefined;
 }
 
-/** Calls `fn` after each Accepted boot; returns the unsubscribe. */
+// ---------------------------------------------------------------- the after-boot queue
+
+/** Boots in the last second above which a reconnect storm is under way. */
+export const STORM_BOOTS_PER_SECOND = 50;
+/** After-boot tasks running at once. */
+export const AFTER_BOOT_CONCURRENCY = 8;
+/** How often a waiting queue looks again whether the storm is over. */
+const STORM_RECHECK_MS = 250;
+
+/**
+ * After-boot work (configuration policies, local lists, triggers on connect) is housekeeping: it
+ * must never delay the boots themselves. It goes through one queue per central system, at most
+ * AFTER_BOOT_CONCURRENCY tasks at a time, and waits while boots keep arriving faster than
+ * STORM_BOOTS_PER_SECOND: after a server restart or a network outage, every charger gets its
+ * BootNotification answered first, then its housekeeping. A charger gone by then is skipped by
+ * the task itself (it finds no connection).
+ */
+export class AfterBootQueue {
+  private readonly tasks: (() => Promise<unknown>)[] = [];
+  private head = 0;
+  private running = 0;
+  /** Boots counted in the current one-second bucket and the one before it. */
+  private bucket = 0;
+  private bucketStart = 0;
+  private previous = 0;
+  private recheck: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly stormPerSecond = STORM_BOOTS_PER_SECOND,
+    private readonly concurrency = AFTER_BOOT_CONCURRENCY,
+  ) {}
+
+  /** Counts a boot (the queue subscribes itself to charger.boot through afterBootQueue()). */
+  noteBoot(): void {
+    this.roll();
+    this.bucket++;
+  }
+
+  /** True while boots arrive faster than the storm threshold (over the last one to two seconds). */
+  get storming(): boolean {
+    this.roll();
+    const elapsed = Math.min(1, (this.now() - this.bucketStart) / 1000);
+    // The previous bucket counts for the part of the last second it still covers.
+    return this.bucket + this.previous * (1 - elapsed) > this.stormPerSecond;
+  }
+
+  get pending(): number {
+    return this.tasks.length - this.head;
+  }
+
+  /** Queues `task`; it starts on a later turn of the event loop, never inside the caller. */
+  push(task: () => Promise<unknown>): void {
+    this.tasks.push(task);
+    setImmediate(() => this.pump());
+  }
+
+  private roll(): void {
+    const now = this.now();
+    if (now - this.bucketStart < 1000) return;
+    this.previous = now - this.bucketStart < 2000 ? this.bucket : 0;
+    this.bucket = 0;
+    this.bucketStart = now - ((now - this.bucketStart) % 1000);
+  }
+
+  private pump(): void {
+    if (this.pending === 0) return;
+    if (this.storming) {
+      if (this.recheck === undefined) {
+        this.recheck = setTimeout(() => {
+          this.recheck = undefined;
+          this.pump();
+        }, STORM_RECHECK_MS);
+        this.recheck.unref();
+      }
+      return;
+    }
+    while (this.running < this.concurrency && this.pending > 0) {
+      const task = this.tasks[this.head]!;
+      this.tasks[this.head++] = undefined as never;
+      if (this.head > 1024 && this.head * 2 > this.tasks.length) {
+        this.tasks.splice(0, this.head);
+        this.head = 0;
+      }
+      this.running++;
+      task()
+        .catch(() => {}) // each task logs its own failure
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+}
+
+const queues = new WeakMap<object, AfterBootQueue>();
+
+/** The after-boot queue of this central system (one per event bus), created on first use. */
+export function afterBootQueue(central: { readonly events: EventSource }): AfterBootQueue {
+  let q = queues.get(central.events);
+  if (!q) {
+    const queue = new AfterBootQueue();
+    central.events.subscribe((e) => {
+      if (e.type === 'charger.boot') queue.noteBoot();
+    });
+    queues.set(central.events, queue);
+    q = queue;
+  }
+  return q;
+}
+
+/** Calls `fn` after each Accepted boot, through the after-boot queue; returns the unsubscribe. */
 export function onAcceptedBoot(
   central: CentralHost,
   what: string,
   fn: (chargerId: string) => Promise<unknown>,
 ): () => void {
+  const queue = afterBootQueue(central);
   return central.events.subscribe((e) => {
     if (e.type !== 'charger.boot' || e.data.status !== 'Accepted' || !e.chargerId) return;
     const chargerId = e.chargerId;
-    // The event comes from inside the boot handler: wait until its BootNotification.conf is out,
-    // since a charger acts on calls only once it knows it is Accepted.
-    setImmediate(() => {
-      fn(chargerId).catch((err) => central.log.warn({ chargerId, err: (err as Error).message }, `${what} failed`));
-    });
+    // The event comes from inside the boot handler: the queue starts the task on a later turn,
+    // once its BootNotification.conf is out, since a charger acts on calls only once it knows
+    // it is Accepted.
+    queue.push(() =>
+      fn(chargerId).catch((err) => central.log.warn({ chargerId, err: (err as Error).message }, `${what} failed`)),
+    );
   });
 }
 
@@ -60,11 +174,20 @@ export function connectTrigger(s: {
 
 const CONNECT_TRIGGERS_SETTING = 'connect-triggers';
 
+/** How long after an Accepted boot a charger has to report its connectors before it is asked to. */
+export const CONNECT_TRIGGER_AFTER_BOOT_MS = 2000;
+
 export interface ConnectTriggersOptions {
   /** The default (--connect-triggers) until an operator changes it through the API. */
   enabledByDefault: boolean;
   /** How long a new connection may stay quiet before Ampere asks (a charger that boots says so first). */
   quietMs: number;
+  /**
+   * How long after an Accepted boot Ampere waits for the charger's own StatusNotification before
+   * asking for one. Most chargers report every connector right after their boot is accepted;
+   * asking them at once doubles that traffic, and in a reconnect storm it competes with the boots.
+   */
+  afterBootMs: number;
   /** Runs `fn` after `ms` (the composition root's timers; tests may drive their own). */
   schedule(fn: () => void, ms: number): void;
 }
@@ -72,6 +195,8 @@ export interface ConnectTriggersOptions {
 /** The setting, readable and changeable through the API (GET/PUT /api/connect-triggers). */
 export class ConnectTriggers {
   private readonly booted = new WeakSet<ChargerLink>();
+  /** Connections whose charger sent a StatusNotification (since its last boot): nothing to ask. */
+  private readonly reported = new WeakSet<ChargerLink>();
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -94,12 +219,15 @@ export class ConnectTriggers {
       if (!e.chargerId) return;
       const link = this.central.link(e.chargerId);
       if (!link) return;
-      if (e.type === 'charger.boot') {
+      if (e.type === 'connector.status') {
+        this.reported.add(link);
+      } else if (e.type === 'charger.boot') {
         this.booted.add(link);
-        // After the BootNotification.conf is out, as onAcceptedBoot does.
-        if (e.data.status === 'Accepted') setImmediate(() => void this.run(link, 'boot'));
+        // A reboot makes the states reported before it stale: wait for fresh ones.
+        this.reported.delete(link);
+        if (e.data.status === 'Accepted') this.opts.schedule(() => this.queue(link, 'boot'), this.opts.afterBootMs);
       } else if (e.type === 'charger.connected') {
-        this.opts.schedule(() => void this.run(link, 'quiet'), this.opts.quietMs);
+        this.opts.schedule(() => this.queue(link, 'quiet'), this.opts.quietMs);
       }
     });
   }
@@ -108,9 +236,17 @@ export class ConnectTriggers {
     this.unsubscribe?.();
   }
 
+  /** Through the after-boot queue: a reconnect storm's boots come first. */
+  private queue(link: ChargerLink, moment: 'boot' | 'quiet'): void {
+    if (link.closed) return;
+    afterBootQueue(this.central).push(() => this.run(link, moment));
+  }
+
   private async run(link: ChargerLink, moment: 'boot' | 'quiet'): Promise<void> {
     const id = link.chargerId;
     if (link.closed || this.central.link(id) !== link || (moment === 'quiet' && this.booted.has(link))) return;
+    // It reported its connectors by itself after its boot: their states are fresh, nothing to ask.
+    if (moment === 'boot' && this.reported.has(link)) return;
     try {
       const record = await this.central.store.getCharger(id);
       const trigger = connectTrigger({
@@ -121,6 +257,7 @@ export class ConnectTriggers {
         acceptedBefore: record?.registration === 'accepted' && record.lastBootAt !== null,
       });
       if (trigger === null || link.closed) return;
+      if (trigger === 'StatusNotification' && this.reported.has(link)) return;
       const { status } = await this.central.call(id, 'TriggerMessage', { requestedMessage: trigger });
       this.central.log.info({ chargerId: id, trigger, status }, 'trigger on connect');
     } catch (err) {

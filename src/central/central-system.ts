@@ -112,8 +112,17 @@ export class CentralSystem implements HandlerHost {
     return this.links.get(chargerId);
   }
 
-  /** Called by the gateway once a charger's WebSocket is open. A second connection replaces the first. */
-  async attach(chargerId: string, transport: Transport, remoteAddress: string | null): Promise<ChargerLink> {
+  /**
+   * Called by the gateway once a charger's WebSocket is open. A second connection replaces the
+   * first. `known` is the charger's row as the gateway read it at the upgrade a moment ago
+   * (null: none), so it is not read twice; absent, attach reads it.
+   */
+  async attach(
+    chargerId: string,
+    transport: Transport,
+    remoteAddress: string | null,
+    known?: ChargerRecord | null,
+  ): Promise<ChargerLink> {
     const old = this.links.get(chargerId);
     if (old) {
       this.log.info({ chargerId }, 'new connection replaces the old one');
@@ -125,10 +134,12 @@ export class CentralSystem implements HandlerHost {
     this.links.set(chargerId, link);
     const bootAnswer = this.bootAnswers.get(chargerId);
     if (bootAnswer) link.bootAnswer = bootAnswer;
-    const record = await this.store.getCharger(chargerId);
+    const record = known === undefined ? await this.store.getCharger(chargerId) : known;
     if (record && !link.closed) this.records.set(chargerId, record);
     if (this.connections) await this.connections.opened(link);
-    else await this.store.setConnection(chargerId, true, remoteAddress, now);
+    // A charger without a row yet has no connection to mark: its first BootNotification stores
+    // the row and the connection together (handlers/core.ts).
+    else if (record) await this.store.setConnection(chargerId, true, remoteAddress, now);
     this.events.emit('charger.connected', chargerId, { remoteAddress });
     this.log.info({ chargerId, remoteAddress }, 'charger connected');
     return link;
@@ -185,7 +196,19 @@ export class CentralSystem implements HandlerHost {
   }
 
   private newSession(link: ChargerLink): RpcSession {
-    const log = this.log.child({ chargerId: link.chargerId });
+    // The charger's child logger is made when the session first logs: most sessions never do,
+    // and a pino child per connection is a visible share of a reconnect storm's CPU.
+    let child: Logger | undefined;
+    const logger = () => {
+      child ??= this.log.child({ chargerId: link.chargerId });
+      return child;
+    };
+    const log = {
+      debug: (o: object, m?: string) => this.log.isLevelEnabled('debug') && logger().debug(o, m),
+      info: (o: object, m?: string) => this.log.isLevelEnabled('info') && logger().info(o, m),
+      warn: (o: object, m?: string) => logger().warn(o, m),
+      error: (o: object, m?: string) => logger().error(o, m),
+    };
     return new RpcSession({
       validator: this.validator,
       mode: () => this.records.get(link.chargerId)?.validationMode ?? this.settings.validation,

@@ -189,7 +189,9 @@ export async function configurationDrift(central: CentralHost, chargerId: string
 export function startConfigPolicies(central: CentralHost): () => void {
   return onAcceptedBoot(central, 'configuration policies', async (id) => {
     // A reboot Ampere asked for (reboot window) has happened: the next window may ask again.
-    await central.store.setSetting(rebootSentKey(id), null);
+    // Read first: most boots follow no such reboot, and a read costs less than a write.
+    if ((await central.store.getSetting(rebootSentKey(id))) !== null)
+      await central.store.setSetting(rebootSentKey(id), null);
     return applyConfigPolicies(central, id);
   });
 }

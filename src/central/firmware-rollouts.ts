@@ -7,6 +7,7 @@
 import { AmpereError } from '../errors.ts';
 import type { FirmwareJobRecord, FirmwareRolloutRecord, FirmwareRolloutState } from '../store/firmware.ts';
 import type { JsonValue } from '../store/types.ts';
+import { afterBootQueue } from './after-boot.ts';
 import type { CentralEvent } from './events.ts';
 import type { FirmwareService, SignedMode } from './firmware.ts';
 
@@ -78,6 +79,8 @@ export class FirmwareRollouts {
   readonly #pumping = new Map<number, { again: boolean; done: Promise<void> }>();
   #unsubscribe: (() => void) | undefined;
 
+  #pumpQueued = false;
+
   constructor(private readonly fw: FirmwareService) {}
 
   start(): void {
@@ -85,8 +88,16 @@ export class FirmwareRollouts {
       if (job.rolloutId !== null) void this.pump(job.rolloutId);
     };
     // A waiting charger is sent its job once its boot is answered Accepted (it acts on calls only then).
+    // Through the after-boot queue, one pass for however many boots came meanwhile: a reconnect
+    // storm reads the running rollouts once, after its boots, not once per boot.
+    const queue = afterBootQueue(this.fw.ports);
     this.#unsubscribe = this.fw.ports.events.subscribe((e: CentralEvent) => {
-      if (e.type === 'charger.boot' && e.data.status === 'Accepted') setImmediate(() => void this.pumpAll());
+      if (e.type !== 'charger.boot' || e.data.status !== 'Accepted' || this.#pumpQueued) return;
+      this.#pumpQueued = true;
+      queue.push(() => {
+        this.#pumpQueued = false;
+        return this.pumpAll();
+      });
     });
     void this.pumpAll();
   }

@@ -45,11 +45,20 @@ const FAILED = new Set([
 ]);
 const LINK_GRACE_MS = 3600_000;
 const RUNNING: ReadonlySet<FirmwareJobState> = new Set(['running']);
+/**
+ * How long "no job runs anywhere" is trusted before the store is asked again. Every boot checks
+ * for a job to confirm; with none running (the usual case) a reconnect storm asks the store once
+ * per this period instead of once per boot. A job started on this node clears it at once; one
+ * started on another node is seen within it, long before the charger reboots into the image.
+ */
+const NONE_RUNNING_TTL_MS = 1000;
 
 export class FirmwareService {
   /** Store read-modify-writes of jobs run one after another (status notices arrive back to back). */
   #chain: Promise<unknown> = Promise.resolve();
   #events: Promise<unknown> = Promise.resolve();
+  /** Until when (clock ms) no running job is known to exist: see NONE_RUNNING_TTL_MS. */
+  #noneRunningUntil = 0;
   #unsubscribe: (() => void) | undefined;
   /** Called when a job reaches a final state (the rollouts start the next one). */
   onFinished: ((job: FirmwareJobRecord) => void) | undefined;
@@ -297,7 +306,18 @@ export class FirmwareService {
   }
 
   /** BootNotification.firmwareVersion after an update: the only proof of an installed image. */
+  /** False when no job runs on any charger (checked at most once per NONE_RUNNING_TTL_MS). */
+  async #anyRunning(): Promise<boolean> {
+    const now = this.ports.clock.now();
+    if (now < this.#noneRunningUntil) return false;
+    const running = await this.ports.store.firmware.listJobs({ state: 'running', limit: 1 });
+    if (running.items.length > 0) return true;
+    this.#noneRunningUntil = now + NONE_RUNNING_TTL_MS;
+    return false;
+  }
+
   async #onBoot(chargerId: string, data: Record<string, unknown>): Promise<void> {
+    if (!(await this.#anyRunning())) return;
     const job = await this.#openJob(chargerId);
     if (!job) return;
     const img = await this.ports.store.firmware.getImage(job.imageId);
@@ -348,6 +368,7 @@ export class FirmwareService {
   }
 
   emitJob(job: FirmwareJobRecord): void {
+    if (job.state === 'running') this.#noneRunningUntil = 0;
     this.ports.events.emit('firmware.job', job.chargerId, {
       jobId: job.id,
       imageId: job.imageId,

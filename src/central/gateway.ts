@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { OCPP16_SUBPROTOCOL } from '../ocpp/index.ts';
+import type { ChargerRecord } from '../store/types.ts';
 import type { CentralSystem } from './central-system.ts';
 import type { ConnectionGuard } from './security/connection-guard.ts';
 import { MessageThrottle, type RateLimitOptions } from './security/rate-limit.ts';
@@ -140,7 +141,7 @@ export class Gateway {
     }
     if (socket.destroyed) return;
     this.opts.connectionGuard?.settle(req.socket);
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onOpen(ws, id, remoteAddress));
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onOpen(ws, id, remoteAddress, known));
   }
 
   /**
@@ -158,7 +159,12 @@ export class Gateway {
     if (waiting) await central.store.recordConnectionAttempt(id, remoteAddress, central.clock.now());
   }
 
-  private async onOpen(ws: WebSocket, chargerId: string, remoteAddress: string | null): Promise<void> {
+  private async onOpen(
+    ws: WebSocket,
+    chargerId: string,
+    remoteAddress: string | null,
+    known: ChargerRecord | null,
+  ): Promise<void> {
     const { central } = this.opts;
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
@@ -210,6 +216,7 @@ export class Gateway {
         close: (code, reason) => ws.close(code, reason),
       },
       remoteAddress,
+      known,
     );
     if (ws.readyState !== WebSocket.OPEN) {
       central.detach(link);

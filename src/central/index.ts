@@ -1,4 +1,5 @@
 export {
+  CONNECT_TRIGGER_AFTER_BOOT_MS,
   type ConnectTrigger,
   ConnectTriggers,
   type ConnectTriggersOptions,

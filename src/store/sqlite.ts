@@ -469,6 +469,8 @@ export class SqliteStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
+    // Any busy store, not only one taking meter values (a reconnect storm writes boots alone).
+    if (!this.#backgroundStarted && this.#queue.stats.writes > BACKGROUND_AFTER_WRITES) this.#startBackground();
     return this.#queue.push(WRITE_OP[op], params);
   }
 

@@ -1,8 +1,9 @@
 // Triggers on connect, observed from the charger's side over real WebSockets: a charger that
-// connects without booting is asked to boot; after the Accepted boot and on a reconnect it is asked
-// for StatusNotification; a Weidmüller (no TriggerMessage) is not asked; the setting is in the API.
+// connects without booting is asked to boot; after the Accepted boot (unless it reports its
+// connectors by itself) and on a reconnect it is asked for StatusNotification; a Weidmüller (no TriggerMessage) is not asked; the setting is in the API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CONNECT_TRIGGER_AFTER_BOOT_MS } from '../../src/central/index.ts';
 import { startTestServer, type TestServer } from '../api/helpers.ts';
 import { TestCharger } from '../helpers/charger.ts';
 import { until } from '../helpers/wait.ts';
@@ -46,6 +47,22 @@ describe('triggers on connect', () => {
     assert.deepEqual(triggers(again), ['StatusNotification']);
     // Asking an Accepted charger to boot again is refused, so none was asked for.
     assert.equal((await server.api('GET', '/api/connect-triggers')).body.enabled, true);
+  });
+
+  it('a charger that reports its connectors right after its boot is not asked to report them', async () => {
+    const c = await server.charger('TRIG-SELF', { boot: false });
+    open.push(c);
+    c.onCall = () => ({ status: 'Accepted' });
+    await c.boot('TestVendor', 'TestModel');
+    await c.call('StatusNotification', { connectorId: 0, errorCode: 'NoError', status: 'Available' });
+    await c.call('StatusNotification', { connectorId: 1, errorCode: 'NoError', status: 'Available' });
+    // Past the wait for its own report (CONNECT_TRIGGER_AFTER_BOOT_MS) and the queue's turn.
+    await new Promise((r) => setTimeout(r, CONNECT_TRIGGER_AFTER_BOOT_MS + 1000));
+    assert.deepEqual(triggers(c), []);
+    // Its next boot makes those states stale: a silent boot is asked again.
+    await c.boot('TestVendor', 'TestModel');
+    await until(() => (triggers(c).length >= 1 ? true : undefined));
+    assert.deepEqual(triggers(c), ['StatusNotification']);
   });
 
   it('a Weidmüller (no TriggerMessage) is never asked; the setting is read and changed in the API', async () => {

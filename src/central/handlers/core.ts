@@ -41,7 +41,8 @@ export async function bootNotification(
   const connected = known ? undefined : central.store.setConnection(chargerId, true, ctx.link.remoteAddress, now);
   const [, boot] = await Promise.all([created, booted, connected]);
   let record = boot;
-  await closeAfterReboot(ctx);
+  // A charger seen for the first time has no transaction to close.
+  if (known) await closeAfterReboot(ctx);
   if (!known) {
     // recordBoot read the row before setConnection ran in the same batch.
     record = { ...record, connected: true, remoteAddress: ctx.link.remoteAddress };

@@ -6,6 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { AmpereError } from '../../errors.ts';
 import { type CertificateHashData, certificateHashData, normalSerial, sameCertificate } from '../../ocpp/index.ts';
+import { afterBootQueue } from '../after-boot.ts';
 import type { CentralServices } from '../ports.ts';
 
 export const CERTIFICATE_TYPES = ['CentralSystemRootCertificate', 'ManufacturerRootCertificate'] as const;
@@ -76,7 +77,7 @@ export class CertificateManagement {
     this.unsubscribe ??= this.central.events.subscribe((e) => {
       if (e.type === 'charger.boot' && e.chargerId && e.data.status === 'Accepted') {
         const id = e.chargerId;
-        setImmediate(() => void this.checkRenewal(id));
+        afterBootQueue(this.central).push(() => this.checkRenewal(id));
       }
     });
     this.timer ??= setInterval(() => {
