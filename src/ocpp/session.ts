@@ -231,8 +231,15 @@ export class RpcSession {
       if (typeof out !== 'string') {
         // Answers go one at a time: `pending` is the only CALL awaiting its handler.
         this.pending = entry;
-        out.then(this.onHandled, this.onHandlerFailed);
-        return;
+        try {
+          out.then(this.onHandled, this.onHandlerFailed);
+          return;
+        } catch (e) {
+          // A thenable whose then() throws: answered here, and the drain goes on.
+          this.pending = undefined;
+          this.answerWith(entry, this.handlerFailed(entry.uniqueId, entry.action, e));
+          continue;
+        }
       }
       this.answerWith(entry, out);
     }
@@ -261,10 +268,15 @@ export class RpcSession {
     else this.draining = false;
   }
 
+  /** Sends an answer (to each repeat too). Never throws: the drain must go on whatever happens. */
   private answerWith(entry: AnsweredCall, text: string): void {
     entry.text = text;
     for (let i = 0; i <= entry.repeats; i++) this.rawSend(text);
-    this.release();
+    try {
+      this.release();
+    } catch (e) {
+      this.log.error({ err: e }, 'sending held CALLs failed');
+    }
   }
 
   /** Checks and validates a CALL and runs its handler: the answer's text, or the handler's pending result. */

@@ -344,3 +344,50 @@ describe('RpcSession answers without an async chain', () => {
     ]);
   });
 });
+
+describe('RpcSession keeps answering', () => {
+  it('when a hook throws while held CALLs are released after an answer', async () => {
+    const { sent, session } = setup(() => ({ currentTime: '2026-01-01T00:00:00Z' }), {
+      holdCallsMs: 60_000,
+      onCall: (direction: string) => {
+        if (direction === 'out') throw new Error('metrics broke');
+      },
+    });
+    const reset = session.call('Reset', { type: 'Soft' });
+    reset.catch(() => {});
+    session.receive('[2,"k1","Heartbeat",{}]');
+    await tick();
+    session.receive('[2,"k2","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(
+      sent.filter((f) => (f as unknown[])[0] === 3).map((f) => (f as unknown[])[1]),
+      ['k1', 'k2'],
+    );
+    session.close();
+  });
+
+  it('when a handler returns a thenable whose then() throws', async () => {
+    let n = 0;
+    const { sent, session } = setup(() => {
+      n++;
+      if (n === 1) {
+        return Object.defineProperty({}, 'then', {
+          value: () => {
+            throw new Error('broken thenable');
+          },
+        });
+      }
+      return { currentTime: '2026-01-01T00:00:00Z' };
+    });
+    session.receive('[2,"t1","Heartbeat",{}]');
+    session.receive('[2,"t2","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(
+      sent.map((f) => (f as unknown[]).slice(0, 3)),
+      [
+        [4, 't1', 'InternalError'],
+        [3, 't2', { currentTime: '2026-01-01T00:00:00Z' }],
+      ],
+    );
+  });
+});
