@@ -411,6 +411,8 @@ interface FleetRun {
   stormSeconds: number;
   /** Server CPU time per charger during the storm (steadier than the time on a busy machine). */
   stormCpuMsPerCharger: number;
+  /** The server's main thread alone (the rest: Ampere's writer thread, checkpointer, GC helpers). */
+  stormMainCpuMsPerCharger: number;
   /** Server RSS before the first connection and with every charger connected, booted and idle. */
   rssBeforeMiB: number;
   rssIdleMiB: number;
@@ -579,8 +581,10 @@ async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; se
     gens = await forkGenerators(server, o, o.fleet);
     progress(`  ${target}: reconnect storm, ${o.fleet} chargers, ${o.storm} at once`);
     const cpu0 = cpuMs(server.pid);
+    const main0 = mainThreadCpuMs(server.pid);
     const boot = await runStage(gens, 'boot');
     const stormCpuMs = cpuMs(server.pid) - cpu0;
+    const stormMainCpuMs = mainThreadCpuMs(server.pid) - main0;
     if (boot.ok === 0) throw new Error(`${target}: no charger booted: ${boot.firstError}`);
     const prep = o.stormOnly ? boot : await runStage(gens, 'prepare');
     await sleep(2_000);
@@ -590,6 +594,7 @@ async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; se
       failedChargers: boot.failed + prep.failed,
       stormSeconds: round(boot.seconds, 2),
       stormCpuMsPerCharger: round(stormCpuMs / boot.ok, 3),
+      stormMainCpuMsPerCharger: round(stormMainCpuMs / boot.ok, 3),
       rssBeforeMiB: round(rssBeforeMiB, 1),
       rssIdleMiB: round(rssIdleMiB, 1),
       idleKiBPerCharger: round(((rssIdleMiB - rssBeforeMiB) * 1024) / Math.max(1, prep.ok), 1),
@@ -770,11 +775,21 @@ function report(results: TargetResult[], o: Options): string {
     out.push(`\nFleet: ${o.fleet} chargers; reconnect storm (${o.storm} connections at once), then idle`);
     out.push(
       table([
-        ['target', 'storm s', 'CPU ms/boot', 'RSS before MiB', 'RSS idle MiB', 'KiB/charger', 'failed'],
+        [
+          'target',
+          'storm s',
+          'CPU ms/boot',
+          'main thr ms/boot',
+          'RSS before MiB',
+          'RSS idle MiB',
+          'KiB/charger',
+          'failed',
+        ],
         ...fleets.map(([t, f]) => [
           t,
           fmt(f.stormSeconds, 2),
           fmt(f.stormCpuMsPerCharger, 2),
+          fmt(f.stormMainCpuMsPerCharger, 2),
           fmt(f.rssBeforeMiB, 0),
           fmt(f.rssIdleMiB, 0),
           fmt(f.idleKiBPerCharger, 1),

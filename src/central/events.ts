@@ -43,6 +43,14 @@ export interface EventBusOptions {
   bufferSize?: number;
 }
 
+/**
+ * The history for resuming a stream (Last-Event-ID) is kept while an event stream is open and
+ * this long after the last one closed, so a client that reconnects finds what it missed. With no
+ * stream for longer (a headless server fed by the API and MQTT), no event is retained: holding
+ * the last 10 000 events, meter values included, costs the garbage collector on every message.
+ */
+export const HISTORY_AFTER_STREAMS_MS = 10 * 60_000;
+
 export class EventBus {
   private readonly emitter = new EventEmitter();
   /** Ring buffer of the last `size` events: slot `id % size` holds event `id`. */
@@ -53,6 +61,12 @@ export class EventBus {
   // One ISO string per millisecond: at tens of thousands of events per second most share it.
   private lastMs = Number.NaN;
   private lastAt = '';
+  /** Open streams (watch()); the history is recorded while any is open or recently was. */
+  private watchers = 0;
+  private watchedUntil = Number.NEGATIVE_INFINITY;
+  private recording = false;
+  /** The first id of the current recording: the ring holds nothing older. */
+  private recordedFrom = 1;
 
   constructor(opts: EventBusOptions) {
     this.now = opts.now;
@@ -69,9 +83,33 @@ export class EventBus {
     }
     const id = ++this.seq;
     const event: CentralEvent = { id, type, chargerId, at: this.lastAt, data };
-    this.ring[id % this.size] = event;
+    if (this.recording) {
+      if (this.watchers === 0 && ms > this.watchedUntil) {
+        // No stream for HISTORY_AFTER_STREAMS_MS: let the retained events go.
+        this.recording = false;
+        this.ring.fill(undefined);
+      } else this.ring[id % this.size] = event;
+    }
     this.emitter.emit('event', event);
     return event;
+  }
+
+  /**
+   * An event stream is open: keep the history from now on, and for HISTORY_AFTER_STREAMS_MS after
+   * the last stream closed. Returns the call that says it closed.
+   */
+  watch(): () => void {
+    this.watchers++;
+    if (!this.recording) {
+      this.recording = true;
+      this.recordedFrom = this.seq + 1;
+    }
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      if (--this.watchers === 0) this.watchedUntil = this.now() + HISTORY_AFTER_STREAMS_MS;
+    };
   }
 
   subscribe(fn: (e: CentralEvent) => void): () => void {
@@ -81,7 +119,7 @@ export class EventBus {
 
   /** Events after `id` still in the buffer, oldest first; `complete` is false when some were already dropped. */
   since(id: number): { events: CentralEvent[]; complete: boolean } {
-    const oldest = Math.max(1, this.seq - this.size + 1);
+    const oldest = Math.max(1, this.seq - this.size + 1, this.recording ? this.recordedFrom : this.seq + 1);
     const from = Math.max(id + 1, oldest);
     const events: CentralEvent[] = [];
     for (let i = from; i <= this.seq; i++) events.push(this.ring[i % this.size]!);

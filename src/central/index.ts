@@ -41,7 +41,7 @@ export {
   diagnosticsView,
   HTTP_UPLOAD_PATH,
 } from './diagnostics.ts';
-export { type CentralEvent, type CentralEventType, EventBus } from './events.ts';
+export { type CentralEvent, type CentralEventType, EventBus, HISTORY_AFTER_STREAMS_MS } from './events.ts';
 export {
   checkSignedChoice,
   type FirmwarePorts,

@@ -291,6 +291,50 @@ CREATE TABLE meter_daily (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // Issue 14: the writer's cost per meter value (src/store/sqlite-meter-index.ts). The two
+    // indexes of meter_values become lookup tables the writer fills ~once a second, many rows per
+    // page; rows above the mark are read from the table by rowid range until then.
+    version: 17,
+    name: 'meter values: lookup tables indexed after commit, in slices',
+    sql: `
+CREATE TABLE meter_values_by_charger (
+  charger_id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  id INTEGER NOT NULL,
+  PRIMARY KEY (charger_id, ts, id)
+) WITHOUT ROWID;
+CREATE TABLE meter_values_by_tx (
+  transaction_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  id INTEGER NOT NULL,
+  PRIMARY KEY (transaction_id, ts, id)
+) WITHOUT ROWID;
+-- The mark: every meter_values row with id <= upto has its entries in the two tables above.
+-- gen counts deletions that could break a pass under way (it then ends without moving upto).
+CREATE TABLE meter_values_indexed (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  upto INTEGER NOT NULL,
+  gen INTEGER NOT NULL
+);
+INSERT INTO meter_values_by_charger (charger_id, ts, id)
+  SELECT charger_id, ts, id FROM meter_values ORDER BY charger_id, ts, id;
+INSERT INTO meter_values_by_tx (transaction_id, ts, id)
+  SELECT transaction_id, ts, id FROM meter_values WHERE transaction_id IS NOT NULL ORDER BY transaction_id, ts, id;
+INSERT INTO meter_values_indexed (one, upto, gen) VALUES (1, coalesce((SELECT max(id) FROM meter_values), 0), 0);
+DROP INDEX meter_values_charger;
+DROP INDEX meter_values_tx;
+-- A deleted row takes its entries along. Deleting the newest rows lets SQLite hand their ids out
+-- again (max(rowid) + 1): the mark comes down with them, so a reused id counts as fresh. Either
+-- that or deleting a fresh row bumps gen: a pass under way may have read that id.
+CREATE TRIGGER meter_values_unindex AFTER DELETE ON meter_values BEGIN
+  DELETE FROM meter_values_by_charger WHERE charger_id = old.charger_id AND ts = old.ts AND id = old.id;
+  DELETE FROM meter_values_by_tx WHERE transaction_id = old.transaction_id AND ts = old.ts AND id = old.id;
+  UPDATE meter_values_indexed SET gen = gen + 1, upto = min(upto, coalesce((SELECT max(id) FROM meter_values), 0))
+    WHERE old.id > upto OR upto > coalesce((SELECT max(id) FROM meter_values), 0);
+END;
+`,
+  },
 ];
 /** Applies the migrations not yet recorded; returns the versions applied now. */
 export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = sqliteMigrations): number[] {

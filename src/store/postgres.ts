@@ -24,6 +24,7 @@ import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from '
 import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
 import {
+  bootChargerFields,
   bootFields,
   chargingProfileRecord,
   chargingProfileWhere,
@@ -282,6 +283,15 @@ const SAMPLES = 'meter_values m CROSS JOIN LATERAL json_array_elements(m.samples
 
 // ---------------------------------------------------------------- the store
 
+/** What a BootNotification replaces in an existing charger's row (recordBoot, bootCharger). */
+const BOOT_IDENTITY_SET = `vendor = excluded.vendor, model = excluded.model,
+  charge_point_serial_number = excluded.charge_point_serial_number,
+  charge_box_serial_number = excluded.charge_box_serial_number,
+  firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
+  meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
+  last_boot_at = excluded.last_boot_at,
+  last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at)`;
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly firmware: FirmwareStore;
@@ -490,6 +500,35 @@ export class PostgresStore implements Store {
     });
   }
 
+  bootCharger(
+    id: string,
+    boot: BootFields,
+    at: TimeInput,
+    connection: { registrationIfNew: ChargerRecord['registration']; remoteAddress: string | null },
+  ): Promise<{ record: ChargerRecord; created: boolean }> {
+    return this.#write(() => {
+      const b = bootChargerFields(id, boot, at, connection);
+      const p = [b.id, b.vendor, b.model, b.cpsn, b.cbsn, b.fw, b.iccid, b.imsi, b.meterType, b.meterSn, b.at];
+      return async (exec) => {
+        // As recordBoot, plus the connection; a new charger gets its registration. xmax = 0 only
+        // on a row this statement inserted.
+        const r = await exec(
+          `INSERT INTO chargers AS c (id, vendor, model, charge_point_serial_number, charge_box_serial_number,
+            firmware_version, iccid, imsi, meter_type, meter_serial_number, last_boot_at, last_seen_at,
+            created_at, updated_at, registration, connected, remote_address)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11, $12, true, $13)
+          ON CONFLICT (id) DO UPDATE SET
+            ${BOOT_IDENTITY_SET},
+            connected = true, remote_address = coalesce(excluded.remote_address, c.remote_address),
+            updated_at = excluded.updated_at
+          RETURNING *, (xmax = 0) AS inserted`,
+          [...p, b.registration, b.address],
+        );
+        return { record: chargerRecord(r.rows[0]), created: r.rows[0].inserted === true };
+      };
+    });
+  }
+
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
     return this.#write(() => {
       const b = bootFields(id, boot, at);
@@ -502,13 +541,7 @@ export class PostgresStore implements Store {
             created_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11)
           ON CONFLICT (id) DO UPDATE SET
-            vendor = excluded.vendor, model = excluded.model,
-            charge_point_serial_number = excluded.charge_point_serial_number,
-            charge_box_serial_number = excluded.charge_box_serial_number,
-            firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-            meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-            last_boot_at = excluded.last_boot_at,
-            last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
+            ${BOOT_IDENTITY_SET},
             updated_at = excluded.updated_at
           RETURNING *`,
           p,

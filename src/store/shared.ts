@@ -78,6 +78,22 @@ export function bootFields(id: string, boot: BootFields, at: TimeInput) {
   };
 }
 
+/** bootCharger: the identity fields, the registration of a new charger and the address, checked. */
+export function bootChargerFields(
+  id: string,
+  boot: BootFields,
+  at: TimeInput,
+  connection: { registrationIfNew: string; remoteAddress: string | null },
+) {
+  if (!REGISTRATIONS.has(connection.registrationIfNew))
+    throw invalid('registrationIfNew: accepted, pending or rejected');
+  return {
+    ...bootFields(id, boot, at),
+    registration: connection.registrationIfNew,
+    address: optionalText(connection.remoteAddress, 'remoteAddress'),
+  };
+}
+
 /** recordStatus: charger, connector, status, error code, info, vendor id, vendor error, timestamp, received. */
 export function statusParams(s: StatusInput): unknown[] {
   return [

@@ -5,12 +5,14 @@
 // `[codes, params]` or 'close'; out: 'ready', then one outcome per batch, in order.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { MeterIndexer, type MeterIndexOptions } from './sqlite-meter-index.ts';
 import { configureConnection, encodeError, runWriteOp, statementCache, txControl } from './sqlite-writes.ts';
 import { type BatchOutcome, runBatch } from './write-queue.ts';
 
 export interface WriterData {
   file: string;
   busyTimeoutMs: number;
+  meterIndex: MeterIndexOptions;
 }
 
 const port = parentPort!;
@@ -19,6 +21,7 @@ const db = new Database(data.file, { fileMustExist: true });
 configureConnection(db, data.busyTimeoutMs);
 const tx = txControl(db);
 const prepare = statementCache(db);
+const indexer = new MeterIndexer(db, tx, () => performance.now(), data.meterIndex);
 
 port.on('message', (m: [number[], unknown[]] | 'close') => {
   if (m === 'close') {
@@ -35,5 +38,7 @@ port.on('message', (m: [number[], unknown[]] | 'close') => {
       failures: out.failures?.map(([i, err]) => [i, encodeError(err)]) ?? null,
       fatal: out.fatal === null ? null : { error: encodeError(out.fatal.error) },
     } satisfies BatchOutcome);
+  // After the reply: the batch's callers are answered before a slice of indexing runs.
+  indexer.afterBatch(codes, params, out);
 });
 port.postMessage('ready');

@@ -225,6 +225,15 @@ const PRUNE_FOLD = `INSERT INTO meter_daily (charger_id, connector_id, day, min_
     max_w = max(coalesce(max_w, excluded.max_w), coalesce(excluded.max_w, max_w)),
     readings = readings + excluded.readings`;
 
+/** What a BootNotification replaces in an existing charger's row (recordBoot, bootCharger). */
+const BOOT_IDENTITY_SET = `vendor = excluded.vendor, model = excluded.model,
+  charge_point_serial_number = excluded.charge_point_serial_number,
+  charge_box_serial_number = excluded.charge_box_serial_number,
+  firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
+  meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
+  last_boot_at = excluded.last_boot_at,
+  last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`;
+
 /** Columns of one meter_values row, flattened: a message's rows follow each other. */
 export const METER_COLUMNS = 6;
 
@@ -263,13 +272,7 @@ export const writeOps = {
         created_at, updated_at)
       VALUES (@id, @vendor, @model, @cpsn, @cbsn, @fw, @iccid, @imsi, @meterType, @meterSn, @at, @at, @at, @at)
       ON CONFLICT (id) DO UPDATE SET
-        vendor = excluded.vendor, model = excluded.model,
-        charge_point_serial_number = excluded.charge_point_serial_number,
-        charge_box_serial_number = excluded.charge_box_serial_number,
-        firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-        meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-        last_boot_at = excluded.last_boot_at,
-        last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at),
+        ${BOOT_IDENTITY_SET},
         updated_at = excluded.updated_at`).run(p);
     return chargerRecord(s('SELECT * FROM chargers WHERE id = ?').get(p.id) as ChargerRow);
   },
@@ -504,6 +507,25 @@ export const writeOps = {
     const batch = 'SELECT id FROM meter_values WHERE ts < ? ORDER BY id LIMIT ?';
     s(PRUNE_FOLD.replace('BATCH', batch)).run(p);
     return s(`DELETE FROM meter_values WHERE id IN (${batch})`).run(p).changes;
+  },
+
+  /** A connected charger's BootNotification (store.bootCharger): identity, connection, new row. */
+  bootCharger(
+    s: Prepare,
+    p: Record<string, unknown> & { id: string; registration: string; address: string | null },
+  ): { record: ChargerRecord; created: boolean } {
+    const created = s('SELECT 1 FROM chargers WHERE id = ?').get(p.id) === undefined;
+    // Every boot replaces the whole identity (as recordBoot); a new charger gets its registration.
+    s(`INSERT INTO chargers (id, registration, vendor, model, charge_point_serial_number,
+        charge_box_serial_number, firmware_version, iccid, imsi, meter_type, meter_serial_number,
+        last_boot_at, last_seen_at, connected, remote_address, created_at, updated_at)
+      VALUES (@id, @registration, @vendor, @model, @cpsn, @cbsn, @fw, @iccid, @imsi, @meterType, @meterSn,
+        @at, @at, 1, @address, @at, @at)
+      ON CONFLICT (id) DO UPDATE SET
+        ${BOOT_IDENTITY_SET},
+        connected = 1, remote_address = coalesce(excluded.remote_address, remote_address),
+        updated_at = excluded.updated_at`).run(p);
+    return { record: chargerRecord(s('SELECT * FROM chargers WHERE id = ?').get(p.id) as ChargerRow), created };
   },
 } satisfies Record<string, (s: Prepare, p: any) => unknown>;
 

@@ -29,6 +29,7 @@ import { migrateSqlite } from './migrations.ts';
 import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
 import {
+  bootChargerFields,
   bootFields,
   type ConnectorRow,
   chargingProfileRecord,
@@ -57,6 +58,7 @@ import {
   TouchBatch,
   transactionWhere,
 } from './shared.ts';
+import { MeterIndexer, type MeterIndexOptions, meterSource } from './sqlite-meter-index.ts';
 import type { WriterData } from './sqlite-writer.ts';
 import {
   type ChargerRow,
@@ -154,6 +156,8 @@ export interface SqliteStoreOptions {
   writer?: 'auto' | 'worker' | 'thread';
   /** Told the duration of every group commit. */
   onCommit?: CommitObserver;
+  /** When the writer indexes fresh meter values (sqlite-meter-index.ts); tests make it eager. */
+  meterIndex?: MeterIndexOptions;
 }
 
 /**
@@ -326,7 +330,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     throw err;
   }
   const file = opts.file === ':memory:' || opts.file === '' ? null : opts.file;
-  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto', opts.onCommit);
+  const store = new SqliteStore(db, file, busyTimeoutMs, opts.writer ?? 'auto', opts.onCommit, opts.meterIndex);
   if (file !== null && opts.writer === 'worker') {
     try {
       await store.startWriter();
@@ -339,6 +343,21 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
 }
 
 const TAG_STATUSES = new Set(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx']);
+
+/** The statement of queryMeterValues, and its parameters (exported for its query-plan test). */
+export function meterValuesSql(q: MeterQuery): { sql: string; params: unknown[] } {
+  const { limit, offset } = pageBounds(q, 1000, 100_000);
+  const w = meterWhere(q, 'j.value');
+  const src = meterSource(q);
+  return {
+    sql: `SELECT m.id, m.charger_id, m.connector_id, m.transaction_id, m.ts, m.source,
+        j.key AS k, j.value ->> 0 AS value, j.value ->> 1 AS context, j.value ->> 2 AS format,
+        j.value ->> 3 AS measurand, j.value ->> 4 AS phase, j.value ->> 5 AS location, j.value ->> 6 AS unit,
+        j.value ->> 7 AS wh, j.value ->> 8 AS w
+      FROM ${src.sql} m, json_each(m.samples) j${w} ORDER BY m.ts, m.id, j.key LIMIT ? OFFSET ?`,
+    params: [...src.params, ...w.params, limit, offset],
+  };
+}
 
 // ---------------------------------------------------------------- rows
 
@@ -369,6 +388,7 @@ export class SqliteStore implements Store {
   /** Runs batches on this thread's connection (in memory, before the writer thread is up, or after it died). */
   readonly #localSink: BatchSink;
   readonly #onCommit: CommitObserver | undefined;
+  readonly #meterIndex: MeterIndexOptions;
   // touchCharger coalescing: one UPDATE per charger per batch, whatever the frame rate.
   readonly #touchBatch: TouchBatch;
 
@@ -378,6 +398,7 @@ export class SqliteStore implements Store {
     busyTimeoutMs = 5000,
     writer: 'auto' | 'worker' | 'thread' = 'auto',
     onCommit?: CommitObserver,
+    meterIndex: MeterIndexOptions = {},
   ) {
     this.#db = db;
     this.#onCommit = onCommit;
@@ -387,9 +408,13 @@ export class SqliteStore implements Store {
     this.#stmt = statementCache(db);
     const tx = txControl(db);
     const prepare = this.#stmt;
-    this.#localSink = this.#timed((codes, params) =>
-      runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i])),
-    );
+    this.#meterIndex = meterIndex;
+    const indexer = new MeterIndexer(db, tx, () => performance.now(), meterIndex);
+    this.#localSink = this.#timed((codes, params) => {
+      const out = runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i]));
+      indexer.afterBatch(codes, params, out);
+      return out;
+    });
     this.#queue = new WriteQueue(this.#localSink, WRITE_OP.noop);
     this.firmware = new FirmwareStore({
       rows: async (sql, params) => {
@@ -417,20 +442,22 @@ export class SqliteStore implements Store {
    */
   startWriter(): Promise<void> {
     if (this.#file === null) return Promise.resolve();
-    this.#writerStarting ??= WriterThread.start({ file: this.#file, busyTimeoutMs: this.#busyTimeoutMs }).then(
-      async (w) => {
-        if (this.#closed) {
-          await w.stop();
-          return;
-        }
-        w.onDeath = () => {
-          this.#writer = null;
-          this.#queue.setSink(this.#localSink);
-        };
-        this.#writer = w;
-        this.#queue.setSink(this.#timed(w.sink));
-      },
-    );
+    this.#writerStarting ??= WriterThread.start({
+      file: this.#file,
+      busyTimeoutMs: this.#busyTimeoutMs,
+      meterIndex: this.#meterIndex,
+    }).then(async (w) => {
+      if (this.#closed) {
+        await w.stop();
+        return;
+      }
+      w.onDeath = () => {
+        this.#writer = null;
+        this.#queue.setSink(this.#localSink);
+      };
+      this.#writer = w;
+      this.#queue.setSink(this.#timed(w.sink));
+    });
     return this.#writerStarting;
   }
 
@@ -533,6 +560,15 @@ export class SqliteStore implements Store {
 
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord> {
     return this.#write('recordBoot', () => bootFields(id, boot, at));
+  }
+
+  bootCharger(
+    id: string,
+    boot: BootFields,
+    at: TimeInput,
+    connection: { registrationIfNew: ChargerRecord['registration']; remoteAddress: string | null },
+  ): Promise<{ record: ChargerRecord; created: boolean }> {
+    return this.#write('bootCharger', () => bootChargerFields(id, boot, at, connection));
   }
 
   touchCharger(id: string, at: TimeInput): Promise<void> {
@@ -693,22 +729,24 @@ export class SqliteStore implements Store {
 
   async transactionMeterSummary(transactionId: number): Promise<TransactionMeterSummary> {
     this.#read();
+    // The transaction's rows: its lookup-table entries and the fresh rows (sqlite-meter-index.ts).
+    const src = meterSource({ transactionId });
     const a = this.#stmt(`SELECT count(*) AS n, min(m.ts) AS first, max(m.ts) AS last
-      FROM meter_values m, json_each(m.samples) j WHERE m.transaction_id = ?`).get(transactionId) as {
+      FROM ${src.sql} m, json_each(m.samples) j`).get(...src.params) as {
       n: number;
       first: number | null;
       last: number | null;
     };
-    const e = this.#stmt(`SELECT j.value ->> 7 AS wh FROM meter_values m, json_each(m.samples) j
-      WHERE m.transaction_id = ? AND j.value ->> 7 IS NOT NULL
-      ORDER BY m.ts DESC, m.id DESC, j.key DESC LIMIT 1`).get(transactionId) as { wh: number } | undefined;
+    const e = this.#stmt(`SELECT j.value ->> 7 AS wh FROM ${src.sql} m, json_each(m.samples) j
+      WHERE j.value ->> 7 IS NOT NULL
+      ORDER BY m.ts DESC, m.id DESC, j.key DESC LIMIT 1`).get(...src.params) as { wh: number } | undefined;
     // Power per instant: the phase-less total when the charger sent one, else the sum of phases.
     const p = this.#stmt(`SELECT max(total) AS peak, avg(total) AS mean FROM (
         SELECT CASE WHEN sum(phase IS NULL) > 0 THEN sum(CASE WHEN phase IS NULL THEN w END) ELSE sum(w) END AS total
         FROM (SELECT m.ts AS ts, j.value ->> 4 AS phase, j.value ->> 8 AS w
-          FROM meter_values m, json_each(m.samples) j
-          WHERE m.transaction_id = ? AND j.value ->> 3 = 'Power.Active.Import')
-        WHERE w IS NOT NULL GROUP BY ts)`).get(transactionId) as { peak: number | null; mean: number | null };
+          FROM ${src.sql} m, json_each(m.samples) j
+          WHERE j.value ->> 3 = 'Power.Active.Import')
+        WHERE w IS NOT NULL GROUP BY ts)`).get(...src.params) as { peak: number | null; mean: number | null };
     return {
       transactionId,
       samples: a.n,
@@ -762,18 +800,8 @@ export class SqliteStore implements Store {
 
   async queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]> {
     this.#read();
-    const { limit, offset } = pageBounds(q, 1000, 100_000);
-    const w = meterWhere(q, 'j.value');
-    const rows = this.#stmt(`SELECT m.id, m.charger_id, m.connector_id, m.transaction_id, m.ts, m.source,
-        j.key AS k, j.value ->> 0 AS value, j.value ->> 1 AS context, j.value ->> 2 AS format,
-        j.value ->> 3 AS measurand, j.value ->> 4 AS phase, j.value ->> 5 AS location, j.value ->> 6 AS unit,
-        j.value ->> 7 AS wh, j.value ->> 8 AS w
-      FROM meter_values m, json_each(m.samples) j${w} ORDER BY m.ts, m.id, j.key LIMIT ? OFFSET ?`).all(
-      ...w.params,
-      limit,
-      offset,
-    ) as MeterRow[];
-    return rows.map(meterValueRecord);
+    const { sql, params } = meterValuesSql(q);
+    return (this.#stmt(sql).all(...params) as MeterRow[]).map(meterValueRecord);
   }
 
   async queryMeterBuckets(q: MeterBucketQuery): Promise<MeterBucket[]> {
@@ -781,6 +809,7 @@ export class SqliteStore implements Store {
     const step = bucketStepMs(q);
     const { limit, offset } = pageBounds(q, 10_000, 100_000);
     const w = meterWhere(q, 'j.value');
+    const src = meterSource(q);
     // SQLite returns the bare columns (value, wh, w) of the row holding max(ts) when max() is the
     // query's only min/max aggregate: that is the "last sample" of each bucket for registers.
     // Non-numeric values (SignedData format) are left out of averages instead of counting as 0.
@@ -792,10 +821,10 @@ export class SqliteStore implements Store {
       FROM (SELECT m.ts AS ts, m.connector_id AS connector_id, coalesce(j.value ->> 3, '${ENERGY_DEFAULT}') AS m,
           j.value ->> 4 AS phase, j.value ->> 5 AS location, j.value ->> 6 AS unit, j.value ->> 0 AS value,
           j.value ->> 2 AS format, j.value ->> 7 AS wh, j.value ->> 8 AS w
-        FROM meter_values m, json_each(m.samples) j${w})
+        FROM ${src.sql} m, json_each(m.samples) j${w})
       GROUP BY bucket, connector_id, m, phase, location, unit
       ORDER BY bucket, connector_id, m, phase, location, unit
-      LIMIT ? OFFSET ?`).all(step, ...w.params, limit, offset) as BucketRow[];
+      LIMIT ? OFFSET ?`).all(step, ...src.params, ...w.params, limit, offset) as BucketRow[];
     return rows.map(meterBucket);
   }
 

@@ -601,6 +601,17 @@ export interface ChargerStore {
   deleteCharger(id: string): Promise<boolean>;
   /** Stores BootNotification identity; creates a `pending` charger if unknown. */
   recordBoot(id: string, boot: BootFields, at: TimeInput): Promise<ChargerRecord>;
+  /**
+   * A connected charger's BootNotification in one write: its identity, the connection (connected,
+   * remote address) and, for a charger seen for the first time, its row with `registrationIfNew`
+   * (an existing charger keeps its registration). `created` says which it was.
+   */
+  bootCharger(
+    id: string,
+    boot: BootFields,
+    at: TimeInput,
+    connection: { registrationIfNew: Registration; remoteAddress: string | null },
+  ): Promise<{ record: ChargerRecord; created: boolean }>;
   /** lastSeenAt on every frame: the hot path, coalesced per charger within a batch. */
   touchCharger(id: string, at: TimeInput): Promise<void>;
   setConnection(id: string, connected: boolean, remoteAddress: string | null, at: TimeInput): Promise<void>;

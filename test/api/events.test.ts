@@ -155,6 +155,8 @@ describe('events API (SSE)', () => {
 
   test('a resume point older than the buffer is announced as a gap', async () => {
     const small = await startTestServer();
+    // A stream was open (the history is kept only then), its client gone.
+    small.central.events.watch()();
     // Fill well past nothing: the buffer holds 10 000; ask for id 0 after pushing the oldest out.
     for (let i = 0; i < 10_050; i++) small.central.events.emit('smart.actuation', null, { i });
     const stream = await open(small.url, '/api/events', { 'last-event-id': '1' });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { CentralSystem, EventBus } from '../../src/central/index.ts';
+import { CentralSystem, EventBus, HISTORY_AFTER_STREAMS_MS } from '../../src/central/index.ts';
 import { AmpereError } from '../../src/errors.ts';
 import { createValidator, type Timers } from '../../src/ocpp/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
@@ -215,6 +215,7 @@ describe('events', () => {
   it('emits connection, boot, status and transaction events in order', async () => {
     const { central, events } = await setup();
     const seen: string[] = [];
+    events.watch(); // as an open event stream does: the history for resuming is kept
     events.subscribe((e) => seen.push(e.type));
     const cp = await charger(central, 'F1');
     await cp.call('BootNotification', { chargePointVendor: 'V', chargePointModel: 'M' });
@@ -229,5 +230,41 @@ describe('events', () => {
       'charger.disconnected',
     ]);
     assert.equal(events.since(2).events.length, 3);
+  });
+});
+
+describe('the event history for resuming a stream', () => {
+  it('is kept while a stream is open and for a while after, and not at all without one', () => {
+    let now = Date.parse('2026-11-23T10:00:00Z');
+    const bus = new EventBus({ now: () => now, bufferSize: 100 });
+    bus.emit('smart.actuation', null, { n: 1 });
+    bus.emit('smart.actuation', null, { n: 2 });
+    // Nobody streams: nothing retained, and a resume is told what it missed.
+    assert.deepEqual(bus.since(0), { events: [], complete: false });
+    assert.deepEqual(bus.since(2), { events: [], complete: true });
+
+    const unwatch = bus.watch();
+    bus.emit('smart.actuation', null, { n: 3 });
+    bus.emit('smart.actuation', null, { n: 4 });
+    assert.deepEqual(
+      bus.since(2).events.map((e) => e.data.n),
+      [3, 4],
+    );
+    assert.equal(bus.since(2).complete, true);
+    assert.equal(bus.since(1).complete, false, 'event 2 came before the stream');
+
+    // The stream closes; its client may come back within HISTORY_AFTER_STREAMS_MS.
+    unwatch();
+    now += HISTORY_AFTER_STREAMS_MS - 1;
+    bus.emit('smart.actuation', null, { n: 5 });
+    assert.deepEqual(
+      bus.since(3).events.map((e) => e.data.n),
+      [4, 5],
+    );
+    // Past it, the history goes.
+    now += 2;
+    bus.emit('smart.actuation', null, { n: 6 });
+    assert.deepEqual(bus.since(5), { events: [], complete: false });
+    assert.deepEqual(bus.since(6), { events: [], complete: true });
   });
 });

@@ -109,6 +109,54 @@ export function runStoreContract(name: string, open: (opts?: { onCommit?: Commit
         assert.equal(again.lastBootAt, iso(T0 + 60_000));
       });
 
+      it('bootCharger creates a new charger with its registration and connection in one write, and keeps an existing one', async () => {
+        const first = await store.bootCharger(
+          'GOE-1',
+          {
+            chargePointVendor: 'go-e',
+            chargePointModel: 'Gemini',
+            chargePointSerialNumber: 'S1',
+            firmwareVersion: '56.1',
+          },
+          T0,
+          { registrationIfNew: 'accepted', remoteAddress: '10.0.0.7:5000' },
+        );
+        assert.equal(first.created, true);
+        assert.equal(first.record.registration, 'accepted');
+        assert.equal(first.record.connected, true);
+        assert.equal(first.record.remoteAddress, '10.0.0.7:5000');
+        assert.equal(first.record.vendor, 'go-e');
+        assert.equal(first.record.lastBootAt, iso(T0));
+        assert.equal(first.record.securityProfile, 0);
+        assert.deepEqual(await store.getCharger('GOE-1'), first.record);
+
+        // An operator holds it; it goes offline; it boots again from elsewhere.
+        await store.upsertCharger('GOE-1', { registration: 'rejected', heartbeatInterval: 60 }, T0 + 1000);
+        await store.setConnection('GOE-1', false, null, T0 + 2000);
+        const again = await store.bootCharger(
+          'GOE-1',
+          { chargePointVendor: 'go-e', chargePointModel: 'Gemini', firmwareVersion: '56.2' },
+          T0 + 60_000,
+          { registrationIfNew: 'accepted', remoteAddress: null },
+        );
+        assert.equal(again.created, false);
+        assert.equal(again.record.registration, 'rejected', 'an existing charger keeps its registration');
+        assert.equal(again.record.heartbeatInterval, 60);
+        assert.equal(again.record.connected, true);
+        assert.equal(again.record.remoteAddress, '10.0.0.7:5000', 'no address: the last one stays');
+        assert.equal(again.record.firmwareVersion, '56.2');
+        assert.equal(again.record.chargePointSerialNumber, null, 'a boot replaces the whole identity');
+        assert.equal(again.record.lastBootAt, iso(T0 + 60_000));
+        await assert.rejects(
+          store.bootCharger('GOE-2', { chargePointVendor: 'go-e', chargePointModel: 'Gemini' }, T0, {
+            registrationIfNew: 'maybe' as never,
+            remoteAddress: null,
+          }),
+          /registrationIfNew/,
+        );
+        assert.equal(await store.getCharger('GOE-2'), null);
+      });
+
       it('touchCharger and setConnection track presence; lastSeenAt never goes back', async () => {
         await store.upsertCharger('CP1', {}, T0);
         await store.setConnection('CP1', true, '10.0.0.5:4242', T0);

@@ -23,6 +23,14 @@ runStoreContract('sqlite (temp file, writer thread)', async (o) => {
   assert.ok(s.writerThread, 'writes run on the writer thread');
   return s;
 });
+// Meter values indexed after every batch, a few rows a slice (sqlite-meter-index.ts): the suite's
+// reads then find rows indexed, fresh and mid-pass, on the writer thread and on this one.
+runStoreContract('sqlite (temp file, writer thread, eager meter indexing)', (o) =>
+  openSqliteStore({ file: freshFile(), writer: 'worker', meterIndex: { afterRows: 1, sliceRows: 3 }, ...o }),
+);
+runStoreContract('sqlite (in memory, eager meter indexing)', (o) =>
+  openSqliteStore({ file: ':memory:', meterIndex: { afterRows: 1, sliceRows: 3 }, ...o }),
+);
 runStoreContract('sqlite (in memory)', (o) => openSqliteStore({ file: ':memory:', writer: 'worker', ...o }));
 runFirmwareContract('sqlite (temp file, writer thread)', () =>
   openSqliteStore({ file: freshFile(), writer: 'worker' }),

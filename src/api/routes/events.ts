@@ -90,6 +90,7 @@ export function eventRoutes(app: FastifyInstance, { eventLog }: ApiContext): Eve
         lastSent = e.id;
         if (wanted(e)) res.write(frame(e));
       };
+      const unwatch = eventLog.watch?.();
       const unsubscribe = eventLog.subscribe(send);
       if (resumeFrom !== undefined) {
         const { events, complete } = await eventLog.since(resumeFrom);
@@ -108,6 +109,7 @@ export function eventRoutes(app: FastifyInstance, { eventLog }: ApiContext): Eve
       const end = () => {
         clearInterval(keepalive);
         unsubscribe();
+        unwatch?.();
         open.delete(end);
         if (!res.writableEnded) res.end();
       };

@@ -10,6 +10,8 @@ import type { EventSource, Timers } from '../ports.ts';
 /** What the API's event stream reads: live events and the history after an id. */
 export interface EventLog extends EventSource {
   readonly lastId: number;
+  /** A stream is open and may resume later: keep the history (EventBus); returns its end. */
+  watch?(): () => void;
   since(
     id: number,
   ): { events: CentralEvent[]; complete: boolean } | Promise<{ events: CentralEvent[]; complete: boolean }>;

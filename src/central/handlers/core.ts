@@ -29,27 +29,15 @@ export async function bootNotification(
   req: Req<'BootNotification'>,
 ): Promise<Res<'BootNotification'>> {
   const { central, chargerId, now } = ctx;
-  const known = await central.store.getCharger(chargerId);
-  // A charger seen for the first time: its row, its boot and its connection (which had no row
-  // when the connection was recorded) are queued together, so they share one group commit
-  // instead of waiting for three in a row (writes apply in call order).
   // Registration policy for an id never seen: open accepts it, pending holds it for approval.
-  // (known refuses unknown ids at the handshake, so none reach here.)
-  const registration = central.settings.registration === 'open' ? 'accepted' : 'pending';
-  const created = known ? undefined : central.store.upsertCharger(chargerId, { registration }, now);
-  const booted = central.store.recordBoot(chargerId, req, now);
-  const connected = known ? undefined : central.store.setConnection(chargerId, true, ctx.link.remoteAddress, now);
-  const [, boot] = await Promise.all([created, booted, connected]);
-  let record = boot;
+  // (known refuses unknown ids at the handshake, so none reach here.) One write stores the
+  // identity and the connection, and creates the row of a charger seen for the first time.
+  const { record, created } = await central.store.bootCharger(chargerId, req, now, {
+    registrationIfNew: central.settings.registration === 'open' ? 'accepted' : 'pending',
+    remoteAddress: ctx.link.remoteAddress,
+  });
   // A charger seen for the first time has no transaction to close.
-  if (known) await closeAfterReboot(ctx);
-  if (!known) {
-    // recordBoot read the row before setConnection ran in the same batch.
-    record = { ...record, connected: true, remoteAddress: ctx.link.remoteAddress };
-  } else if (!record.connected) {
-    await central.store.setConnection(chargerId, true, ctx.link.remoteAddress, now);
-    record = { ...record, connected: true, remoteAddress: ctx.link.remoteAddress };
-  }
+  if (!created) await closeAfterReboot(ctx);
   central.rememberRecord(record);
   const status =
     record.registration === 'accepted' ? 'Accepted' : record.registration === 'pending' ? 'Pending' : 'Rejected';

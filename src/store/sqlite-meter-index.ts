@@ -1,0 +1,253 @@
+// Deferred indexing of meter values (SQLite, migration 17). A MeterValues row is committed into
+// meter_values alone; its entries in the two lookup tables (meter_values_by_charger, _by_tx) are
+// added later by this indexer, on the writer's connection, for many rows at once.
+//
+// Why: each commit writes every page it dirtied to the WAL. Indexed on insert, a row dirtied the
+// tail page of its charger's range and of its transaction's range, and with one CALL in flight per
+// charger no two rows of a group commit share those pages: two 4 KiB WAL frames per meter value.
+// Indexed here, the fresh rows of up to a second (AFTER_ROWS at most) are sorted by charger, so a
+// charger's page is written once for all of its rows of the pass (bench/meter-writes.ts measures
+// both: 27 → 13 µs of CPU per row).
+//
+// Rows with id <= meter_values_indexed.upto (the mark) are in the lookup tables; rows above it are
+// "fresh", and readers take them from the table by rowid range (meterSource, below). A pass reads
+// the fresh ids, then inserts their entries in slices of SLICE_ROWS rows, each its own short
+// transaction; the writer runs one step after each group commit, and the last slice moves the mark. Entries of
+// rows above the mark are ignored by readers, so a pass cut short (crash, close) is harmless and
+// the next pass redoes it (INSERT OR IGNORE). A DELETE trigger drops a row's entries, lowers the
+// mark below ids SQLite could hand out again, and counts deletions of fresh rows (gen): a pass
+// that saw the mark or gen change meanwhile ends without moving it (compare-and-set), and the
+// next one starts over. Entries are copied from the row itself (SELECT by id), never from what
+// the pass read earlier, so an entry always matches its row.
+import type Database from 'better-sqlite3';
+import { METER_COLUMNS, WRITE_OP } from './sqlite-writes.ts';
+import { toMs } from './time.ts';
+import type { TimeInput } from './types.ts';
+import type { BatchOutcome, TxControl } from './write-queue.ts';
+
+export interface MeterIndexOptions {
+  /** Fresh rows that start a pass at once. */
+  afterRows?: number;
+  /** Milliseconds after the last pass that start one for any fresh row. */
+  afterMs?: number;
+  /** Rows indexed per slice (one transaction), and fresh ids read per step. */
+  sliceRows?: number;
+}
+
+/**
+ * Defaults, measured with bench/meter-writes.ts (1 000 chargers): ~10 rows per charger per pass
+ * share their page, and the fresh rows readers scan stay few; a step takes ~2 ms, what the next
+ * write waits behind it.
+ */
+const AFTER_ROWS = 10_000;
+const AFTER_MS = 1_000;
+const SLICE_ROWS = 500;
+/** Fresh ids read per step, as a multiple of SLICE_ROWS: reading an id costs less than indexing it. */
+const READ_FACTOR = 4;
+
+type Fresh = [id: number, chargerId: string, ts: number];
+
+interface Pass {
+  rows: Fresh[];
+  read: number;
+  at: number;
+  from: number;
+  to: number;
+  gen: number;
+}
+
+function byChargerTs(a: Fresh, b: Fresh): number {
+  if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;
+  return a[2] - b[2] || a[0] - b[0];
+}
+
+export class MeterIndexer {
+  readonly #tx: TxControl;
+  readonly #now: () => number;
+  readonly #afterRows: number;
+  readonly #afterMs: number;
+  readonly #sliceRows: number;
+  readonly #mark: Database.Statement;
+  readonly #fresh: Database.Statement;
+  readonly #last: Database.Statement;
+  readonly #byCharger: Database.Statement;
+  readonly #byTx: Database.Statement;
+  readonly #moveMark: Database.Statement;
+  /**
+   * Rows inserted since the last pass began (an estimate: a re-run batch counts twice). One at
+   * start: an earlier process may have left fresh rows, and the first pass looks for them.
+   */
+  #inserted = 1;
+  #lastPass: number;
+  /**
+   * The pass under way: the mark it moves (from → to), its rows (read in steps of sliceRows ids
+   * up to `read`, then sorted by charger), and where the next slice starts (-1 while reading).
+   */
+  #pass: Pass | null = null;
+  /** Counters for benchmarks and tests. */
+  readonly stats = { passes: 0, steps: 0, slices: 0, rows: 0, longestStepMs: 0, failures: 0 };
+
+  constructor(db: Database.Database, tx: TxControl, now: () => number, opts: MeterIndexOptions = {}) {
+    this.#tx = tx;
+    this.#now = now;
+    this.#afterRows = opts.afterRows ?? AFTER_ROWS;
+    this.#afterMs = opts.afterMs ?? AFTER_MS;
+    this.#sliceRows = opts.sliceRows ?? SLICE_ROWS;
+    this.#lastPass = now();
+    this.#mark = db.prepare('SELECT upto, gen FROM meter_values_indexed').raw();
+    this.#fresh = db
+      .prepare('SELECT id, charger_id, ts FROM meter_values WHERE id > ? AND id <= ? ORDER BY id LIMIT ?')
+      .raw();
+    this.#last = db.prepare('SELECT max(id) FROM meter_values').pluck();
+    this.#byCharger = db.prepare(
+      'INSERT OR IGNORE INTO meter_values_by_charger (charger_id, ts, id) SELECT charger_id, ts, id FROM meter_values WHERE id = ?',
+    );
+    this.#byTx = db.prepare(`INSERT OR IGNORE INTO meter_values_by_tx (transaction_id, ts, id)
+      SELECT transaction_id, ts, id FROM meter_values WHERE id = ? AND transaction_id IS NOT NULL`);
+    this.#moveMark = db.prepare('UPDATE meter_values_indexed SET upto = ? WHERE upto = ? AND gen = ?');
+  }
+
+  /**
+   * After a group commit: counts its meter rows, then runs one slice when a pass is due. The
+   * next batch waits for that slice only. An indexing failure is counted and left to the next
+   * pass: the rows stay readable as fresh rows meanwhile.
+   */
+  afterBatch(codes: readonly number[], params: readonly unknown[], out: BatchOutcome): void {
+    if (out.fatal === null) {
+      for (let i = 0; i < codes.length; i++)
+        if (codes[i] === WRITE_OP.insertMeterValues) this.#inserted += (params[i] as unknown[]).length / METER_COLUMNS;
+    }
+    if (!this.due) return;
+    try {
+      this.step();
+    } catch {
+      this.stats.failures++;
+    }
+  }
+
+  /** A pass is under way, or due: enough fresh rows, or any after AFTER_MS. */
+  get due(): boolean {
+    if (this.#pass !== null || this.#inserted >= this.#afterRows) return true;
+    return this.#inserted > 0 && this.#now() - this.#lastPass >= this.#afterMs;
+  }
+
+  /**
+   * Runs one step of a pass (starting one first when none is under way): reading the next
+   * sliceRows fresh ids, or indexing the next sliceRows rows in one transaction. Returns whether
+   * the pass has more steps. Throws what the database throws; the pass is then dropped and the
+   * next one starts over.
+   */
+  step(): boolean {
+    if (this.#pass === null && !this.#begin()) return false;
+    const pass = this.#pass!;
+    const started = performance.now();
+    try {
+      if (pass.at < 0) this.#read(pass);
+      else this.#slice(pass);
+    } catch (err) {
+      if (this.#tx.inTransaction) this.#tx.rollback();
+      this.#pass = null;
+      throw err;
+    }
+    this.stats.steps++;
+    this.stats.longestStepMs = Math.max(this.stats.longestStepMs, performance.now() - started);
+    if (pass.at < pass.rows.length) return true;
+    this.#pass = null;
+    return false;
+  }
+
+  /** Indexes every fresh row now. */
+  flush(): void {
+    while (this.step());
+    // Rows committed after the pass had fixed its range are taken by one more pass.
+    while (this.step());
+  }
+
+  #begin(): boolean {
+    this.#inserted = 0;
+    this.#lastPass = this.#now();
+    const [from, gen] = this.#mark.get() as [number, number];
+    const to = (this.#last.get() as number | null) ?? 0;
+    if (to <= from) return false;
+    this.#pass = { rows: [], read: from, at: -1, from, to, gen };
+    this.stats.passes++;
+    return true;
+  }
+
+  #read(pass: Pass): void {
+    const limit = this.#sliceRows * READ_FACTOR;
+    const chunk = this.#fresh.all(pass.read, pass.to, limit) as Fresh[];
+    for (const r of chunk) pass.rows.push(r);
+    if (chunk.length === limit) {
+      pass.read = chunk[chunk.length - 1]![0];
+      return;
+    }
+    pass.rows.sort(byChargerTs);
+    pass.at = 0;
+    if (pass.rows.length === 0) this.#slice(pass); // every row deleted meanwhile: move the mark
+  }
+
+  #slice(pass: Pass): void {
+    const end = Math.min(pass.rows.length, pass.at + this.#sliceRows);
+    this.#tx.begin();
+    for (let i = pass.at; i < end; i++) {
+      const id = pass.rows[i]![0];
+      this.#byCharger.run(id);
+      this.#byTx.run(id);
+    }
+    if (end === pass.rows.length) this.#moveMark.run(pass.to, pass.from, pass.gen);
+    this.#tx.commit();
+    this.stats.slices++;
+    this.stats.rows += end - pass.at;
+    pass.at = end;
+  }
+}
+
+// ---------------------------------------------------------------- the read side
+
+const MARK = '(SELECT upto FROM meter_values_indexed)';
+const COLUMNS = 'v.charger_id, v.connector_id, v.transaction_id, v.source, v.samples';
+
+/**
+ * The meter_values rows of a charger or a transaction, as a FROM item to alias `m` (the
+ * caller's WHERE still applies): the lookup table's entries up to the mark joined to their rows,
+ * UNION ALL the fresh rows above the mark (a rowid range, at most ~1 s of writes). The first arm
+ * takes id and ts from the lookup table, so its primary key order serves ORDER BY m.ts, m.id and
+ * a LIMIT stops early (SQLite merges the two arms). Without either filter: the table itself.
+ */
+export function meterSource(q: { chargerId?: string; transactionId?: number; from?: TimeInput; to?: TimeInput }): {
+  sql: string;
+  params: unknown[];
+} {
+  let table: string;
+  let key: string;
+  let value: unknown;
+  if (q.transactionId !== undefined) {
+    table = 'meter_values_by_tx';
+    key = 'transaction_id';
+    value = q.transactionId;
+  } else if (q.chargerId !== undefined) {
+    table = 'meter_values_by_charger';
+    key = 'charger_id';
+    value = q.chargerId;
+  } else return { sql: 'meter_values', params: [] };
+  const params: unknown[] = [value];
+  let range = '';
+  if (q.from !== undefined) {
+    range += ' AND x.ts >= ?';
+    params.push(toMs(q.from, 'from'));
+  }
+  if (q.to !== undefined) {
+    range += ' AND x.ts < ?';
+    params.push(toMs(q.to, 'to'));
+  }
+  params.push(value);
+  return {
+    sql: `(SELECT x.id AS id, x.ts AS ts, ${COLUMNS}
+        FROM ${table} x JOIN meter_values v ON v.id = x.id
+        WHERE x.${key} = ? AND x.id <= ${MARK}${range}
+      UNION ALL
+      SELECT v.id, v.ts, ${COLUMNS} FROM meter_values v WHERE v.id > ${MARK} AND v.${key} = ?)`,
+    params,
+  };
+}

@@ -1,0 +1,245 @@
+// Deferred indexing of meter values (src/store/sqlite-meter-index.ts, migration 17) on real
+// database files: reads see every committed row whether indexed, fresh or mid-pass; deletions
+// cannot hide a row; the migration converts a database holding meter values; the reads keep
+// indexed query plans.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { migrateSqlite, sqliteMigrations } from '../../src/store/migrations.ts';
+import { meterValuesSql, openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
+import { MeterIndexer } from '../../src/store/sqlite-meter-index.ts';
+import { METER_COLUMNS, txControl, WRITE_OP } from '../../src/store/sqlite-writes.ts';
+import { meterRow } from './contract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'ampere-meter-index-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const freshFile = () => join(dir, `db-${process.pid}-${n++}.sqlite`);
+const T0 = Date.parse('2024-05-01T10:00:00.000Z');
+
+/** The mark and entry counts, read on a connection of its own. */
+function indexState(file: string): { upto: number; gen: number; byCharger: number; byTx: number; rows: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db
+      .prepare(`SELECT upto, gen, (SELECT count(*) FROM meter_values_by_charger) AS byCharger,
+        (SELECT count(*) FROM meter_values_by_tx) AS byTx, (SELECT count(*) FROM meter_values) AS rows
+        FROM meter_values_indexed`)
+      .get() as { upto: number; gen: number; byCharger: number; byTx: number; rows: number };
+  } finally {
+    db.close();
+  }
+}
+
+async function values(s: SqliteStore, q: { chargerId?: string; transactionId?: number }): Promise<string[]> {
+  return (await s.queryMeterValues({ ...q, limit: 100_000 })).map((r) => r.value);
+}
+
+describe('meter values indexed after commit (sqlite)', () => {
+  it('reads by charger and by transaction see every committed row, indexed, fresh or mid-pass', async () => {
+    const file = freshFile();
+    // A pass at every write, two rows a slice: most reads land in the middle of a pass.
+    const s = await openSqliteStore({ file, writer: 'thread', meterIndex: { afterRows: 1, sliceRows: 2 } });
+    const expected = new Map<string, string[]>();
+    let sawBoth = false;
+    for (let i = 0; i < 60; i++) {
+      const chargerId = `CP${i % 3}`;
+      const transactionId = 100 + (i % 3);
+      await s.insertMeterValues([meterRow({ chargerId, transactionId, timestamp: T0 + i * 1000, value: String(i) })]);
+      for (const key of [chargerId, `tx${transactionId}`]) expected.set(key, [...(expected.get(key) ?? []), String(i)]);
+      for (let c = 0; c < 3; c++) {
+        assert.deepEqual(await values(s, { chargerId: `CP${c}` }), expected.get(`CP${c}`) ?? [], `CP${c} after ${i}`);
+        assert.deepEqual(
+          await values(s, { transactionId: 100 + c }),
+          expected.get(`tx${100 + c}`) ?? [],
+          `tx after ${i}`,
+        );
+      }
+      const st = indexState(file);
+      if (st.upto > 0 && st.upto < st.rows) sawBoth = true;
+    }
+    assert.ok(sawBoth, 'some reads found rows both indexed and fresh');
+    // The summary and buckets read the same rows.
+    const summary = await s.transactionMeterSummary(100);
+    assert.equal(summary.samples, 20);
+    assert.equal(summary.lastWh, 0);
+    const buckets = await s.queryMeterBuckets({ chargerId: 'CP1', stepSeconds: 3600 });
+    assert.equal(
+      buckets.reduce((sum, b) => sum + b.samples, 0),
+      20,
+    );
+    // Writes go on until every row is indexed: the lookup tables then hold all of them.
+    for (let i = 0; i < 20 && indexState(file).upto < 60; i++) await s.upsertCharger('CP0', { notes: String(i) });
+    assert.deepEqual(indexState(file), { upto: 60, gen: 0, byCharger: 60, byTx: 60, rows: 60 });
+    assert.deepEqual(await values(s, { chargerId: 'CP2' }), expected.get('CP2'));
+    await s.close();
+  });
+
+  it('a row taking the id of a pruned newest row is still found by charger (ids reused after delete)', async () => {
+    const file = freshFile();
+    const s = await openSqliteStore({ file, writer: 'thread', meterIndex: { afterRows: 1, sliceRows: 100 } });
+    await s.insertMeterValues(
+      [1, 2, 3].map((i) => meterRow({ chargerId: 'CP1', timestamp: T0 + i, value: String(i) })),
+    );
+    // The newest ids, timestamped by a charger whose clock is decades behind: retention takes them.
+    await s.insertMeterValues([4, 5].map((i) => meterRow({ chargerId: 'CP2', timestamp: i, value: String(i) })));
+    for (let i = 0; i < 5 && indexState(file).upto < 5; i++) await s.upsertCharger('CP1', {});
+    assert.equal(indexState(file).upto, 5);
+    assert.equal(await s.pruneMeterValues(T0 - 86_400_000, 100), 2);
+    assert.equal(indexState(file).upto, 3, 'the mark came down with the deleted ids');
+    // SQLite hands out id 4 again; it must count as fresh, not as indexed without entries.
+    await s.insertMeterValues([meterRow({ chargerId: 'CP3', timestamp: T0, value: 'again' })]);
+    assert.deepEqual(await values(s, { chargerId: 'CP3' }), ['again']);
+    assert.deepEqual(await values(s, { chargerId: 'CP2' }), []);
+    for (let i = 0; i < 5 && indexState(file).upto < 4; i++) await s.upsertCharger('CP1', {});
+    assert.deepEqual(await values(s, { chargerId: 'CP3' }), ['again']);
+    assert.equal(indexState(file).byCharger, 4);
+    await s.close();
+  });
+
+  it('a pass that saw a fresh row deleted ends without moving the mark, and the next one indexes the rest', () => {
+    const db = new Database(freshFile());
+    migrateSqlite(db);
+    const insert = db.prepare(
+      "INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, 1, NULL, ?, 'MeterValues', '[]')",
+    );
+    for (let i = 1; i <= 6; i++) insert.run(`CP${i % 2}`, i);
+    const ix = new MeterIndexer(db, txControl(db), () => 0, { afterRows: 1, sliceRows: 2 });
+    assert.equal(ix.step(), true); // reads ids 1..6
+    assert.equal(ix.step(), true); // indexes two of them
+    db.prepare('DELETE FROM meter_values WHERE id = 6').run();
+    insert.run('CP9', 7); // takes id 6 again
+    while (ix.step());
+    const mark = () => db.prepare('SELECT upto FROM meter_values_indexed').pluck().get();
+    assert.equal(mark(), 0, 'the pass did not move the mark over a row it never indexed');
+    ix.flush();
+    assert.equal(mark(), 6);
+    const entries = db.prepare('SELECT charger_id, id FROM meter_values_by_charger ORDER BY id').raw().all();
+    assert.deepEqual(entries, [
+      ['CP1', 1],
+      ['CP0', 2],
+      ['CP1', 3],
+      ['CP0', 4],
+      ['CP1', 5],
+      ['CP9', 6],
+    ]);
+    db.close();
+  });
+
+  it('a pass cut short (process killed between slices) leaves every row readable; the next pass finishes', async () => {
+    const file = freshFile();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    migrateSqlite(db);
+    const insert = db.prepare(
+      "INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, 1, ?, ?, 'MeterValues', ?)",
+    );
+    const sample = (i: number) => JSON.stringify([[String(i), null, null, null, null, null, 'Wh', i, null]]);
+    for (let i = 1; i <= 9; i++) insert.run(`CP${i % 3}`, 10 + (i % 3), T0 + i, sample(i));
+    const ix = new MeterIndexer(db, txControl(db), () => 0, { afterRows: 1, sliceRows: 2 });
+    ix.step(); // reads 8 ids (4 slices' worth)
+    ix.step(); // reads the 9th
+    ix.step(); // one slice committed: entries above the mark, the mark not moved
+    db.close(); // each slice is its own transaction: this is what a kill -9 between slices leaves
+    assert.deepEqual(indexState(file), { upto: 0, gen: 0, byCharger: 2, byTx: 2, rows: 9 });
+    const s = await openSqliteStore({ file, writer: 'thread', meterIndex: { afterRows: 1, sliceRows: 100 } });
+    assert.equal((await values(s, { chargerId: 'CP1' })).length, 3, 'no row twice, none missing');
+    assert.equal((await values(s, { transactionId: 11 })).length, 3);
+    for (let i = 0; i < 5 && indexState(file).upto < 9; i++) await s.upsertCharger('CP1', {});
+    assert.deepEqual(indexState(file), { upto: 9, gen: 0, byCharger: 9, byTx: 9, rows: 9 });
+    assert.equal((await values(s, { chargerId: 'CP1' })).length, 3);
+    await s.close();
+  });
+
+  it('starts a pass after afterMs for any fresh row, by its clock', () => {
+    const db = new Database(':memory:');
+    migrateSqlite(db);
+    let now = 0;
+    const ix = new MeterIndexer(db, txControl(db), () => now, { afterRows: 1000, afterMs: 1000 });
+    const ok = { results: null, failures: null, fatal: null, retried: false };
+    assert.equal(ix.due, false);
+    now = 1000;
+    assert.equal(ix.due, true, 'after afterMs it looks for rows an earlier process left fresh');
+    ix.afterBatch([WRITE_OP.noop], [null], ok);
+    assert.equal(ix.stats.passes, 0, 'there were none');
+    now = 5000;
+    assert.equal(ix.due, false, 'nothing fresh, nothing due');
+    db.prepare(
+      "INSERT INTO meter_values (charger_id, connector_id, ts, source, samples) VALUES ('CP1', 1, 1, 'MeterValues', '[]')",
+    ).run();
+    now = 1500;
+    ix.afterBatch([WRITE_OP.insertMeterValues], [new Array(METER_COLUMNS)], ok);
+    assert.equal(ix.stats.steps, 0, 'one fresh row, and less than afterMs since the last look: no step');
+    now = 1999;
+    assert.equal(ix.due, false);
+    now = 2000;
+    assert.equal(ix.due, true);
+    ix.afterBatch([WRITE_OP.noop], [null], ok); // reads the fresh id
+    ix.afterBatch([WRITE_OP.noop], [null], ok); // indexes it, moves the mark
+    assert.equal(db.prepare('SELECT upto FROM meter_values_indexed').pluck().get(), 1);
+    assert.equal(ix.due, false);
+    db.close();
+  });
+
+  it('migration 17 converts a database holding meter values: entries, mark, old indexes gone', async () => {
+    const file = freshFile();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    migrateSqlite(
+      db,
+      sqliteMigrations.filter((m) => m.version < 17),
+    );
+    const insert = db.prepare(
+      "INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, 1, ?, ?, 'MeterValues', ?)",
+    );
+    for (let i = 0; i < 30; i++)
+      insert.run(
+        `CP${i % 3}`,
+        i % 2 === 0 ? 7 : null,
+        T0 + i,
+        JSON.stringify([[String(i), null, null, null, null, null, 'Wh', i, null]]),
+      );
+    db.close();
+    const s = await openSqliteStore({ file, writer: 'thread' });
+    assert.deepEqual(indexState(file), { upto: 30, gen: 0, byCharger: 30, byTx: 15, rows: 30 });
+    const raw = new Database(file, { readonly: true });
+    const indexes = raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'meter_values'")
+      .pluck()
+      .all();
+    raw.close();
+    assert.deepEqual(indexes, [], 'the per-insert indexes are gone');
+    assert.equal((await values(s, { chargerId: 'CP1' })).length, 10);
+    assert.equal((await values(s, { transactionId: 7 })).length, 15);
+    assert.equal((await s.transactionMeterSummary(7)).lastWh, 28);
+    await s.close();
+  });
+
+  it('reads by charger and by transaction keep indexed plans (no scan of meter_values)', () => {
+    const db = new Database(':memory:');
+    migrateSqlite(db);
+    const plan = (sql: string, params: unknown[]) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('\n');
+    const cases = [
+      [{ chargerId: 'CP1', from: T0, to: T0 + 1 }, /SEARCH x USING PRIMARY KEY \(charger_id=\? AND ts>\? AND ts<\?\)/],
+      [{ chargerId: 'CP1' }, /SEARCH x USING PRIMARY KEY \(charger_id=\?\)/],
+      [
+        { transactionId: 7, measurand: 'Energy.Active.Import.Register' },
+        /SEARCH x USING PRIMARY KEY \(transaction_id=\?\)/,
+      ],
+    ] as const;
+    for (const [q, lookup] of cases) {
+      const text = plan(meterValuesSql(q).sql, meterValuesSql(q).params);
+      assert.match(text, lookup, text);
+      assert.match(text, /SEARCH v USING INTEGER PRIMARY KEY \(rowid>\?\)/, text);
+      // The indexed arm comes in (ts, id) order: a LIMIT stops early however long the history.
+      assert.match(text, /MERGE \(UNION ALL\)/, text);
+      assert.match(text, /USE TEMP B-TREE FOR LAST TERM OF ORDER BY/, text);
+      assert.doesNotMatch(text, /SCAN (v|meter_values)\b/, text);
+    }
+    db.close();
+  });
+});
