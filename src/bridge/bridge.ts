@@ -53,7 +53,11 @@ export class Bridge {
 
   constructor(private readonly opts: BridgeOptions) {
     this.settingsNow = opts.settings;
-    this.model = new BridgeModel({ configuredMaxCurrentA: (id) => this.settingsNow.chargers[id]?.maxCurrentA });
+    this.model = new BridgeModel({
+      configuredMaxCurrentA: (id) => this.settingsNow.chargers[id]?.maxCurrentA,
+      // Transports are fixed at start (--mqtt, --knx): without one, nobody reads the meter objects.
+      meterObjects: opts.mqtt !== undefined || opts.knx !== undefined,
+    });
     this.runner = new CommandRunner(
       opts.ports,
       this.model,

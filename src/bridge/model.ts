@@ -92,6 +92,12 @@ interface ChargerState {
 /** The connector configuration the model needs: the max current restored by "restore to configured". */
 export interface ModelSettings {
   configuredMaxCurrentA(chargerId: string): number | undefined;
+  /**
+   * Whether meter values are turned into objects (energy, power, currents). Only a transport
+   * (MQTT, KNX) ever reads those objects; without one the model skips the busiest event's
+   * samples and keeps only what the status and commands use (default true).
+   */
+  meterObjects?: boolean;
 }
 
 type SampledValue = MeterValuesRequest['meterValue'][number]['sampledValue'][number];
@@ -233,49 +239,65 @@ export class BridgeModel {
       ...this.put(k, id, connectorId, 'power', 0),
     ];
     for (const key of ['current', 'current_l1', 'current_l2', 'current_l3'] as const) {
-      if (k.values.has(key)) out.push(...this.current(k, id, connectorId, key, 0));
+      if (k.values.has(key)) this.current(out, k, id, connectorId, key, 0);
     }
     out.push(...this.put(k, id, connectorId, 'charging', 0));
     return out;
   }
 
+  // Runs for every MeterValues of every charger: changes are pushed into one array (no spread
+  // copies) and each sampled value is normalised only for the one object it can change.
   private meter(id: string, connectorId: number, meterValue: MeterValuesRequest['meterValue']): ObjectChange[] {
     if (!Array.isArray(meterValue) || meterValue.length === 0 || connectorId === 0) return [];
     const k = this.connector(id, connectorId);
+    if (this.settings.meterObjects === false) return [];
     const out: ObjectChange[] = [];
-    const latest = meterValue[meterValue.length - 1]!;
-    const phases: number[] = [];
+    const svs = meterValue[meterValue.length - 1]!.sampledValue;
+    let l1: number | undefined;
+    let l2: number | undefined;
+    let l3: number | undefined;
     let total: number | undefined;
-    for (const sv of latest.sampledValue) {
-      const { wh, w } = normalise(sv);
+    for (let i = 0; i < svs.length; i++) {
+      const sv = svs[i]!;
       const measurand = sv.measurand ?? 'Energy.Active.Import.Register';
-      if (measurand === 'Energy.Active.Import.Register' && wh !== null && k.meterStartWh !== undefined) {
-        out.push(...this.put(k, id, connectorId, 'session_energy_wh', Math.round(wh - k.meterStartWh)));
-      } else if (measurand === 'Power.Active.Import' && w !== null && sv.phase === undefined) {
-        out.push(...this.put(k, id, connectorId, 'power', Math.round(w)));
+      if (measurand === 'Energy.Active.Import.Register') {
+        const wh = k.meterStartWh !== undefined ? normalise(sv).wh : null;
+        if (wh !== null) this.putInto(out, k, id, connectorId, 'session_energy_wh', Math.round(wh - k.meterStartWh!));
+      } else if (measurand === 'Power.Active.Import') {
+        const w = sv.phase === undefined ? normalise(sv).w : null;
+        if (w !== null) this.putInto(out, k, id, connectorId, 'power', Math.round(w));
       } else if (measurand === 'Current.Import') {
         const a = amperes(sv);
         if (a === undefined) continue;
         const phase = phaseIndex(sv.phase);
         if (phase === undefined) total = a;
-        else phases[phase] = a;
+        else if (phase === 0) l1 = a;
+        else if (phase === 1) l2 = a;
+        else l3 = a;
       }
     }
-    phases.forEach((a, i) => {
-      out.push(...this.current(k, id, connectorId, `current_l${i + 1}` as ConnectorObject, a));
-    });
+    if (l1 !== undefined) this.current(out, k, id, connectorId, 'current_l1', l1);
+    if (l2 !== undefined) this.current(out, k, id, connectorId, 'current_l2', l2);
+    if (l3 !== undefined) this.current(out, k, id, connectorId, 'current_l3', l3);
     // The charging current of the connector: the highest phase current (a 1-phase car draws on L1 only).
-    const current = total ?? (phases.length > 0 ? Math.max(...phases.filter((a) => a !== undefined)) : undefined);
-    if (current !== undefined) out.push(...this.current(k, id, connectorId, 'current', current));
+    const current = total ?? maxDefined(l1, l2, l3);
+    if (current !== undefined) this.current(out, k, id, connectorId, 'current', current);
     return out;
   }
 
   /** xxter: a current is sent on a change of more than 0.2 A, so small meter noise stays off the bus. */
-  private current(k: ConnectorState, id: string, connectorId: number, key: ConnectorObject, a: number): ObjectChange[] {
+  private current(
+    out: ObjectChange[],
+    k: ConnectorState,
+    id: string,
+    connectorId: number,
+    key: ConnectorObject,
+    a: number,
+  ): void {
     const last = k.publishedA.get(key);
-    if (last !== undefined && Math.abs(a - last) <= CURRENT_STEP_A && !(a === 0 && last !== 0)) return [];
+    if (last !== undefined && Math.abs(a - last) <= CURRENT_STEP_A && !(a === 0 && last !== 0)) return;
     k.publishedA.set(key, a);
-    return this.put(k, id, connectorId, key, Math.round(a * 10) / 10);
+    this.putInto(out, k, id, connectorId, key, Math.round(a * 10) / 10);
   }
 
   // -------------------------------------------------------------- state
@@ -313,9 +335,23 @@ export class BridgeModel {
     object: ConnectorObject,
     value: ObjectValue,
   ): ObjectChange[] {
-    if (k.values.get(object) === value) return [];
+    const out: ObjectChange[] = [];
+    this.putInto(out, k, id, connectorId, object, value);
+    return out;
+  }
+
+  /** Sets an object's value; a change (only) is pushed to `out`. */
+  private putInto(
+    out: ObjectChange[],
+    k: ConnectorState,
+    id: string,
+    connectorId: number,
+    object: ConnectorObject,
+    value: ObjectValue,
+  ): void {
+    if (k.values.get(object) === value) return;
     k.values.set(object, value);
-    return [{ chargerId: id, connectorId, object, value }];
+    out.push({ chargerId: id, connectorId, object, value });
   }
 }
 
@@ -332,8 +368,16 @@ function amperes(sv: SampledValue): number | undefined {
   return sv.unit === undefined || sv.unit === 'A' ? n : undefined;
 }
 
+/** The largest of the values that are defined, or undefined when none is. */
+function maxDefined(...values: (number | undefined)[]): number | undefined {
+  let max: number | undefined;
+  for (const v of values) if (v !== undefined && (max === undefined || v > max)) max = v;
+  return max;
+}
+
 /** L1, L1-N, L1-L2 → 0; no phase → undefined. */
 function phaseIndex(phase: string | undefined): number | undefined {
-  const m = phase ? /^L([123])/.exec(phase) : null;
-  return m ? Number(m[1]) - 1 : undefined;
+  if (phase === undefined || phase.charCodeAt(0) !== 0x4c /* L */) return undefined;
+  const n = phase.charCodeAt(1) - 0x31; // '1' → 0
+  return n >= 0 && n <= 2 ? n : undefined;
 }

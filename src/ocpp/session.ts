@@ -41,7 +41,7 @@ export interface IncomingCall {
   action: Action;
   payload: Record<string, unknown>;
   /** Deviations repaired in tolerant mode (empty when the payload was valid as sent). */
-  findings: Finding[];
+  findings: readonly Finding[];
   /** The payload exactly as received, when repairs changed it. */
   original: Record<string, unknown> | undefined;
 }
@@ -103,6 +103,12 @@ interface AnsweredCall {
   repeats: number;
 }
 
+/** True for `{}` (no own enumerable key), without building a key array. */
+function isEmptyObject(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return false;
+  return true;
+}
+
 let idCounter = 0;
 const idPrefix = Math.random().toString(36).slice(2, 8);
 function defaultId(): string {
@@ -119,6 +125,8 @@ export class RpcSession {
   /** CALLs received and not yet answered, oldest first. */
   private readonly incoming: AnsweredCall[] = [];
   private draining = false;
+  /** The CALL whose handler is running (at most one: see drain). */
+  private pending: AnsweredCall | undefined;
   /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
   private readonly answered = new Map<string, AnsweredCall>();
   /** The same calls in arrival order, a ring: the oldest is forgotten without an iterator. */
@@ -191,9 +199,10 @@ export class RpcSession {
     }
     const entry: AnsweredCall = { uniqueId, action, payload, text: undefined, repeats: 0 };
     this.remember(entry);
-    // Incoming CALLs are answered one at a time, in order: one drain loop per session.
-    this.incoming.push(entry);
-    if (!this.draining) void this.drainIncoming();
+    // Incoming CALLs are answered one at a time, in order: a CALL arriving while another is being
+    // answered waits in `incoming` for the drain that is already running.
+    if (this.draining) this.incoming.push(entry);
+    else this.drain(entry);
   }
 
   private remember(entry: AnsweredCall): void {
@@ -210,49 +219,112 @@ export class RpcSession {
     this.answered.set(entry.uniqueId, entry);
   }
 
-  private async drainIncoming(): Promise<void> {
+  /**
+   * Answers `entry`, then every CALL that queued behind it. An answer known at once (a CALLERROR,
+   * a handler that returns a value) is sent in this turn; a pending handler continues the drain
+   * from its one `then`, so a message costs one promise of the session's own, not an async chain.
+   */
+  private drain(first: AnsweredCall): void {
     this.draining = true;
-    try {
-      for (let entry = this.incoming.shift(); entry !== undefined; entry = this.incoming.shift()) {
-        const { uniqueId, action, payload } = entry;
-        entry.payload = undefined;
-        let text: string;
+    for (let entry: AnsweredCall | undefined = first; entry !== undefined; entry = this.incoming.shift()) {
+      const out = this.begin(entry);
+      if (typeof out !== 'string') {
+        // Answers go one at a time: `pending` is the only CALL awaiting its handler.
+        this.pending = entry;
         try {
-          text = await this.answer(uniqueId, action, payload!);
+          out.then(this.onHandled, this.onHandlerFailed);
+          return;
         } catch (e) {
-          this.log.error({ err: e, action, uniqueId }, 'answer failed');
-          text = serializeCallError(uniqueId, 'InternalError', `${action} could not be processed`, {});
+          // A thenable whose then() throws: answered here, and the drain goes on.
+          this.pending = undefined;
+          this.answerWith(entry, this.handlerFailed(entry.uniqueId, entry.action, e));
+          continue;
         }
-        entry.text = text;
-        for (let i = 0; i <= entry.repeats; i++) this.rawSend(text);
-        this.release();
       }
-    } finally {
-      this.draining = false;
+      this.answerWith(entry, out);
+    }
+    this.draining = false;
+  }
+
+  // Made once per session: a pending handler costs no closure of its own.
+  private readonly onHandled = (result: object): void => {
+    const entry = this.pending;
+    if (entry === undefined) return;
+    this.pending = undefined;
+    this.resume(entry, this.resultText(entry.uniqueId, entry.action, result));
+  };
+
+  private readonly onHandlerFailed = (e: unknown): void => {
+    const entry = this.pending;
+    if (entry === undefined) return;
+    this.pending = undefined;
+    this.resume(entry, this.handlerFailed(entry.uniqueId, entry.action, e));
+  };
+
+  private resume(entry: AnsweredCall, text: string): void {
+    this.answerWith(entry, text);
+    const next = this.incoming.shift();
+    if (next !== undefined) this.drain(next);
+    else this.draining = false;
+  }
+
+  /** Sends an answer (to each repeat too). Never throws: the drain must go on whatever happens. */
+  private answerWith(entry: AnsweredCall, text: string): void {
+    entry.text = text;
+    for (let i = 0; i <= entry.repeats; i++) this.rawSend(text);
+    try {
+      this.release();
+    } catch (e) {
+      this.log.error({ err: e }, 'sending held CALLs failed');
     }
   }
 
-  private async answer(uniqueId: string, action: string, payload: Record<string, unknown>): Promise<string> {
-    if (!isAction(action)) {
-      return this.errorText(uniqueId, 'NotImplemented', `Unknown action ${action}`, {}, action);
-    }
-    if (!this.opts.handles.has(action)) {
-      return this.errorText(uniqueId, 'NotSupported', `${action} is not supported here`, {}, action);
-    }
-    const v = this.opts.validator.validate(action, 'req', payload, this.opts.mode());
-    if (!v.ok) return this.errorText(uniqueId, v.error.code, v.error.message, v.error.details, action);
+  /** Checks and validates a CALL and runs its handler: the answer's text, or the handler's pending result. */
+  private begin(entry: AnsweredCall): string | PromiseLike<object> {
+    const { uniqueId, action } = entry;
+    const payload = entry.payload!;
+    entry.payload = undefined;
     try {
-      const result = await this.opts.handle({
-        uniqueId,
-        action,
-        payload: v.payload,
-        findings: v.findings,
-        original: v.findings.length > 0 ? payload : undefined,
-      });
+      if (!isAction(action)) {
+        return this.errorText(uniqueId, 'NotImplemented', `Unknown action ${action}`, {}, action);
+      }
+      if (!this.opts.handles.has(action)) {
+        return this.errorText(uniqueId, 'NotSupported', `${action} is not supported here`, {}, action);
+      }
+      const v = this.opts.validator.validate(action, 'req', payload, this.opts.mode());
+      if (!v.ok) return this.errorText(uniqueId, v.error.code, v.error.message, v.error.details, action);
+      let result: Promise<object> | object;
+      try {
+        result = this.opts.handle({
+          uniqueId,
+          action,
+          payload: v.payload,
+          findings: v.findings,
+          original: v.findings.length > 0 ? payload : undefined,
+        });
+      } catch (e) {
+        return this.handlerFailed(uniqueId, action, e);
+      }
+      if (typeof (result as PromiseLike<object>).then === 'function') return result as PromiseLike<object>;
+      return this.resultText(uniqueId, action, result);
+    } catch (e) {
+      this.log.error({ err: e, action, uniqueId }, 'answer failed');
+      return serializeCallError(uniqueId, 'InternalError', `${action} could not be processed`, {});
+    }
+  }
+
+  /** The CALLRESULT of a handler's answer, or an InternalError if that answer fails its own schema. */
+  private resultText(uniqueId: string, action: string, result: object): string {
+    try {
+      // An empty answer (MeterValues, StatusNotification, …) is the common case: its schema's
+      // verdict on {} is known per action, and its text needs no copy or serialiser.
+      if (isEmptyObject(result) && this.opts.validator.acceptsEmpty(action as Action, 'conf')) {
+        return `[3,${JSON.stringify(uniqueId)},{}]`;
+      }
       // Validate both ways (docs/architecture.md): an answer that fails its own schema is our bug, and
       // the charger gets an InternalError rather than a payload it would have to reject.
       const clean = withoutNulls(result);
-      const check = this.opts.validator.validate(action, 'conf', clean, 'strict');
+      const check = this.opts.validator.validate(action as Action, 'conf', clean, 'strict');
       if (!check.ok) {
         this.log.error({ action, uniqueId, err: check.error.message }, 'handler answer fails its schema');
         return this.errorText(uniqueId, 'InternalError', `${action} could not be answered`, {}, action);
@@ -260,10 +332,19 @@ export class RpcSession {
       // `clean` has no nulls left: serialised as is (serializeCallResult would copy it again).
       return JSON.stringify([CALLRESULT, uniqueId, clean]);
     } catch (e) {
+      this.log.error({ err: e, action, uniqueId }, 'answer failed');
+      return serializeCallError(uniqueId, 'InternalError', `${action} could not be processed`, {});
+    }
+  }
+
+  private handlerFailed(uniqueId: string, action: string, e: unknown): string {
+    try {
       if (e instanceof OcppError) return this.errorText(uniqueId, e.code, e.message, e.details, action);
       // A handler's failure is logged with its stack here and answered without it.
       this.log.error({ err: e, action, uniqueId }, 'handler failed');
       return this.errorText(uniqueId, 'InternalError', `${action} could not be processed`, {}, action);
+    } catch {
+      return serializeCallError(uniqueId, 'InternalError', `${action} could not be processed`, {});
     }
   }
 

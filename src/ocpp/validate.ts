@@ -39,10 +39,52 @@ export interface Finding {
 }
 
 export type ValidationResult =
-  | { ok: true; payload: Record<string, unknown>; findings: Finding[] }
+  | { ok: true; payload: Record<string, unknown>; findings: readonly Finding[] }
   | { ok: false; error: OcppError };
 
 const require = createRequire(import.meta.url);
+
+/** The findings of every valid payload: one shared, frozen empty list. */
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
+/** ajv-formats' full RFC 3339 date-time check (with leap seconds), the reference for the fast one. */
+const fullDateTime = (
+  require('ajv-formats/dist/formats.js') as { fullFormats: Record<string, { validate: (s: string) => boolean }> }
+).fullFormats['date-time']!.validate;
+
+/** The shape nearly every charger sends: `2026-12-01T19:45:00(.123)Z` or with a `±hh:mm` offset. */
+const COMMON_DATE_TIME = /^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)$/;
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two decimal digits at `i` (the pattern above has already made sure they are digits). */
+function two(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+}
+
+/**
+ * RFC 3339 date-time (OCPP 1.6 §7 timestamps), the same verdict as ajv-formats' `date-time`, which
+ * splits and matches with captures for every timestamp. The common shape is checked here without
+ * allocating; anything else (a leap second, `+hhmm`, a bad day) is left to ajv-formats' own check.
+ */
+export function isDateTime(s: string): boolean {
+  if (!COMMON_DATE_TIME.test(s)) return fullDateTime(s);
+  const year = two(s, 0) * 100 + two(s, 2);
+  const month = two(s, 5);
+  const day = two(s, 8);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const ok =
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month]!) &&
+    two(s, 11) <= 23 &&
+    two(s, 14) <= 59 &&
+    two(s, 17) <= 59;
+  if (!ok) return fullDateTime(s);
+  const z = s.charCodeAt(s.length - 1);
+  if (z === 0x5a || z === 0x7a) return true; // Z or z
+  return two(s, s.length - 5) <= 23 && two(s, s.length - 2) <= 59 ? true : fullDateTime(s);
+}
 
 /** The 78 OCA schemas (28 core + 11 security-extension messages, .req and .conf each). */
 export function loadSchemas(): JsonSchema[] {
@@ -81,12 +123,15 @@ export class Validator {
   /** The compiled validators by action, one map per direction: no key string built per message. */
   private readonly byKind = { req: new Map<string, ValidateFunction>(), conf: new Map<string, ValidateFunction>() };
   private readonly schemas = new Map<string, JsonSchema>();
+  /** Per direction, whether `{}` passes each action's schema (asked once per action). */
+  private readonly emptyOk = { req: new Map<string, boolean>(), conf: new Map<string, boolean>() };
   private readonly ajv: Ajv;
 
   constructor(schemas: JsonSchema[] = loadSchemas()) {
     // multipleOf 0.1 on floats (charging limits) needs a tolerance: 7.3 / 0.1 is not an integer in IEEE 754.
     const ajv = new Ajv({ strict: false, allErrors: false, multipleOfPrecision: 6 });
-    addFormats(ajv, ['date-time', 'uri']);
+    addFormats(ajv, ['uri']);
+    ajv.addFormat('date-time', { type: 'string', validate: isDateTime });
     this.ajv = ajv;
     for (const s of schemas) {
       // The OCA ids ("urn:Authorize.req") are not valid URNs for ajv's resolver; refs are local anyway.
@@ -107,10 +152,24 @@ export class Validator {
     return this.schemas.get(`${action}.${kind}`)!;
   }
 
+  /**
+   * Whether the empty payload `{}` passes this message's schema: the same verdict `validate` gives,
+   * remembered, so the many empty answers (MeterValues.conf, StatusNotification.conf) skip the
+   * validator without skipping the check.
+   */
+  acceptsEmpty(action: Action, kind: 'req' | 'conf'): boolean {
+    let ok = this.emptyOk[kind].get(action);
+    if (ok === undefined) {
+      ok = this.validate(action, kind, {}, 'strict').ok;
+      this.emptyOk[kind].set(action, ok);
+    }
+    return ok;
+  }
+
   /** Validates a payload; in tolerant mode repairs known harmless deviations first. */
   validate(action: Action, kind: 'req' | 'conf', payload: unknown, mode: ValidationMode): ValidationResult {
     const fn = this.byKind[kind].get(action) ?? this.compile(action, kind);
-    if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: [] };
+    if (fn(payload)) return { ok: true, payload: payload as Record<string, unknown>, findings: NO_FINDINGS };
     const strictError = errorFrom(action, kind, fn.errors);
     if (mode === 'strict') return { ok: false, error: strictError };
     const schema = this.schemaFor(action, kind);

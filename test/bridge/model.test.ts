@@ -95,6 +95,23 @@ describe('bridge object model', () => {
     assert.deepEqual(small, { current_l2: 15 }, 'only the phase that moved more than 0.2 A');
   });
 
+  it('without a transport (meterObjects false) meter values change no object but the connector is known', () => {
+    const m = new BridgeModel({ configuredMaxCurrentA: () => 16, meterObjects: false });
+    m.apply(
+      bus.emit('transaction.started', 'CP', { transactionId: 1, connectorId: 2, meterStart: 0, timestamp: 'T0' }),
+    );
+    const changes = m.apply(
+      meter(3, [
+        ['Energy.Active.Import.Register', '1500', 'Wh'],
+        ['Current.Import', '16.0', 'A', 'L1'],
+      ]),
+    );
+    assert.deepEqual(changes, []);
+    assert.deepEqual(m.known(), [{ chargerId: 'CP', connectors: [2, 3], online: false }]);
+    assert.equal(m.value('CP', 3, 'current'), undefined);
+    assert.equal(m.transactionOf('CP', 2), 1, 'what commands use still follows the events');
+  });
+
   it('sends the energy of the transaction, the end time and zero current at stop', () => {
     const m = model();
     const started = pick(

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   FrameError,
+  fewBrackets,
+  MAX_JSON_DEPTH,
   parseFrame,
   serializeCall,
   serializeCallError,
@@ -58,6 +60,22 @@ describe('parseFrame', () => {
 
   it('maps an unknown CALLERROR code from a peer to GenericError', () => {
     assert.deepEqual(parseFrame('[4,"e","Oops","bad",{}]'), [4, 'e', 'GenericError', 'bad', {}]);
+  });
+
+  it('the bracket count that spares the depth walk still refuses a frame one level too deep', () => {
+    // The frame's own array is level 1, the payload 2: 30 nested arrays in `data` reach 32, 31 reach 33.
+    const nested = (n: number) => `[2,"d1","DataTransfer",{"vendorId":"v","data":${'['.repeat(n)}${']'.repeat(n)}}]`;
+    assert.equal(fewBrackets(nested(30), MAX_JSON_DEPTH), true, '32 brackets: no walk needed');
+    assert.deepEqual(parseFrame(nested(30))[1], 'd1');
+    assert.equal(fewBrackets(nested(31), MAX_JSON_DEPTH), false, '33 brackets: the walk decides');
+    assert.equal(frameError(nested(31)).code, 'FormationViolation');
+    // Brackets inside strings count too (the count may only overestimate the depth).
+    assert.equal(fewBrackets(`["${'['.repeat(40)}"]`, MAX_JSON_DEPTH), false);
+    assert.deepEqual(parseFrame(`[2,"s1","DataTransfer",{"vendorId":"v","data":"${'{['.repeat(40)}"}]`)[1], 's1');
+    assert.equal(
+      fewBrackets('[2,"m1","MeterValues",{"connectorId":1,"meterValue":[{"sampledValue":[{}]}]}]', 32),
+      true,
+    );
   });
 
   it('marks the message type of a broken response so it is not answered', () => {

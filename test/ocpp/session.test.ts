@@ -237,3 +237,157 @@ describe('RpcSession answers', () => {
     assert.equal((sent[0] as unknown[])[2], 'InternalError');
   });
 });
+
+describe('RpcSession answers without an async chain', () => {
+  it('an empty answer is the exact CALLRESULT text where the schema allows {}, an InternalError where not', async () => {
+    const texts: string[] = [];
+    const { session } = setup(() => ({}), { send: (t: string) => texts.push(t) });
+    session.receive('[2,"s1","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]');
+    // Heartbeat.conf requires currentTime: {} must not pass as an answer.
+    session.receive('[2,"h1","Heartbeat",{}]');
+    session.receive('[2,"a\\"b","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]');
+    await tick();
+    assert.equal(texts[0], '[3,"s1",{}]');
+    assert.equal(JSON.parse(texts[1]!)[2], 'InternalError');
+    assert.equal(texts[2], '[3,"a\\"b",{}]', 'the uniqueId is escaped as JSON');
+  });
+
+  it('answers CALLs in arrival order when a slow one is followed by quick ones', async () => {
+    const releases: Array<() => void> = [];
+    const order: string[] = [];
+    const { sent, session } = setup((c) => {
+      order.push(c.uniqueId);
+      if (c.uniqueId === 'slow') return new Promise<object>((r) => releases.push(() => r({})));
+      return c.action === 'Heartbeat' ? { currentTime: '2026-01-01T00:00:00Z' } : {};
+    });
+    const status = '"StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}';
+    session.receive(`[2,"slow",${status}]`);
+    session.receive('[2,"q1","Heartbeat",{}]');
+    session.receive(`[2,"q2",${status}]`);
+    await tick();
+    assert.deepEqual(sent, [], 'nothing overtakes the slow answer');
+    assert.deepEqual(order, ['slow'], 'the next handler runs only once the previous CALL is answered');
+    releases[0]!();
+    await tick();
+    assert.deepEqual(
+      sent.map((f) => (f as unknown[]).slice(0, 2)),
+      [
+        [3, 'slow'],
+        [3, 'q1'],
+        [3, 'q2'],
+      ],
+    );
+  });
+
+  it('a synchronous answer that re-enters the session (a peer answering at once) keeps the order', () => {
+    const texts: string[] = [];
+    let session: RpcSession;
+    const handle = (c: IncomingCall) => {
+      // While answering c1, the peer sends c2 from inside send(): it must wait for c1's answer.
+      return c.action === 'Heartbeat' ? { currentTime: '2026-01-01T00:00:00Z' } : {};
+    };
+    ({ session } = setup(handle, {
+      send: (t: string) => {
+        texts.push(t);
+        if (texts.length === 1) session.receive('[2,"c2","Heartbeat",{}]');
+      },
+    }));
+    session.receive('[2,"c1","Heartbeat",{}]');
+    assert.deepEqual(
+      texts.map((t) => JSON.parse(t)[1]),
+      ['c1', 'c2'],
+    );
+  });
+
+  it('a handler that rejects or resolves with a bad answer gets an InternalError, and the next CALL is answered', async () => {
+    let n = 0;
+    const { sent, session } = setup(() => {
+      n++;
+      if (n === 1) return Promise.reject(new Error('store down'));
+      if (n === 2) return Promise.resolve({ currentTime: 1n } as object);
+      return { currentTime: '2026-01-01T00:00:00Z' };
+    });
+    session.receive('[2,"r1","Heartbeat",{}]');
+    session.receive('[2,"r2","Heartbeat",{}]');
+    session.receive('[2,"r3","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(
+      sent.map((f) => (f as unknown[]).slice(0, 3)),
+      [
+        [4, 'r1', 'InternalError'],
+        [4, 'r2', 'InternalError'],
+        [3, 'r3', { currentTime: '2026-01-01T00:00:00Z' }],
+      ],
+    );
+  });
+
+  it('a repeat received while the answer is pending gets the same answer once it is ready', async () => {
+    let release: () => void = () => {};
+    let runs = 0;
+    const { sent, session } = setup(() => {
+      runs++;
+      return new Promise<object>((r) => {
+        release = () => r({});
+      });
+    });
+    const text = '[2,"p1","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]';
+    session.receive(text);
+    session.receive(text);
+    await tick();
+    assert.deepEqual(sent, []);
+    release();
+    await tick();
+    assert.equal(runs, 1);
+    assert.deepEqual(sent, [
+      [3, 'p1', {}],
+      [3, 'p1', {}],
+    ]);
+  });
+});
+
+describe('RpcSession keeps answering', () => {
+  it('when a hook throws while held CALLs are released after an answer', async () => {
+    const { sent, session } = setup(() => ({ currentTime: '2026-01-01T00:00:00Z' }), {
+      holdCallsMs: 60_000,
+      onCall: (direction: string) => {
+        if (direction === 'out') throw new Error('metrics broke');
+      },
+    });
+    const reset = session.call('Reset', { type: 'Soft' });
+    reset.catch(() => {});
+    session.receive('[2,"k1","Heartbeat",{}]');
+    await tick();
+    session.receive('[2,"k2","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(
+      sent.filter((f) => (f as unknown[])[0] === 3).map((f) => (f as unknown[])[1]),
+      ['k1', 'k2'],
+    );
+    session.close();
+  });
+
+  it('when a handler returns a thenable whose then() throws', async () => {
+    let n = 0;
+    const { sent, session } = setup(() => {
+      n++;
+      if (n === 1) {
+        return Object.defineProperty({}, 'then', {
+          value: () => {
+            throw new Error('broken thenable');
+          },
+        });
+      }
+      return { currentTime: '2026-01-01T00:00:00Z' };
+    });
+    session.receive('[2,"t1","Heartbeat",{}]');
+    session.receive('[2,"t2","Heartbeat",{}]');
+    await tick();
+    assert.deepEqual(
+      sent.map((f) => (f as unknown[]).slice(0, 3)),
+      [
+        [4, 't1', 'InternalError'],
+        [3, 't2', { currentTime: '2026-01-01T00:00:00Z' }],
+      ],
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { Validator } from '../../src/ocpp/validate.ts';
+import { isDateTime, Validator } from '../../src/ocpp/validate.ts';
 
 const v = new Validator();
 
@@ -154,5 +155,72 @@ describe('tolerant repair', () => {
     const r = v.validate('StatusNotification', 'req', payload, 'tolerant');
     assert.ok(r.ok);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('date-time without allocation', () => {
+  const reference = (
+    createRequire(import.meta.url)('ajv-formats/dist/formats.js') as {
+      fullFormats: Record<string, { validate: (s: string) => boolean }>;
+    }
+  ).fullFormats['date-time']!.validate;
+
+  it('gives ajv-formats’ verdict on edge cases of every field', () => {
+    const cases = [
+      '2026-12-01T19:45:00Z',
+      '2026-12-01t19:45:00.123z',
+      '2026-12-01T19:45:00+01:00',
+      '2026-12-01T19:45:00-23:59',
+      '2026-12-01T19:45:00+24:00',
+      '2026-12-01T19:45:00+01:60',
+      '2026-12-01T19:45:00+0100',
+      '2026-12-01 19:45:00Z',
+      '2026-12-01T19:45:00',
+      '2026-13-01T00:00:00Z',
+      '2026-00-01T00:00:00Z',
+      '2026-12-00T00:00:00Z',
+      '2026-12-32T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2024-02-29T00:00:00Z',
+      '2026-02-29T00:00:00Z',
+      '2000-02-29T00:00:00Z',
+      '1900-02-29T00:00:00Z',
+      '2026-12-01T24:00:00Z',
+      '2026-12-01T23:60:00Z',
+      '2026-12-01T23:59:60Z',
+      '2026-12-01T22:59:60Z',
+      '2026-12-31T23:59:60.5Z',
+      '2026-12-01T00:59:60+01:00',
+      '2026-12-01T19:45:00.Z',
+      '2026-12-01T19:45Z',
+      '２０２６-12-01T19:45:00Z',
+      '',
+    ];
+    for (const c of cases) assert.equal(isDateTime(c), reference(c), c);
+  });
+
+  it('agrees with ajv-formats on random timestamps', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const d2 = (n: number) => String(n).padStart(2, '0');
+    for (let i = 0; i < 20_000; i++) {
+      const zone = [`Z`, `z`, `+${d2(rnd(26))}:${d2(rnd(62))}`, `-${d2(rnd(26))}:${d2(rnd(62))}`][rnd(4)];
+      const frac = rnd(3) === 0 ? `.${rnd(1000)}` : '';
+      const s = `${1896 + rnd(210)}-${d2(rnd(14))}-${d2(rnd(33))}T${d2(rnd(25))}:${d2(rnd(61))}:${d2(rnd(62))}${frac}${zone}`;
+      assert.equal(isDateTime(s), reference(s), s);
+    }
+  });
+});
+
+describe('empty answers', () => {
+  it('knows which answers may be empty, as the schemas say', () => {
+    assert.equal(v.acceptsEmpty('MeterValues', 'conf'), true);
+    assert.equal(v.acceptsEmpty('StatusNotification', 'conf'), true);
+    assert.equal(v.acceptsEmpty('BootNotification', 'conf'), false);
+    assert.equal(v.acceptsEmpty('StartTransaction', 'conf'), false);
+    assert.equal(v.acceptsEmpty('Heartbeat', 'req'), true);
   });
 });
