@@ -217,6 +217,7 @@ export class ConnectTriggers {
   start(): void {
     this.unsubscribe = this.central.events.subscribe((e) => {
       if (!e.chargerId) return;
+      if (e.type !== 'connector.status' && e.type !== 'charger.boot' && e.type !== 'charger.connected') return;
       const link = this.central.link(e.chargerId);
       if (!link) return;
       if (e.type === 'connector.status') {
