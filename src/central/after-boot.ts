@@ -20,6 +20,8 @@ export const STORM_BOOTS_PER_SECOND = 50;
 export const AFTER_BOOT_CONCURRENCY = 8;
 /** How often a waiting queue looks again whether the storm is over. */
 const STORM_RECHECK_MS = 250;
+/** The longest a task is held by a storm: a storm that never ends does not starve the housekeeping. */
+export const AFTER_BOOT_MAX_HOLD_MS = 30_000;
 
 /**
  * After-boot work (configuration policies, local lists, triggers on connect) is housekeeping: it
@@ -31,6 +33,8 @@ const STORM_RECHECK_MS = 250;
  */
 export class AfterBootQueue {
   private readonly tasks: (() => Promise<unknown>)[] = [];
+  /** When each task was queued (clock ms), by the same index. */
+  private readonly queuedAt: number[] = [];
   private head = 0;
   private running = 0;
   /** Boots counted in the current one-second bucket and the one before it. */
@@ -66,6 +70,7 @@ export class AfterBootQueue {
   /** Queues `task`; it starts on a later turn of the event loop, never inside the caller. */
   push(task: () => Promise<unknown>): void {
     this.tasks.push(task);
+    this.queuedAt.push(this.now());
     setImmediate(() => this.pump());
   }
 
@@ -79,7 +84,7 @@ export class AfterBootQueue {
 
   private pump(): void {
     if (this.pending === 0) return;
-    if (this.storming) {
+    if (this.storming && this.now() - this.queuedAt[this.head]! < AFTER_BOOT_MAX_HOLD_MS) {
       if (this.recheck === undefined) {
         this.recheck = setTimeout(() => {
           this.recheck = undefined;
@@ -94,6 +99,7 @@ export class AfterBootQueue {
       this.tasks[this.head++] = undefined as never;
       if (this.head > 1024 && this.head * 2 > this.tasks.length) {
         this.tasks.splice(0, this.head);
+        this.queuedAt.splice(0, this.head);
         this.head = 0;
       }
       this.running++;

@@ -82,6 +82,31 @@ describe('the after-boot queue', () => {
     assert.equal(q.pending, 0);
   });
 
+  it('lets a task wait no longer than AFTER_BOOT_MAX_HOLD_MS however long the storm lasts', async () => {
+    let now = 200_000;
+    const q = new AfterBootQueue(() => now, 50, 3);
+    const storm = () => {
+      for (let i = 0; i < 100; i++) q.noteBoot();
+    };
+    storm();
+    let ran = 0;
+    q.push(async () => {
+      ran++;
+    });
+    for (let s = 0; s < 29; s++) {
+      now += 1_000;
+      storm();
+      await turn(5);
+    }
+    await turn(300);
+    assert.equal(ran, 0, 'held for 29 s of storm');
+    now += 1_001;
+    storm();
+    assert.equal(q.storming, true);
+    await turn(300);
+    assert.equal(ran, 1, 'run after 30 s although the storm goes on');
+  });
+
   it('runs a task at once (on a later turn) when boots are few', async () => {
     const q = new AfterBootQueue(Date.now, 50, 3);
     q.noteBoot();
