@@ -17,6 +17,10 @@ export function requireInt(v: unknown, field: string): number {
   return v;
 }
 
+export function optionalInt(v: unknown, field: string): number | null {
+  return v === undefined || v === null ? null : requireInt(v, field);
+}
+
 export function optionalText(v: unknown, field: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw invalid(`${field}: a string is required`);

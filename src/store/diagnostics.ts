@@ -1,6 +1,6 @@
 // Diagnostics requests (GetDiagnostics to Ampere's own upload endpoint, src/central/diagnostics.ts):
 // the checks and row mapping both stores share. The upload credential is kept only as a hash.
-import { invalid, optionalText, requireInt, requireText } from './checks.ts';
+import { invalid, optionalInt, optionalText, requireInt, requireText } from './checks.ts';
 import { toIso, toMs, toMsOrNull } from './time.ts';
 import type { DiagnosticsPatch, DiagnosticsRequestInput, DiagnosticsRequestRecord, TimeInput } from './types.ts';
 
@@ -21,8 +21,6 @@ export function diagnosticsRow(r: DiagnosticsRequestInput, at: TimeInput): unkno
     throw invalid(`transport: one of ${DIAGNOSTICS_TRANSPORTS.join(', ')} is required`);
   }
   const ms = toMs(at, 'at');
-  const optInt = (v: number | null | undefined, field: string) =>
-    v === undefined || v === null ? null : requireInt(v, field);
   return [
     requireText(r.chargerId, 'chargerId'),
     r.transport,
@@ -31,8 +29,8 @@ export function diagnosticsRow(r: DiagnosticsRequestInput, at: TimeInput): unkno
     toMs(r.expiresAt, 'expiresAt'),
     toMsOrNull(r.startTime, 'startTime'),
     toMsOrNull(r.stopTime, 'stopTime'),
-    optInt(r.retries, 'retries'),
-    optInt(r.retryInterval, 'retryInterval'),
+    optionalInt(r.retries, 'retries'),
+    optionalInt(r.retryInterval, 'retryInterval'),
     'requested',
     JSON.stringify([{ status: 'requested', at: toIso(ms) }]),
     ms,

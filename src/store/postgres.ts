@@ -24,6 +24,7 @@ import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from '
 import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { bucketStepMs, meterBucket, meterValueRecord, RECEIVED_STOP, Where } from './rows.ts';
 import {
+  BOOT_IDENTITY_SET,
   bootChargerFields,
   bootFields,
   chargingProfileRecord,
@@ -283,13 +284,8 @@ const SAMPLES = 'meter_values m CROSS JOIN LATERAL json_array_elements(m.samples
 
 // ---------------------------------------------------------------- the store
 
-/** What a BootNotification replaces in an existing charger's row (recordBoot, bootCharger). */
-const BOOT_IDENTITY_SET = `vendor = excluded.vendor, model = excluded.model,
-  charge_point_serial_number = excluded.charge_point_serial_number,
-  charge_box_serial_number = excluded.charge_box_serial_number,
-  firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-  meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-  last_boot_at = excluded.last_boot_at,
+/** BOOT_IDENTITY_SET (shared.ts) and this dialect's rule for last_seen_at: it never goes back. */
+const BOOT_SET = `${BOOT_IDENTITY_SET},
   last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at)`;
 
 export class PostgresStore implements Store {
@@ -518,7 +514,7 @@ export class PostgresStore implements Store {
             created_at, updated_at, registration, connected, remote_address)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11, $12, true, $13)
           ON CONFLICT (id) DO UPDATE SET
-            ${BOOT_IDENTITY_SET},
+            ${BOOT_SET},
             connected = true, remote_address = coalesce(excluded.remote_address, c.remote_address),
             updated_at = excluded.updated_at
           RETURNING *, (xmax = 0) AS inserted`,
@@ -541,7 +537,7 @@ export class PostgresStore implements Store {
             created_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $11)
           ON CONFLICT (id) DO UPDATE SET
-            ${BOOT_IDENTITY_SET},
+            ${BOOT_SET},
             updated_at = excluded.updated_at
           RETURNING *`,
           p,

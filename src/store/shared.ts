@@ -2,7 +2,7 @@
 // (one set of rules and messages), the filters of the list queries (both speak `?` placeholders
 // through Where), and the mapping of rows to records. A dialect differs only in how a row carries
 // JSON (text or parsed) and booleans (0/1 or true/false): a `Decode` says which.
-import { invalid, jsonText, optionalText, requireInt, requireText } from './checks.ts';
+import { invalid, jsonText, optionalInt, optionalText, requireInt, requireText } from './checks.ts';
 import { Where } from './rows.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
@@ -78,6 +78,17 @@ export function bootFields(id: string, boot: BootFields, at: TimeInput) {
   };
 }
 
+/**
+ * The identity a BootNotification replaces in an existing charger's row (recordBoot, bootCharger),
+ * for an `INSERT … ON CONFLICT (id) DO UPDATE SET`; each dialect adds its own last_seen_at rule.
+ */
+export const BOOT_IDENTITY_SET = `vendor = excluded.vendor, model = excluded.model,
+  charge_point_serial_number = excluded.charge_point_serial_number,
+  charge_box_serial_number = excluded.charge_box_serial_number,
+  firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
+  meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
+  last_boot_at = excluded.last_boot_at`;
+
 /** bootCharger: the identity fields, the registration of a new charger and the address, checked. */
 export function bootChargerFields(
   id: string,
@@ -118,7 +129,7 @@ export function startParams(t: StartTransactionInput): unknown[] {
     t.idTag.toLowerCase(),
     toMs(t.timestamp, 'timestamp'),
     requireInt(t.meterStart, 'meterStart'),
-    t.reservationId == null ? null : requireInt(t.reservationId, 'reservationId'),
+    optionalInt(t.reservationId, 'reservationId'),
     Date.now(),
   ];
 }

@@ -9,6 +9,7 @@ import { DIAGNOSTICS_INSERT } from './diagnostics.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { ACTIVE_POWER, ENERGY_REGISTER } from './retention.ts';
 import { RECEIVED_STOP } from './rows.ts';
+import { BOOT_IDENTITY_SET } from './shared.ts';
 import { toIso, toIsoOrNull } from './time.ts';
 import type {
   ChargerRecord,
@@ -225,13 +226,8 @@ const PRUNE_FOLD = `INSERT INTO meter_daily (charger_id, connector_id, day, min_
     max_w = max(coalesce(max_w, excluded.max_w), coalesce(excluded.max_w, max_w)),
     readings = readings + excluded.readings`;
 
-/** What a BootNotification replaces in an existing charger's row (recordBoot, bootCharger). */
-const BOOT_IDENTITY_SET = `vendor = excluded.vendor, model = excluded.model,
-  charge_point_serial_number = excluded.charge_point_serial_number,
-  charge_box_serial_number = excluded.charge_box_serial_number,
-  firmware_version = excluded.firmware_version, iccid = excluded.iccid, imsi = excluded.imsi,
-  meter_type = excluded.meter_type, meter_serial_number = excluded.meter_serial_number,
-  last_boot_at = excluded.last_boot_at,
+/** BOOT_IDENTITY_SET (shared.ts) and this dialect's rule for last_seen_at: it never goes back. */
+const BOOT_SET = `${BOOT_IDENTITY_SET},
   last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`;
 
 /** Columns of one meter_values row, flattened: a message's rows follow each other. */
@@ -272,7 +268,7 @@ export const writeOps = {
         created_at, updated_at)
       VALUES (@id, @vendor, @model, @cpsn, @cbsn, @fw, @iccid, @imsi, @meterType, @meterSn, @at, @at, @at, @at)
       ON CONFLICT (id) DO UPDATE SET
-        ${BOOT_IDENTITY_SET},
+        ${BOOT_SET},
         updated_at = excluded.updated_at`).run(p);
     return chargerRecord(s('SELECT * FROM chargers WHERE id = ?').get(p.id) as ChargerRow);
   },
@@ -522,7 +518,7 @@ export const writeOps = {
       VALUES (@id, @registration, @vendor, @model, @cpsn, @cbsn, @fw, @iccid, @imsi, @meterType, @meterSn,
         @at, @at, 1, @address, @at, @at)
       ON CONFLICT (id) DO UPDATE SET
-        ${BOOT_IDENTITY_SET},
+        ${BOOT_SET},
         connected = 1, remote_address = coalesce(excluded.remote_address, remote_address),
         updated_at = excluded.updated_at`).run(p);
     return { record: chargerRecord(s('SELECT * FROM chargers WHERE id = ?').get(p.id) as ChargerRow), created };

@@ -74,10 +74,11 @@ export class CertificateManagement {
 
   /** Renewal checks: after every Accepted boot, and hourly for connected chargers. */
   start(): void {
+    const queue = afterBootQueue(this.central);
     this.unsubscribe ??= this.central.events.subscribe((e) => {
       if (e.type === 'charger.boot' && e.chargerId && e.data.status === 'Accepted') {
         const id = e.chargerId;
-        afterBootQueue(this.central).push(() => this.checkRenewal(id));
+        queue.push(() => this.checkRenewal(id));
       }
     });
     this.timer ??= setInterval(() => {
