@@ -178,7 +178,7 @@ function round1(x: number): number {
 }
 
 export function formatProfile(p: ProfileSummary): string {
-  const lines = [`Ampere CPU profile: ${p.busyMs} ms busy of ${p.totalMs} ms sampled (${p.file})`];
+  const lines = [`CPU profile: ${p.busyMs} ms busy of ${p.totalMs} ms sampled (${p.file})`];
   lines.push('  by area (self time, % of busy):');
   for (const a of p.areas.slice(0, 14)) lines.push(`    ${a.pct.toFixed(1).padStart(5)}%  ${a.name}`);
   lines.push('  top functions (self time):');

@@ -50,6 +50,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --profile           run Ampere's load run under --cpu-prof and summarise where its time goes
                       (profiling slows it: use for the breakdown, not for the figures)
   --profile-fleet     the same for Ampere's fleet run (storm, idle, slow open loop)
+  --profile-target T  profile target T instead of Ampere (raw, ocpp-rpc: to compare breakdowns)
+  --node-flags "F"    extra node flags for Ampere's server (e.g. "--max-semi-space-size=64")
   --validation MODE   pass --validation tolerant|strict to ampere serve
   --no-smart          skip bench/smart.ts even if present
   --out FILE          JSON summary path (default bench/results/latest.json)
@@ -71,6 +73,8 @@ interface Options {
   generators: number;
   only: Target[];
   profile: 'load' | 'fleet' | undefined;
+  profileTarget: Target;
+  nodeFlags: string[];
   validation?: string;
   smart: boolean;
   out: string;
@@ -98,6 +102,8 @@ function parseArgs(argv: string[]): Options {
     generators: 2,
     only: [...TARGETS],
     profile: undefined,
+    profileTarget: 'ampere',
+    nodeFlags: [],
     smart: true,
     out: join(BENCH, 'results', 'latest.json'),
     quick: false,
@@ -187,6 +193,14 @@ function parseArgs(argv: string[]): Options {
       case '--profile-fleet':
         o.profile = 'fleet';
         break;
+      case '--profile-target':
+        o.profileTarget = value() as Target;
+        break;
+      case '--node-flags':
+        o.nodeFlags = value()
+          .split(' ')
+          .filter((f) => f !== '');
+        break;
       case '--validation':
         o.validation = value();
         break;
@@ -251,25 +265,25 @@ interface Server {
 
 function startServer(target: Target, o: Options, profile: boolean): Promise<Server> {
   const node = process.execPath;
-  let args: string[];
+  const args: string[] = [];
   let dataDir: string | undefined;
   let profDir: string | undefined;
+  if (profile) {
+    profDir = join(BENCH, 'results', 'profile');
+    rmSync(profDir, { recursive: true, force: true });
+    mkdirSync(profDir, { recursive: true });
+    args.push('--cpu-prof', '--cpu-prof-dir', profDir);
+  }
   if (target === 'ampere') {
     dataDir = mkdtempSync(join(tmpdir(), 'ampere-bench-'));
-    args = [];
-    if (profile) {
-      profDir = join(BENCH, 'results', 'profile');
-      rmSync(profDir, { recursive: true, force: true });
-      mkdirSync(profDir, { recursive: true });
-      args.push('--cpu-prof', '--cpu-prof-dir', profDir);
-    }
+    args.push(...o.nodeFlags);
     args.push(join(ROOT, 'bin', 'ampere.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir);
     // The closed loop sends 15-40 messages/s per charger, far above what a real charger sends and
     // above the default per-charger flood limit (20/s, burst 200); the baselines have no limiter.
     args.push('--registration', 'open', '--log-level', 'warn', '--rate-limit', '0');
     if (o.validation) args.push('--validation', o.validation);
   } else {
-    args = ['--import', 'tsx', join(BENCH, 'servers', `${target}.ts`)];
+    args.push('--import', 'tsx', join(BENCH, 'servers', `${target}.ts`));
   }
   const proc = track(spawn(node, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } }));
   let stderr = '';
@@ -526,7 +540,7 @@ async function stopAll(server: Server, gens: Generator[]): Promise<void> {
 }
 
 async function loadRun(target: Target, o: Options): Promise<{ run: LoadRun; server: Server }> {
-  const server = await startServer(target, o, o.profile === 'load' && target === 'ampere');
+  const server = await startServer(target, o, o.profile === 'load' && target === o.profileTarget);
   let gens: Generator[] = [];
   try {
     gens = await forkGenerators(server, o, o.chargers);
@@ -573,7 +587,7 @@ async function loadRun(target: Target, o: Options): Promise<{ run: LoadRun; serv
 }
 
 async function fleetRun(target: Target, o: Options): Promise<{ run: FleetRun; server: Server }> {
-  const server = await startServer(target, o, o.profile === 'fleet' && target === 'ampere');
+  const server = await startServer(target, o, o.profile === 'fleet' && target === o.profileTarget);
   let gens: Generator[] = [];
   try {
     await sleep(1_000);

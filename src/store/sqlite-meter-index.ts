@@ -17,8 +17,11 @@
 // the next pass redoes it (INSERT OR IGNORE). A DELETE trigger drops a row's entries, lowers the
 // mark below ids SQLite could hand out again, and counts deletions of fresh rows (gen): a pass
 // that saw the mark or gen change meanwhile ends without moving it (compare-and-set), and the
-// next one starts over. Entries are copied from the row itself (SELECT by id), never from what
-// the pass read earlier, so an entry always matches its row.
+// next one starts over. Each slice reads the mark and gen again inside its own transaction and
+// inserts entries from what the pass read only when both are unchanged: rows are never updated,
+// and a fresh row cannot go without moving one of them, so every entry matches its row. (Copying
+// each entry from its row, INSERT … SELECT by id, read the rows back in charger order, one page
+// each, long gone from the writer's page cache: most of the writer thread's time under load.)
 import type Database from 'better-sqlite3';
 import { METER_COLUMNS, WRITE_OP } from './sqlite-writes.ts';
 import { toMs } from './time.ts';
@@ -45,7 +48,7 @@ const SLICE_ROWS = 500;
 /** Fresh ids read per step, as a multiple of SLICE_ROWS: reading an id costs less than indexing it. */
 const READ_FACTOR = 4;
 
-type Fresh = [id: number, chargerId: string, ts: number];
+type Fresh = [id: number, chargerId: string, ts: number, transactionId: number | null];
 
 interface Pass {
   rows: Fresh[];
@@ -85,7 +88,7 @@ export class MeterIndexer {
    */
   #pass: Pass | null = null;
   /** Counters for benchmarks and tests. */
-  readonly stats = { passes: 0, steps: 0, slices: 0, rows: 0, longestStepMs: 0, failures: 0 };
+  readonly stats = { passes: 0, steps: 0, slices: 0, rows: 0, longestStepMs: 0, failures: 0, dropped: 0 };
 
   constructor(db: Database.Database, tx: TxControl, now: () => number, opts: MeterIndexOptions = {}) {
     this.#tx = tx;
@@ -96,14 +99,13 @@ export class MeterIndexer {
     this.#lastPass = now();
     this.#mark = db.prepare('SELECT upto, gen FROM meter_values_indexed').raw();
     this.#fresh = db
-      .prepare('SELECT id, charger_id, ts FROM meter_values WHERE id > ? AND id <= ? ORDER BY id LIMIT ?')
+      .prepare(
+        'SELECT id, charger_id, ts, transaction_id FROM meter_values WHERE id > ? AND id <= ? ORDER BY id LIMIT ?',
+      )
       .raw();
     this.#last = db.prepare('SELECT max(id) FROM meter_values').pluck();
-    this.#byCharger = db.prepare(
-      'INSERT OR IGNORE INTO meter_values_by_charger (charger_id, ts, id) SELECT charger_id, ts, id FROM meter_values WHERE id = ?',
-    );
-    this.#byTx = db.prepare(`INSERT OR IGNORE INTO meter_values_by_tx (transaction_id, ts, id)
-      SELECT transaction_id, ts, id FROM meter_values WHERE id = ? AND transaction_id IS NOT NULL`);
+    this.#byCharger = db.prepare('INSERT OR IGNORE INTO meter_values_by_charger (charger_id, ts, id) VALUES (?, ?, ?)');
+    this.#byTx = db.prepare('INSERT OR IGNORE INTO meter_values_by_tx (transaction_id, ts, id) VALUES (?, ?, ?)');
     this.#moveMark = db.prepare('UPDATE meter_values_indexed SET upto = ? WHERE upto = ? AND gen = ?');
   }
 
@@ -188,14 +190,23 @@ export class MeterIndexer {
   }
 
   #slice(pass: Pass): void {
-    const end = Math.min(pass.rows.length, pass.at + this.#sliceRows);
+    const rows = pass.rows;
+    const end = Math.min(rows.length, pass.at + this.#sliceRows);
     this.#tx.begin();
-    for (let i = pass.at; i < end; i++) {
-      const id = pass.rows[i]![0];
-      this.#byCharger.run(id);
-      this.#byTx.run(id);
+    const [upto, gen] = this.#mark.get() as [number, number];
+    if (upto !== pass.from || gen !== pass.gen) {
+      // A fresh row went, or the mark moved, since the pass began: what it read may be stale.
+      this.#tx.rollback();
+      pass.at = rows.length;
+      this.stats.dropped++;
+      return;
     }
-    if (end === pass.rows.length) this.#moveMark.run(pass.to, pass.from, pass.gen);
+    for (let i = pass.at; i < end; i++) {
+      const r = rows[i]!;
+      this.#byCharger.run(r[1], r[2], r[0]);
+      if (r[3] !== null) this.#byTx.run(r[3], r[2], r[0]);
+    }
+    if (end === rows.length) this.#moveMark.run(pass.to, pass.from, pass.gen);
     this.#tx.commit();
     this.stats.slices++;
     this.stats.rows += end - pass.at;

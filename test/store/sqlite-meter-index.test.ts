@@ -113,6 +113,7 @@ describe('meter values indexed after commit (sqlite)', () => {
     db.prepare('DELETE FROM meter_values WHERE id = 6').run();
     insert.run('CP9', 7); // takes id 6 again
     while (ix.step());
+    assert.equal(ix.stats.dropped, 1, 'the slices after the delete inserted nothing from what the pass had read');
     const mark = () => db.prepare('SELECT upto FROM meter_values_indexed').pluck().get();
     assert.equal(mark(), 0, 'the pass did not move the mark over a row it never indexed');
     ix.flush();
