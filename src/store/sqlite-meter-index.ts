@@ -33,8 +33,10 @@ export interface MeterIndexOptions {
   afterRows?: number;
   /** Milliseconds after the last pass that start one for any fresh row. */
   afterMs?: number;
-  /** Rows indexed per slice (one transaction), and fresh ids read per step. */
+  /** Rows indexed per slice (one transaction) at most, and fresh ids read per step. */
   sliceRows?: number;
+  /** Milliseconds after which a slice ends early: what the next write may wait behind it. */
+  sliceBudgetMs?: number;
 }
 
 /**
@@ -45,8 +47,14 @@ export interface MeterIndexOptions {
 const AFTER_ROWS = 10_000;
 const AFTER_MS = 1_000;
 const SLICE_ROWS = 500;
-/** Fresh ids read per step, as a multiple of SLICE_ROWS: reading an id costs less than indexing it. */
-const READ_FACTOR = 4;
+/**
+ * A slice's time budget, checked every SLICE_CHECK rows: every write waits behind the step under
+ * way, and slices of 500 rows took 8-11 ms of wall time on the benchmark's busy two cores (a pass
+ * with few rows per charger dirties a page per few rows). With the budget, the tail of the open
+ * loop at 5 000 msg/s went from p99 20-30 ms to 11-16 ms (bench/README.md).
+ */
+const SLICE_BUDGET_MS = 4;
+const SLICE_CHECK = 25;
 
 type Fresh = [id: number, chargerId: string, ts: number, transactionId: number | null];
 
@@ -70,6 +78,7 @@ export class MeterIndexer {
   readonly #afterRows: number;
   readonly #afterMs: number;
   readonly #sliceRows: number;
+  readonly #sliceBudgetMs: number;
   readonly #mark: Database.Statement;
   readonly #fresh: Database.Statement;
   readonly #last: Database.Statement;
@@ -96,6 +105,7 @@ export class MeterIndexer {
     this.#afterRows = opts.afterRows ?? AFTER_ROWS;
     this.#afterMs = opts.afterMs ?? AFTER_MS;
     this.#sliceRows = opts.sliceRows ?? SLICE_ROWS;
+    this.#sliceBudgetMs = opts.sliceBudgetMs ?? SLICE_BUDGET_MS;
     this.#lastPass = now();
     this.#mark = db.prepare('SELECT upto, gen FROM meter_values_indexed').raw();
     this.#fresh = db
@@ -177,7 +187,9 @@ export class MeterIndexer {
   }
 
   #read(pass: Pass): void {
-    const limit = this.#sliceRows * READ_FACTOR;
+    // A slice's worth per step: the ids come from the rows themselves (~1 KB each), and reading
+    // 2 000 at once, long out of the page cache, was a 10-40 ms step under a light load.
+    const limit = this.#sliceRows;
     const chunk = this.#fresh.all(pass.read, pass.to, limit) as Fresh[];
     for (const r of chunk) pass.rows.push(r);
     if (chunk.length === limit) {
@@ -201,16 +213,19 @@ export class MeterIndexer {
       this.stats.dropped++;
       return;
     }
-    for (let i = pass.at; i < end; i++) {
-      const r = rows[i]!;
+    const started = performance.now();
+    let i = pass.at;
+    while (i < end) {
+      const r = rows[i++]!;
       this.#byCharger.run(r[1], r[2], r[0]);
       if (r[3] !== null) this.#byTx.run(r[3], r[2], r[0]);
+      if ((i - pass.at) % SLICE_CHECK === 0 && performance.now() - started > this.#sliceBudgetMs) break;
     }
-    if (end === rows.length) this.#moveMark.run(pass.to, pass.from, pass.gen);
+    if (i === rows.length) this.#moveMark.run(pass.to, pass.from, pass.gen);
     this.#tx.commit();
     this.stats.slices++;
-    this.stats.rows += end - pass.at;
-    pass.at = end;
+    this.stats.rows += i - pass.at;
+    pass.at = i;
   }
 }
 

@@ -130,6 +130,29 @@ describe('meter values indexed after commit (sqlite)', () => {
     db.close();
   });
 
+  it('a slice over its time budget ends early; the pass goes on from there and moves the mark once done', () => {
+    const db = new Database(freshFile());
+    migrateSqlite(db);
+    const insert = db.prepare(
+      "INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, 1, ?, ?, 'MeterValues', '[]')",
+    );
+    for (let i = 1; i <= 120; i++) insert.run(`CP${i % 7}`, i % 3 === 0 ? null : 100 + (i % 5), i);
+    // A budget of 0 ms: every slice stops at its first check (25 rows), far short of sliceRows.
+    const ix = new MeterIndexer(db, txControl(db), () => 0, { afterRows: 1, sliceRows: 500, sliceBudgetMs: 0 });
+    const mark = () => db.prepare('SELECT upto FROM meter_values_indexed').pluck().get();
+    assert.equal(ix.step(), true, 'the read step');
+    assert.equal(ix.step(), true, 'a first slice, cut short');
+    assert.equal(ix.stats.rows, 25, 'cut at the first check');
+    assert.equal(mark(), 0, 'the mark waits for the last slice');
+    while (ix.step());
+    assert.equal(ix.stats.slices, 5);
+    assert.equal(mark(), 120);
+    const count = (t: string) => db.prepare(`SELECT count(*) FROM ${t}`).pluck().get();
+    assert.equal(count('meter_values_by_charger'), 120);
+    assert.equal(count('meter_values_by_tx'), 80, 'rows without a transaction have no entry there');
+    db.close();
+  });
+
   it('a pass cut short (process killed between slices) leaves every row readable; the next pass finishes', async () => {
     const file = freshFile();
     const db = new Database(file);
@@ -141,8 +164,7 @@ describe('meter values indexed after commit (sqlite)', () => {
     const sample = (i: number) => JSON.stringify([[String(i), null, null, null, null, null, 'Wh', i, null]]);
     for (let i = 1; i <= 9; i++) insert.run(`CP${i % 3}`, 10 + (i % 3), T0 + i, sample(i));
     const ix = new MeterIndexer(db, txControl(db), () => 0, { afterRows: 1, sliceRows: 2 });
-    ix.step(); // reads 8 ids (4 slices' worth)
-    ix.step(); // reads the 9th
+    for (let i = 0; i < 5; i++) ix.step(); // reads the 9 ids, a slice's worth (2) per step
     ix.step(); // one slice committed: entries above the mark, the mark not moved
     db.close(); // each slice is its own transaction: this is what a kill -9 between slices leaves
     assert.deepEqual(indexState(file), { upto: 0, gen: 0, byCharger: 2, byTx: 2, rows: 9 });
