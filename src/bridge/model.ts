@@ -248,9 +248,10 @@ export class BridgeModel {
   // Runs for every MeterValues of every charger: changes are pushed into one array (no spread
   // copies) and each sampled value is normalised only for the one object it can change.
   private meter(id: string, connectorId: number, meterValue: MeterValuesRequest['meterValue']): ObjectChange[] {
-    if (!Array.isArray(meterValue) || meterValue.length === 0 || connectorId === 0) return [];
+    if (connectorId === 0) return [];
     const k = this.connector(id, connectorId);
-    if (this.settings.meterObjects === false) return [];
+    // Without a transport nothing reads these objects: the payload is not looked at.
+    if (this.settings.meterObjects === false || !Array.isArray(meterValue) || meterValue.length === 0) return [];
     const out: ObjectChange[] = [];
     const svs = meterValue[meterValue.length - 1]!.sampledValue;
     let l1: number | undefined;
