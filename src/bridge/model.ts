@@ -81,7 +81,8 @@ interface ConnectorState {
   transactionId?: number;
   meterStartWh?: number;
   /** Last published current per key, for the 0.2 A rule. */
-  publishedA: Map<string, number>;
+  /** Made on the first published current: only a transport's meter objects use it. */
+  publishedA: Map<string, number> | undefined;
 }
 
 interface ChargerState {
@@ -206,7 +207,7 @@ export class BridgeModel {
     const k = this.connector(id, connectorId);
     k.transactionId = Number(d.transactionId);
     k.meterStartWh = Number(d.meterStart);
-    k.publishedA.clear();
+    k.publishedA?.clear();
     return [
       ...this.put(k, id, connectorId, 'transaction_id', k.transactionId),
       ...this.put(k, id, connectorId, 'start_time', String(d.timestamp)),
@@ -295,9 +296,9 @@ export class BridgeModel {
     key: ConnectorObject,
     a: number,
   ): void {
-    const last = k.publishedA.get(key);
+    const last = k.publishedA?.get(key);
     if (last !== undefined && Math.abs(a - last) <= CURRENT_STEP_A && !(a === 0 && last !== 0)) return;
-    k.publishedA.set(key, a);
+    (k.publishedA ??= new Map()).set(key, a);
     this.putInto(out, k, id, connectorId, key, Math.round(a * 10) / 10);
   }
 
@@ -316,7 +317,7 @@ export class BridgeModel {
     const c = this.charger(id);
     let k = c.connectors.get(connectorId);
     if (!k) {
-      k = { values: new Map(), publishedA: new Map() };
+      k = { values: new Map(), publishedA: undefined };
       c.connectors.set(connectorId, k);
     }
     return k;

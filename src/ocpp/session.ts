@@ -77,7 +77,11 @@ export interface RpcSessionOptions {
   onCall?: (direction: 'in' | 'out', action: string) => void;
   /** Called when an outgoing CALL is answered (or fails). */
   onCallDone?: (e: { action: string; ok: boolean; ms: number }) => void;
-  /** How many answered uniqueIds are remembered for idempotent repeats. */
+  /**
+   * How many answered uniqueIds are remembered for idempotent repeats (default 8). A charger has
+   * one CALL in flight and retries the one that went unanswered, so a few suffice; each costs
+   * ~0.2 KiB for as long as the connection lasts (32 of them were ~6 KiB per idle charger).
+   */
   repeatWindow?: number;
   newId?: () => string;
 }
@@ -206,7 +210,7 @@ export class RpcSession {
   }
 
   private remember(entry: AnsweredCall): void {
-    const max = Math.max(1, this.opts.repeatWindow ?? 32);
+    const max = Math.max(1, this.opts.repeatWindow ?? 8);
     const order = this.answeredOrder;
     if (order.length < max) order.push(entry);
     else {
