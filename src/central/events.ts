@@ -1,6 +1,5 @@
 // The central system's event bus: what the API's event stream, the MQTT bridge and the smart
 // charging loop follow. Events are plain JSON; every event gets a growing sequence number.
-import { EventEmitter } from 'node:events';
 
 export type CentralEventType =
   | 'charger.connected'
@@ -52,7 +51,11 @@ export interface EventBusOptions {
 export const HISTORY_AFTER_STREAMS_MS = 10 * 60_000;
 
 export class EventBus {
-  private readonly emitter = new EventEmitter();
+  /**
+   * The subscribers, replaced (never changed in place) on subscribe and unsubscribe: emit walks
+   * the array it finds, as EventEmitter did, without copying it for every event.
+   */
+  private listeners: readonly ((e: CentralEvent) => void)[] = [];
   /** Ring buffer of the last `size` events: slot `id % size` holds event `id`. */
   private readonly ring: (CentralEvent | undefined)[];
   private seq = 0;
@@ -72,7 +75,6 @@ export class EventBus {
     this.now = opts.now;
     this.size = Math.max(1, opts.bufferSize ?? 10_000);
     this.ring = new Array<CentralEvent | undefined>(this.size);
-    this.emitter.setMaxListeners(0);
   }
 
   emit(type: CentralEventType, chargerId: string | null, data: Record<string, unknown> = {}): CentralEvent {
@@ -90,7 +92,8 @@ export class EventBus {
         this.ring.fill(undefined);
       } else this.ring[id % this.size] = event;
     }
-    this.emitter.emit('event', event);
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
     return event;
   }
 
@@ -113,8 +116,14 @@ export class EventBus {
   }
 
   subscribe(fn: (e: CentralEvent) => void): () => void {
-    this.emitter.on('event', fn);
-    return () => this.emitter.off('event', fn);
+    this.listeners = [...this.listeners, fn];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const i = this.listeners.lastIndexOf(fn);
+      if (i >= 0) this.listeners = [...this.listeners.slice(0, i), ...this.listeners.slice(i + 1)];
+    };
   }
 
   /** Events after `id` still in the buffer, oldest first; `complete` is false when some were already dropped. */

@@ -254,8 +254,12 @@ export class FirmwareService {
   // ---------------------------------------------------------------- what chargers report
 
   #onEvent(e: CentralEvent): void {
-    if (!e.chargerId) return;
-    const chargerId = e.chargerId;
+    // The type first: this runs for every event, MeterValues included.
+    if ((e.type !== 'firmware.status' && e.type !== 'charger.boot') || !e.chargerId) return;
+    this.#track(e, e.chargerId);
+  }
+
+  #track(e: CentralEvent, chargerId: string): void {
     let work: (() => Promise<unknown>) | undefined;
     if (e.type === 'firmware.status') work = () => this.#onStatus(chargerId, e.data);
     else if (e.type === 'charger.boot') work = () => this.#onBoot(chargerId, e.data);
