@@ -298,7 +298,8 @@ export class BridgeModel {
   ): void {
     const last = k.publishedA?.get(key);
     if (last !== undefined && Math.abs(a - last) <= CURRENT_STEP_A && !(a === 0 && last !== 0)) return;
-    (k.publishedA ??= new Map()).set(key, a);
+    k.publishedA ??= new Map();
+    k.publishedA.set(key, a);
     this.putInto(out, k, id, connectorId, key, Math.round(a * 10) / 10);
   }
 
