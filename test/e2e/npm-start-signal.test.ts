@@ -1,0 +1,61 @@
+// `npm start` under a container runtime or a service manager that signals only npm: npm passes
+// SIGTERM to the shell running the script, and a shell that does not exec left the server running
+// with nobody to stop it. The start script execs node, so the server gets the signal and drains.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { it } from 'node:test';
+import { tempDir } from '../helpers/process.ts';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const up = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/api/openapi.json`).then(
+    (r) => r.ok,
+    () => false,
+  );
+
+it('SIGTERM to `npm start` alone drains the server and stops it', async () => {
+  const port = await freePort();
+  const npm = spawn('npm', ['start', '--', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir()], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  npm.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  npm.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+  let listening = false;
+  for (let i = 0; i < 300 && !listening; i++) {
+    listening = await up(port);
+    if (!listening) await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    assert.ok(listening, `the server did not come up:\n${out}`);
+    // Only npm gets the signal, as `docker stop` gives it to PID 1.
+    npm.kill('SIGTERM');
+    await exited;
+    let stopped = false;
+    for (let i = 0; i < 200 && !stopped; i++) {
+      stopped = !(await up(port));
+      if (!stopped) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(stopped, 'the server still answers after npm was told to stop');
+    assert.match(out, /ampere stopped/, 'the server drained and said so');
+  } finally {
+    // Never leave a server behind, whatever failed above.
+    if (await up(port)) {
+      const { execSync } = await import('node:child_process');
+      execSync(`pkill -f -- '--port ${port} '`, { stdio: 'ignore' });
+    }
+  }
+});
