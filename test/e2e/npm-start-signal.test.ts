@@ -23,8 +23,11 @@ const up = (port: number) =>
 
 it('SIGTERM to `npm start` alone drains the server and stops it', async () => {
   const port = await freePort();
+  // The server refuses AMPERE_* variables it does not know, such as the test suite's own.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AMPERE_')));
   const npm = spawn('npm', ['start', '--', '--host', '127.0.0.1', '--port', String(port), '--data', tempDir()], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   let out = '';
   npm.stdout!.on('data', (d: Buffer) => {
