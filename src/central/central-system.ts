@@ -9,6 +9,7 @@ import {
   type IncomingCall,
   OcppError,
   RpcSession,
+  type SessionLogger,
   type Timers,
   type Validator,
 } from '../ocpp/index.ts';
@@ -53,6 +54,40 @@ const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
 const LAST_SEEN_FLUSH_MS = 1000;
 
 /** On one node the central system is itself the charger directory and the command sender (ports.ts). */
+/**
+ * A session's logger. The charger's pino child is made when the session first logs: most sessions
+ * never do, a pino child per connection is a visible share of a reconnect storm's CPU, and one
+ * object per connection holds less than a set of closures (memory per idle charger).
+ */
+class ChargerLog implements SessionLogger {
+  #child: Logger | undefined;
+  constructor(
+    private readonly parent: Logger,
+    private readonly chargerId: string,
+  ) {}
+
+  #logger(): Logger {
+    this.#child ??= this.parent.child({ chargerId: this.chargerId });
+    return this.#child;
+  }
+
+  debug(o: object, m?: string): void {
+    if (this.parent.isLevelEnabled('debug')) this.#logger().debug(o, m);
+  }
+
+  info(o: object, m?: string): void {
+    if (this.parent.isLevelEnabled('info')) this.#logger().info(o, m);
+  }
+
+  warn(o: object, m?: string): void {
+    this.#logger().warn(o, m);
+  }
+
+  error(o: object, m?: string): void {
+    this.#logger().error(o, m);
+  }
+}
+
 export class CentralSystem implements HandlerHost {
   readonly store: Store;
   readonly events: EventBus;
@@ -196,19 +231,7 @@ export class CentralSystem implements HandlerHost {
   }
 
   private newSession(link: ChargerLink): RpcSession {
-    // The charger's child logger is made when the session first logs: most sessions never do,
-    // and a pino child per connection is a visible share of a reconnect storm's CPU.
-    let child: Logger | undefined;
-    const logger = () => {
-      child ??= this.log.child({ chargerId: link.chargerId });
-      return child;
-    };
-    const log = {
-      debug: (o: object, m?: string) => this.log.isLevelEnabled('debug') && logger().debug(o, m),
-      info: (o: object, m?: string) => this.log.isLevelEnabled('info') && logger().info(o, m),
-      warn: (o: object, m?: string) => logger().warn(o, m),
-      error: (o: object, m?: string) => logger().error(o, m),
-    };
+    const log = new ChargerLog(this.log, link.chargerId);
     return new RpcSession({
       validator: this.validator,
       mode: () => this.records.get(link.chargerId)?.validationMode ?? this.settings.validation,
