@@ -53,7 +53,6 @@ const HANDLED: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
 /** How often the lastSeenAt of active chargers is written. */
 const LAST_SEEN_FLUSH_MS = 1000;
 
-/** On one node the central system is itself the charger directory and the command sender (ports.ts). */
 /**
  * A session's logger. The charger's pino child is made when the session first logs: most sessions
  * never do, a pino child per connection is a visible share of a reconnect storm's CPU, and one
@@ -88,6 +87,7 @@ class ChargerLog implements SessionLogger {
   }
 }
 
+/** On one node the central system is itself the charger directory and the command sender (ports.ts). */
 export class CentralSystem implements HandlerHost {
   readonly store: Store;
   readonly events: EventBus;

@@ -260,10 +260,8 @@ export class FirmwareService {
   }
 
   #track(e: CentralEvent, chargerId: string): void {
-    let work: (() => Promise<unknown>) | undefined;
-    if (e.type === 'firmware.status') work = () => this.#onStatus(chargerId, e.data);
-    else if (e.type === 'charger.boot') work = () => this.#onBoot(chargerId, e.data);
-    if (!work) return;
+    const work =
+      e.type === 'firmware.status' ? () => this.#onStatus(chargerId, e.data) : () => this.#onBoot(chargerId, e.data);
     // In the order the charger sent them: a boot handled before the Installing before it would misjudge.
     const run = this.#events.then(work);
     this.#events = run.catch((err) =>

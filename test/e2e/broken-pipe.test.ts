@@ -2,17 +2,8 @@
 // ignored SIGTERM and SIGINT and needed SIGKILL. A real process, a real broken pipe.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { it } from 'node:test';
-import { tempDir } from '../helpers/process.ts';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort, tempDir } from '../helpers/process.ts';
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   it(`shutdown with a broken log pipe: ${signal} still drains and exits 0`, async () => {

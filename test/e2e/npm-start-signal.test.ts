@@ -2,18 +2,9 @@
 // SIGTERM to the shell running the script, and a shell that does not exec left the server running
 // with nobody to stop it. The start script execs node, so the server gets the signal and drains.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { execSync, spawn } from 'node:child_process';
 import { it } from 'node:test';
-import { tempDir } from '../helpers/process.ts';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort, tempDir } from '../helpers/process.ts';
 
 const up = (port: number) =>
   fetch(`http://127.0.0.1:${port}/api/openapi.json`).then(
@@ -57,7 +48,6 @@ it('SIGTERM to `npm start` alone drains the server and stops it', async () => {
   } finally {
     // Never leave a server behind, whatever failed above.
     if (await up(port)) {
-      const { execSync } = await import('node:child_process');
       execSync(`pkill -f -- '--port ${port} '`, { stdio: 'ignore' });
     }
   }

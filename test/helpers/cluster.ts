@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { type ServerProcess, spawnServer, tempDir } from './process.ts';
+import { freePort, type ServerProcess, spawnServer, tempDir } from './process.ts';
 import { until } from './wait.ts';
 
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -73,18 +72,6 @@ export async function freshDatabase(baseUrl: string): Promise<FreshDatabase> {
       }
     },
   };
-}
-
-/** A TCP port free right now (HAProxy needs a number in its configuration). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Haproxy {

@@ -1,6 +1,7 @@
 // Spawns `ampere serve` as a real process and reads the URL from its first stdout line.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +16,18 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
   /** SIGKILL (kill -9) and wait. */
   kill(): Promise<void>;
+}
+
+/** A TCP port free right now (for a server or HAProxy that must be given a number). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export function tempDir(prefix = 'ampere-test-'): string {
