@@ -20,9 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { METER_COLUMNS } from '../src/store/meter-samples.ts';
 import { migrateSqlite, sqliteMigrations } from '../src/store/migrations.ts';
 import { MeterIndexer } from '../src/store/sqlite-meter-index.ts';
-import { METER_COLUMNS, txControl, WRITE_OP } from '../src/store/sqlite-writes.ts';
+import { txControl, WRITE_OP } from '../src/store/sqlite-writes.ts';
 
 function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);

@@ -72,7 +72,7 @@ export {
   startLocalLists,
   syncLocalList,
 } from './local-lists.ts';
-export { meterRows, normalise } from './meter.ts';
+export { normalise } from './meter.ts';
 export type { CentralMetrics } from './metrics.ts';
 export {
   type CentralPorts,

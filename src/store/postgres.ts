@@ -19,6 +19,7 @@ import {
 import { DIAGNOSTICS_INSERT, diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
 import { FirmwareStore } from './firmware.ts';
+import { encodeMeterReadings, METER_COLUMNS } from './meter-samples.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
 import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
@@ -93,6 +94,7 @@ import type {
   MeterDailyQuery,
   MeterDailyRecord,
   MeterQuery,
+  MeterReadings,
   MeterValueInput,
   MeterValueRecord,
   Page,
@@ -848,6 +850,19 @@ export class PostgresStore implements Store {
   }
 
   // ---------------------------------------------------------------- meter values
+
+  insertMeterReadings(r: MeterReadings): Promise<void> {
+    const flat: unknown[] = [];
+    try {
+      encodeMeterReadings(r, flat);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (flat.length === 0) return Promise.resolve();
+    const params: MeterParams[] = [];
+    for (let i = 0; i < flat.length; i += METER_COLUMNS) params.push(flat.slice(i, i + METER_COLUMNS) as MeterParams);
+    return this.#queue.pushMerged(this.#meterGroup, params);
+  }
 
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
     const n = rows.length;

@@ -23,7 +23,8 @@
 // each entry from its row, INSERT … SELECT by id, read the rows back in charger order, one page
 // each, long gone from the writer's page cache: most of the writer thread's time under load.)
 import type Database from 'better-sqlite3';
-import { METER_COLUMNS, WRITE_OP } from './sqlite-writes.ts';
+import { METER_COLUMNS } from './meter-samples.ts';
+import { WRITE_OP } from './sqlite-writes.ts';
 import { toMs } from './time.ts';
 import type { TimeInput } from './types.ts';
 import type { BatchOutcome, TxControl } from './write-queue.ts';

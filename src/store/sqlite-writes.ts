@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { DIAGNOSTICS_INSERT } from './diagnostics.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
+import { METER_COLUMNS } from './meter-samples.ts';
 import { ACTIVE_POWER, ENERGY_REGISTER } from './retention.ts';
 import { RECEIVED_STOP } from './rows.ts';
 import { BOOT_IDENTITY_SET } from './shared.ts';
@@ -233,9 +234,6 @@ const PRUNE_FOLD = `INSERT INTO meter_daily (charger_id, connector_id, day, min_
 /** BOOT_IDENTITY_SET (shared.ts) and this dialect's rule for last_seen_at: it never goes back. */
 const BOOT_SET = `${BOOT_IDENTITY_SET},
   last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at)`;
-
-/** Columns of one meter_values row, flattened: a message's rows follow each other. */
-export const METER_COLUMNS = 6;
 
 export const writeOps = {
   noop(): void {},

@@ -25,6 +25,7 @@ import {
 import { diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
 import { FirmwareStore } from './firmware.ts';
+import { encodeMeterReadings } from './meter-samples.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -118,6 +119,7 @@ import type {
   MeterDailyQuery,
   MeterDailyRecord,
   MeterQuery,
+  MeterReadings,
   MeterValueInput,
   MeterValueRecord,
   Page,
@@ -759,6 +761,18 @@ export class SqliteStore implements Store {
   }
 
   // ---------------------------------------------------------------- meter values
+
+  insertMeterReadings(r: MeterReadings): Promise<void> {
+    const params: unknown[] = [];
+    try {
+      encodeMeterReadings(r, params);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (params.length === 0) return Promise.resolve();
+    if (!this.#backgroundStarted && this.#queue.stats.writes > BACKGROUND_AFTER_WRITES) this.#startBackground();
+    return this.#queue.push(WRITE_OP.insertMeterValues, params);
+  }
 
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
     const n = rows.length;

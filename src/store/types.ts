@@ -292,6 +292,27 @@ export interface TransactionMeterSummary {
 
 export type MeterSource = 'MeterValues' | 'StartTransaction' | 'StopTransaction';
 
+/** A sampledValue as the charger sent it (OCPP 1.6 §7.45), after validation. */
+export interface SampledValueInput {
+  /** As sent (the schema says string; tolerant mode stringifies numbers). */
+  value: string;
+  context?: string;
+  format?: string;
+  measurand?: string;
+  phase?: string;
+  location?: string;
+  unit?: string;
+}
+
+/** The meter values of one OCPP message (MeterValues, or a StopTransaction's transactionData). */
+export interface MeterReadings {
+  chargerId: string;
+  connectorId: number;
+  transactionId: number | null;
+  source: MeterSource;
+  meterValue: readonly { timestamp: TimeInput; sampledValue: readonly SampledValueInput[] }[];
+}
+
 /** One sampledValue, flattened with its meterValue timestamp. */
 export interface MeterValueInput {
   chargerId: string;
@@ -666,6 +687,12 @@ export interface MeterValueStore {
    * connector, transaction, timestamp and source form one meterValue; keep them adjacent.
    */
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void>;
+  /**
+   * The same for one message's meterValue array as parsed: normalised and encoded without a row
+   * object per sampled value (the MeterValues path). Stores what insertMeterValues stores for
+   * the rows of that message.
+   */
+  insertMeterReadings(r: MeterReadings): Promise<void>;
   queryMeterValues(q: MeterQuery): Promise<MeterValueRecord[]>;
   /** Server-side downsampling, buckets oldest first. */
   queryMeterBuckets(q: MeterBucketQuery): Promise<MeterBucket[]>;

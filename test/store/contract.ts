@@ -2,7 +2,7 @@
 // (docs/architecture.md, "Narrow ports, one contract suite"). Each test opens a fresh, empty store.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { CommitObserver, MeterValueInput, Store } from '../../src/store/types.ts';
+import type { CommitObserver, MeterValueInput, MeterValueRecord, Store } from '../../src/store/types.ts';
 
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -736,6 +736,101 @@ export function runStoreContract(name: string, open: (opts?: { onCommit?: Commit
           l2.map((r) => [r.value, r.index]),
           [['2', 1]],
         );
+      });
+
+      it('insertMeterReadings stores a message as insertMeterValues stores its rows', async () => {
+        const sent = [
+          {
+            timestamp: iso(T0),
+            sampledValue: [
+              { value: '12.5', context: 'Transaction.Begin', unit: 'kWh' },
+              { value: '7.2', measurand: 'Power.Active.Import', unit: 'kW' },
+              { value: 'AB01', format: 'SignedData', measurand: 'Energy.Active.Import.Register' },
+              { value: '16.0', measurand: 'Current.Import', phase: 'L1', location: 'Outlet', unit: 'A' },
+            ],
+          },
+          { timestamp: iso(T0 + 1000), sampledValue: [] },
+          { timestamp: iso(T0 + 1000), sampledValue: [{ value: '12600' }] },
+          // The same time as the one before: one meterValue with it, as consecutive rows are.
+          { timestamp: iso(T0 + 1000), sampledValue: [{ value: '230.1', measurand: 'Voltage', unit: 'V' }] },
+        ];
+        await store.insertMeterReadings({
+          chargerId: 'READ',
+          connectorId: 2,
+          transactionId: 9,
+          source: 'StopTransaction',
+          meterValue: sent,
+        });
+        const rows: MeterValueInput[] = [];
+        for (const mv of sent)
+          for (const sv of mv.sampledValue) {
+            const f = sv as Record<string, string | undefined>;
+            rows.push({
+              chargerId: 'ROWS',
+              connectorId: 2,
+              transactionId: 9,
+              timestamp: mv.timestamp,
+              value: sv.value,
+              context: f.context ?? null,
+              format: f.format ?? null,
+              measurand: f.measurand ?? null,
+              phase: f.phase ?? null,
+              location: f.location ?? null,
+              unit: f.unit ?? null,
+              wh: null,
+              w: null,
+              source: 'StopTransaction',
+            });
+          }
+        rows[0]!.wh = 12500;
+        rows[1]!.w = 7200;
+        rows[4]!.wh = 12600;
+        await store.insertMeterValues(rows);
+        const read = await store.queryMeterValues({ chargerId: 'READ' });
+        const expected = await store.queryMeterValues({ chargerId: 'ROWS' });
+        assert.equal(read.length, 6);
+        const strip = (r: MeterValueRecord) => ({ ...r, id: 0, chargerId: '' });
+        assert.deepEqual(read.map(strip), expected.map(strip));
+        assert.deepEqual(
+          read.map((r) => [r.value, r.index, r.wh, r.w]),
+          [
+            ['12.5', 0, 12500, null],
+            ['7.2', 1, null, 7200],
+            ['AB01', 2, null, null],
+            ['16.0', 3, null, null],
+            ['12600', 0, 12600, null],
+            ['230.1', 1, null, null],
+          ],
+        );
+        assert.equal(read[4]!.id, read[5]!.id, 'one meterValue for the same time');
+        // A shorter message right after a longer one stores only its own values.
+        await store.insertMeterReadings({
+          chargerId: 'SHORT',
+          connectorId: 1,
+          transactionId: null,
+          source: 'MeterValues',
+          meterValue: [{ timestamp: T0, sampledValue: [{ value: '5' }] }],
+        });
+        assert.deepEqual(
+          (await store.queryMeterValues({ chargerId: 'SHORT' })).map((r) => [r.value, r.wh]),
+          [['5', 5]],
+        );
+      });
+
+      it('insertMeterReadings rejects a message with a bad time or value, storing none of it', async () => {
+        const message = (timestamp: string, value: unknown) => ({
+          chargerId: 'BAD',
+          connectorId: 1,
+          transactionId: null,
+          source: 'MeterValues' as const,
+          meterValue: [
+            { timestamp: iso(T0), sampledValue: [{ value: '1' }] },
+            { timestamp, sampledValue: [{ value: value as string }] },
+          ],
+        });
+        await assert.rejects(store.insertMeterReadings(message('yesterday', '2')), /timestamp/);
+        await assert.rejects(store.insertMeterReadings(message(iso(T0 + 1000), 2)), /value: a string is required/);
+        assert.equal((await store.queryMeterValues({ chargerId: 'BAD' })).length, 0);
       });
 
       it('a row with an unparseable timestamp rejects the whole message', async () => {

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { METER_COLUMNS } from '../../src/store/meter-samples.ts';
 import { migrateSqlite, sqliteMigrations } from '../../src/store/migrations.ts';
 import { meterValuesSql, openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
 import { MeterIndexer } from '../../src/store/sqlite-meter-index.ts';
-import { METER_COLUMNS, txControl, WRITE_OP } from '../../src/store/sqlite-writes.ts';
+import { txControl, WRITE_OP } from '../../src/store/sqlite-writes.ts';
 import { meterRow } from './contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ampere-meter-index-'));

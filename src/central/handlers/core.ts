@@ -5,7 +5,6 @@ import { type ActionMap, formatTimestamp, OcppError } from '../../ocpp/index.ts'
 import { pendingBootInterval } from '../approvals.ts';
 import { authorizeIdTag } from '../authorization.ts';
 import { authorizeAtCharger } from '../charger-tags.ts';
-import { meterRows } from '../meter.ts';
 import { consumeReservation } from '../reservations.ts';
 import type { HandlerContext } from './context.ts';
 import { closeAfterReboot, closeOnAvailable, closeSuperseded } from './stale-transactions.ts';
@@ -151,9 +150,13 @@ export async function stopTransaction(
     const active = await central.store.getTransaction(req.transactionId);
     const connectorId = active && active.chargerId === chargerId ? active.connectorId : 0;
     writes.push(
-      central.store.insertMeterValues(
-        meterRows(chargerId, connectorId, req.transactionId, req.transactionData, 'StopTransaction'),
-      ),
+      central.store.insertMeterReadings({
+        chargerId,
+        connectorId,
+        transactionId: req.transactionId,
+        source: 'StopTransaction',
+        meterValue: req.transactionData,
+      }),
     );
   }
   const [stopped] = (await Promise.all(writes)) as [Awaited<ReturnType<typeof central.store.stopTransaction>>];
@@ -201,10 +204,16 @@ export function meterValues(ctx: HandlerContext, req: Req<'MeterValues'>): Promi
     // Rejected, never thrown, as from the other (async) handlers.
     return Promise.reject(e);
   }
-  const rows = meterRows(ctx.chargerId, req.connectorId, req.transactionId ?? null, req.meterValue, 'MeterValues');
   // Committed before it is answered (design.md, persistence rules): the event and the answer follow the write.
-  if (rows.length === 0) return Promise.resolve(meterValuesStored(ctx, req));
-  return ctx.central.store.insertMeterValues(rows).then(() => meterValuesStored(ctx, req));
+  return ctx.central.store
+    .insertMeterReadings({
+      chargerId: ctx.chargerId,
+      connectorId: req.connectorId,
+      transactionId: req.transactionId ?? null,
+      source: 'MeterValues',
+      meterValue: req.meterValue,
+    })
+    .then(() => meterValuesStored(ctx, req));
 }
 
 function meterValuesStored(ctx: HandlerContext, req: Req<'MeterValues'>): Res<'MeterValues'> {
