@@ -8,6 +8,7 @@ import type { ChargerRecord } from '../store/types.ts';
 import type { CentralSystem } from './central-system.ts';
 import type { ConnectionGuard } from './security/connection-guard.ts';
 import { MessageThrottle, type RateLimitOptions } from './security/rate-limit.ts';
+import { textFrame } from './ws-frame.ts';
 
 /** Longest charge point id accepted (CiString48, as the id in a URL of OCPP-J 1.6 §3.1.1). */
 export const MAX_CHARGER_ID_LENGTH = 48;
@@ -141,7 +142,7 @@ export class Gateway {
     }
     if (socket.destroyed) return;
     this.opts.connectionGuard?.settle(req.socket);
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onOpen(ws, id, remoteAddress, known));
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.onOpen(ws, socket, id, remoteAddress, known));
   }
 
   /**
@@ -161,6 +162,7 @@ export class Gateway {
 
   private async onOpen(
     ws: WebSocket,
+    socket: Duplex,
     chargerId: string,
     remoteAddress: string | null,
     known: ChargerRecord | null,
@@ -211,7 +213,8 @@ export class Gateway {
       chargerId,
       {
         send: (text) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(text);
+          // The socket `ws` writes to: a frame in one write (ws-frame.ts), in order with ws's own.
+          if (ws.readyState === WebSocket.OPEN) socket.write(textFrame(text));
         },
         close: (code, reason) => ws.close(code, reason),
       },
