@@ -20,7 +20,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { METER_COLUMNS } from '../src/store/meter-samples.ts';
 import { migrateSqlite, sqliteMigrations } from '../src/store/migrations.ts';
 import { MeterIndexer } from '../src/store/sqlite-meter-index.ts';
 import { txControl, WRITE_OP } from '../src/store/sqlite-writes.ts';
@@ -86,10 +85,15 @@ const commit = db.prepare('COMMIT');
 const ids = Array.from({ length: chargers }, (_, i) => `CP${String(i).padStart(5, '0')}`);
 const t0 = Date.UTC(2026, 0, 1);
 let seq = 0;
+/** The current batch's rows as the writer op's parameters (METER_COLUMNS each), for the indexer. */
+let batchParams: unknown[] = [];
 function insertRow(): void {
   const c = seq % chargers;
   const n = Math.floor(seq / chargers);
-  insert.run(ids[c], 1000 + c, t0 + n * 1000, samples(n * 10));
+  const ts = t0 + n * 1000;
+  const json = samples(n * 10);
+  insert.run(ids[c], 1000 + c, ts, json);
+  batchParams.push(ids[c], 1, 1000 + c, ts, 'MeterValues', json);
   seq++;
 }
 
@@ -134,10 +138,11 @@ const indexer = tables
 const noFailure = { results: null, failures: null, fatal: null, retried: false };
 /** How long each batch's indexing step held the writer (what the next batch waited), when it ran one. */
 const stepMs: number[] = [];
-function afterBatch(rows: number): void {
+function afterBatch(): void {
   const stepsBefore = indexer!.stats.steps;
   const started = performance.now();
-  indexer!.afterBatch([WRITE_OP.insertMeterValues], [new Array(rows * METER_COLUMNS)], noFailure);
+  indexer!.afterBatch([WRITE_OP.insertMeterValues], [batchParams], noFailure);
+  batchParams = [];
   if (indexer!.stats.steps !== stepsBefore) stepMs.push(performance.now() - started);
 }
 function pct(xs: number[], p: number): number {
@@ -164,6 +169,7 @@ const cpu0 = process.cpuUsage();
 const wall0 = performance.now();
 for (let done = 0; done < rows; done += batch) {
   begin.run();
+  batchParams = [];
   for (let i = 0; i < batch; i++) insertRow();
   const c0 = process.hrtime.bigint();
   commit.run();
@@ -172,7 +178,7 @@ for (let done = 0; done < rows; done += batch) {
   commitMs.push(Number(dt) / 1e6);
   sinceCheckpoint += batch;
   sinceIndex += batch;
-  if (tables) afterBatch(batch);
+  if (tables) afterBatch();
   if (deferred && sinceIndex >= indexEvery) {
     indexFresh();
     sinceIndex = 0;

@@ -12,7 +12,8 @@ import { METER_COLUMNS } from '../../src/store/meter-samples.ts';
 import { migrateSqlite, sqliteMigrations } from '../../src/store/migrations.ts';
 import { meterValuesSql, openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
 import { MeterIndexer } from '../../src/store/sqlite-meter-index.ts';
-import { txControl, WRITE_OP } from '../../src/store/sqlite-writes.ts';
+import { runWriteOp, statementCache, txControl, WRITE_OP } from '../../src/store/sqlite-writes.ts';
+import { type BatchOutcome, runBatch } from '../../src/store/write-queue.ts';
 import { meterRow } from './contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ampere-meter-index-'));
@@ -129,6 +130,105 @@ describe('meter values indexed after commit (sqlite)', () => {
       ['CP9', 6],
     ]);
     db.close();
+  });
+
+  /** A writer's connection: each call commits one batch of meter rows, then tells the indexer. */
+  function writer(opts: { afterRows: number; sliceRows: number }) {
+    const db = new Database(freshFile());
+    migrateSqlite(db);
+    const tx = txControl(db);
+    const prepare = statementCache(db);
+    const ix = new MeterIndexer(db, tx, () => 0, { ...opts, afterMs: 1e9 });
+    let t = T0;
+    const commit = (rows: Array<[chargerId: string, transactionId: number | null]>, retried = false): void => {
+      const params: unknown[] = [];
+      for (const [c, id] of rows) {
+        t += 1000;
+        params.push(c, 1, id, t, 'MeterValues', '[]');
+      }
+      const out = runBatch(tx, 1, () => runWriteOp(prepare, WRITE_OP.insertMeterValues, params));
+      ix.afterBatch([WRITE_OP.insertMeterValues], [params], { ...out, retried } as BatchOutcome);
+    };
+    /** The entries a pass reading every row would make, and the ones there are. */
+    const entries = () => ({
+      byCharger: db.prepare('SELECT charger_id, ts, id FROM meter_values_by_charger ORDER BY 1, 2, 3').raw().all(),
+      byTx: db.prepare('SELECT transaction_id, ts, id FROM meter_values_by_tx ORDER BY 1, 2, 3').raw().all(),
+      mark: db.prepare('SELECT upto FROM meter_values_indexed').pluck().get(),
+    });
+    const expected = () => ({
+      byCharger: db.prepare('SELECT charger_id, ts, id FROM meter_values ORDER BY 1, 2, 3').raw().all(),
+      byTx: db
+        .prepare('SELECT transaction_id, ts, id FROM meter_values WHERE transaction_id IS NOT NULL ORDER BY 1, 2, 3')
+        .raw()
+        .all(),
+      mark: db.prepare('SELECT max(id) FROM meter_values').pluck().get(),
+    });
+    return { db, ix, commit, entries, expected };
+  }
+
+  it('passes take the rows the batches noted, without reading them, and index exactly what a read would', () => {
+    const w = writer({ afterRows: 5, sliceRows: 3 });
+    for (let i = 0; i < 40; i++)
+      w.commit([
+        [`CP${i % 3}`, i % 4 === 0 ? null : 100 + (i % 5)],
+        [`CP${(i + 1) % 3}`, null],
+      ]);
+    w.ix.flush();
+    assert.ok(w.ix.stats.passes >= 8, `passes: ${w.ix.stats.passes}`);
+    // The first pass of a process reads; the ones after it run on what the batches noted.
+    assert.equal(w.ix.stats.noted, w.ix.stats.passes - 1);
+    assert.deepEqual(w.entries(), w.expected());
+    assert.equal(w.ix.stats.dropped, 0);
+    w.db.close();
+  });
+
+  it('after a deletion, a re-run batch or a reused id, the next pass reads its rows instead of trusting the notes', () => {
+    const w = writer({ afterRows: 1_000, sliceRows: 1_000 });
+    w.commit([['CP1', 7]]);
+    w.ix.flush(); // the first pass reads; notes start from here
+    const passes = () => [w.ix.stats.passes, w.ix.stats.noted];
+    w.commit([
+      ['CP1', 7],
+      ['CP2', null],
+    ]);
+    w.ix.flush();
+    assert.deepEqual(passes(), [2, 1], 'noted');
+    // A fresh row deleted (gen moves), not the newest (its id is not handed out again): what was
+    // noted names a row that is gone.
+    w.commit([
+      ['CP3', 8],
+      ['CP1', 7],
+    ]);
+    w.db.prepare("DELETE FROM meter_values WHERE charger_id = 'CP3'").run();
+    w.commit([['CP4', 9]]);
+    w.ix.flush();
+    assert.deepEqual(passes(), [3, 1], 'read after the deletion');
+    assert.deepEqual(w.entries(), w.expected());
+    // A row inserted behind the batches' back (another connection): the ids do not run on.
+    w.commit([['CP8', 12]]);
+    w.db
+      .prepare(
+        "INSERT INTO meter_values (charger_id, connector_id, ts, source, samples) VALUES ('CP9', 1, 1, 'MeterValues', '[]')",
+      )
+      .run();
+    w.commit([['CP8', 12]]);
+    w.ix.flush();
+    assert.deepEqual(passes(), [4, 1], 'read after a row it was not told of');
+    assert.deepEqual(w.entries(), w.expected());
+    // A batch re-run with savepoints: which of its writes went in is not known here.
+    w.commit([['CP5', null]], true);
+    w.ix.flush();
+    assert.deepEqual(passes(), [5, 1], 'read after a re-run batch');
+    // The newest row deleted once indexed: SQLite hands its id out again, the ids do not run on.
+    w.commit([['CP6', 10]]);
+    w.ix.flush();
+    assert.deepEqual(passes(), [6, 2]);
+    w.db.prepare('DELETE FROM meter_values WHERE id = (SELECT max(id) FROM meter_values)').run();
+    w.commit([['CP7', 11]]);
+    w.ix.flush();
+    assert.deepEqual(passes(), [7, 2], 'read after an id was reused');
+    assert.deepEqual(w.entries(), w.expected());
+    w.db.close();
   });
 
   it('a slice over its time budget ends early; the pass goes on from there and moves the mark once done', () => {
