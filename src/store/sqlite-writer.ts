@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MeterIndexer, type MeterIndexOptions } from './sqlite-meter-index.ts';
 import { configureConnection, encodeError, runWriteOp, statementCache, txControl } from './sqlite-writes.ts';
-import { lowerThisThread } from './thread-priority.ts';
 import { type BatchOutcome, runBatch } from './write-queue.ts';
 
 export interface WriterData {
@@ -16,8 +15,6 @@ export interface WriterData {
   meterIndex: MeterIndexOptions;
 }
 
-// Below the event loop's priority: see thread-priority.ts.
-lowerThisThread();
 const port = parentPort!;
 const data = workerData as WriterData;
 const db = new Database(data.file, { fileMustExist: true });

@@ -81,7 +81,6 @@ import {
   type WriteParams,
   type WriteResult,
 } from './sqlite-writes.ts';
-import { LOWER_THIS_THREAD_SOURCE } from './thread-priority.ts';
 import { toIso, toIsoOrNull, toMs, toMsOrNull } from './time.ts';
 import type {
   BootFields,
@@ -173,10 +172,8 @@ const CHECKPOINT_INTERVAL_MS = 100;
 // The checkpointer: its own connection on a worker thread, running PASSIVE checkpoints (which
 // never block the writer and never wait for it) every CHECKPOINT_INTERVAL_MS. Copying WAL pages
 // into the database file and its fsync then happen beside the event loop, not inside a COMMIT.
-// Plain CommonJS evaluated in the worker: no loader or build step involved. It runs below the event
-// loop's priority, as the writer does (thread-priority.ts).
+// Plain CommonJS evaluated in the worker: no loader or build step involved.
 const CHECKPOINTER_SOURCE = `
-${LOWER_THIS_THREAD_SOURCE}
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
