@@ -131,10 +131,13 @@ export class RpcSession {
   private draining = false;
   /** The CALL whose handler is running (at most one: see drain). */
   private pending: AnsweredCall | undefined;
-  /** The last answered (or in-progress) uniqueIds, for idempotent repeats. */
-  private readonly answered = new Map<string, AnsweredCall>();
-  /** The same calls in arrival order, a ring: the oldest is forgotten without an iterator. */
-  private readonly answeredOrder: AnsweredCall[] = [];
+  /**
+   * The last answered (or in-progress) CALLs, for idempotent repeats: a ring in arrival order,
+   * searched newest first. A few entries scanned cost less than a Map set and delete per message,
+   * whose table a busy session rebuilt again and again.
+   */
+  private readonly answered: AnsweredCall[] = [];
+  /** The ring's next slot to write once it is full (its oldest entry). */
   private answeredNext = 0;
   /** False while outgoing CALLs are held (see holdCallsMs). */
   private released: boolean;
@@ -195,7 +198,7 @@ export class RpcSession {
     this.opts.onCall?.('in', action);
     // OCPP-J 1.6 §4.1.4: a repeated uniqueId is the same message retried; answer it again without
     // running the handler twice (a retried StartTransaction must not open a second transaction).
-    const seen = this.answered.get(uniqueId);
+    const seen = this.lastWith(uniqueId);
     if (seen && seen.action === action) {
       if (seen.text !== undefined) this.rawSend(seen.text);
       else seen.repeats++;
@@ -211,16 +214,27 @@ export class RpcSession {
 
   private remember(entry: AnsweredCall): void {
     const max = Math.max(1, this.opts.repeatWindow ?? 8);
-    const order = this.answeredOrder;
-    if (order.length < max) order.push(entry);
+    const ring = this.answered;
+    if (ring.length < max) ring.push(entry);
     else {
-      const oldest = order[this.answeredNext]!;
-      // A later CALL may have reused that uniqueId (with another action): it stays.
-      if (this.answered.get(oldest.uniqueId) === oldest) this.answered.delete(oldest.uniqueId);
-      order[this.answeredNext] = entry;
+      ring[this.answeredNext] = entry;
       this.answeredNext = (this.answeredNext + 1) % max;
     }
-    this.answered.set(entry.uniqueId, entry);
+  }
+
+  /** The newest remembered CALL with this uniqueId (a later CALL may reuse an id, with another action). */
+  private lastWith(uniqueId: string): AnsweredCall | undefined {
+    const ring = this.answered;
+    const n = ring.length;
+    if (n === 0) return undefined;
+    // The newest entry sits just before the next slot to write (the end while the ring fills).
+    let i = (this.answeredNext + n - 1) % n;
+    for (let k = 0; k < n; k++) {
+      const e = ring[i]!;
+      if (e.uniqueId === uniqueId) return e;
+      i = i === 0 ? n - 1 : i - 1;
+    }
+    return undefined;
   }
 
   /**

@@ -114,6 +114,25 @@ describe('RpcSession incoming', () => {
     assert.equal(runs, 5);
     assert.equal(sent.length, 7);
   });
+  it('after the window has wrapped many times, exactly the last repeatWindow uniqueIds are remembered', async () => {
+    let runs = 0;
+    const { session } = setup(
+      () => {
+        runs++;
+        return { currentTime: '2026-01-01T00:00:00Z' };
+      },
+      { repeatWindow: 3 },
+    );
+    for (let i = 1; i <= 11; i++) session.receive(`[2,"w${i}","Heartbeat",{}]`);
+    await tick();
+    assert.equal(runs, 11);
+    for (const id of ['w11', 'w9', 'w10']) session.receive(`[2,"${id}","Heartbeat",{}]`);
+    await tick();
+    assert.equal(runs, 11, 'the last three are answered again without running the handler');
+    session.receive('[2,"w8","Heartbeat",{}]');
+    await tick();
+    assert.equal(runs, 12, 'the fourth newest was forgotten');
+  });
   it('a uniqueId reused with another action is a new CALL, remembered from its own arrival', async () => {
     let runs = 0;
     const { session } = setup(
