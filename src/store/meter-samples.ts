@@ -2,13 +2,16 @@
 // sampled values as a JSON array of [value, context, format, measurand, phase, location, unit,
 // wh, w], where wh and w are the value normalised to Wh and W when its measurand allows.
 //
-// `encodeMeterReadings` turns a message's meterValue array into those rows' parameters straight
+// Both stores encode through here, in the caller's turn: a bad row rejects the call before it is
+// queued, and the write only binds ready values. `encodeMeterRows` takes the rows of
+// insertMeterValues (one per sampled value, already normalised); `encodeMeterReadings` turns a
+// message's meterValue array into those rows' parameters straight
 // from the parsed payload. It is the hottest write of the server (every MeterValues): it builds
 // no object per sampled value and reuses one set of sample arrays for JSON.stringify, so a
 // message leaves little garbage behind but its parameters.
 import { invalid } from './checks.ts';
 import { toMs } from './time.ts';
-import type { MeterReadings, SampledValueInput, TimeInput } from './types.ts';
+import type { MeterReadings, MeterValueInput, SampledValueInput, TimeInput } from './types.ts';
 
 /** Values per encoded row: charger, connector, transaction, ts (ms), source, samples (JSON). */
 export const METER_COLUMNS = 6;
@@ -102,6 +105,45 @@ export function encodeMeterReadings(r: MeterReadings, out: unknown[]): void {
       for (let j = 0; j < svs.length; j++) putSample(count++, svs[j]!, i, j);
     }
     if (count > 0) pushRow(r, ts, count, out);
+  } catch (err) {
+    out.length = start;
+    throw err;
+  }
+}
+
+/**
+ * The same for rows of insertMeterValues, one per sampled value: consecutive rows sharing charger,
+ * connector, transaction, time and source make one row.
+ */
+export function encodeMeterRows(rows: readonly MeterValueInput[], out: unknown[]): void {
+  const start = out.length;
+  let samples: unknown[] = [];
+  let head: MeterValueInput | null = null;
+  let headTs = 0;
+  const push = (h: MeterValueInput) =>
+    out.push(h.chargerId, h.connectorId, h.transactionId, headTs, h.source, JSON.stringify(samples));
+  try {
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      // The rows of one meterValue share their timestamp: convert it once.
+      const ts = head !== null && r.timestamp === head.timestamp ? headTs : toMs(r.timestamp, `rows[${i}].timestamp`);
+      if (
+        head === null ||
+        ts !== headTs ||
+        r.chargerId !== head.chargerId ||
+        r.connectorId !== head.connectorId ||
+        r.transactionId !== head.transactionId ||
+        r.source !== head.source
+      ) {
+        if (head !== null) push(head);
+        head = r;
+        headTs = ts;
+        samples = [];
+      }
+      if (typeof r.value !== 'string') throw invalid(`rows[${i}].value: a string is required`);
+      samples.push([r.value, r.context, r.format, r.measurand, r.phase, r.location, r.unit, r.wh, r.w]);
+    }
+    if (head !== null) push(head);
   } catch (err) {
     out.length = start;
     throw err;

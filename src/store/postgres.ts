@@ -19,7 +19,7 @@ import {
 import { DIAGNOSTICS_INSERT, diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
 import { FirmwareStore } from './firmware.ts';
-import { encodeMeterReadings, METER_COLUMNS } from './meter-samples.ts';
+import { encodeMeterReadings, encodeMeterRows, METER_COLUMNS } from './meter-samples.ts';
 import { migratePostgres } from './postgres-migrations.ts';
 import { type Exec, type MergeGroup, PgWriteQueue, type WriteConnection } from './postgres-write-queue.ts';
 import { ACTIVE_POWER, ENERGY_REGISTER, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
@@ -858,55 +858,24 @@ export class PostgresStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (flat.length === 0) return Promise.resolve();
-    const params: MeterParams[] = [];
-    for (let i = 0; i < flat.length; i += METER_COLUMNS) params.push(flat.slice(i, i + METER_COLUMNS) as MeterParams);
-    return this.#queue.pushMerged(this.#meterGroup, params);
+    return this.#queueMeter(flat);
   }
 
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
-    const n = rows.length;
-    if (n === 0) return Promise.resolve();
-    // Everything is encoded now, in the caller's turn: a bad row rejects the call before it is
-    // queued, and the batch only sends ready values.
-    const params: MeterParams[] = [];
+    const flat: unknown[] = [];
     try {
-      let samples: unknown[] = [];
-      let head: MeterValueInput | null = null;
-      let headTs = 0;
-      const flush = () => {
-        params.push([
-          head!.chargerId,
-          head!.connectorId,
-          head!.transactionId,
-          headTs,
-          head!.source,
-          JSON.stringify(samples),
-        ]);
-      };
-      for (let i = 0; i < n; i++) {
-        const r = rows[i]!;
-        const ts = toMs(r.timestamp, `rows[${i}].timestamp`);
-        if (
-          head === null ||
-          ts !== headTs ||
-          r.chargerId !== head.chargerId ||
-          r.connectorId !== head.connectorId ||
-          r.transactionId !== head.transactionId ||
-          r.source !== head.source
-        ) {
-          if (head !== null) flush();
-          head = r;
-          headTs = ts;
-          samples = [];
-        }
-        if (typeof r.value !== 'string') throw invalid(`rows[${i}].value: a string is required`);
-        samples.push([r.value, r.context, r.format, r.measurand, r.phase, r.location, r.unit, r.wh, r.w]);
-      }
-      flush();
+      encodeMeterRows(rows, flat);
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.#queueMeter(flat);
+  }
+
+  /** Queues encoded meter rows (meter-samples.ts, METER_COLUMNS values each) for the batch's one INSERT. */
+  #queueMeter(flat: unknown[]): Promise<void> {
+    if (flat.length === 0) return Promise.resolve();
+    const params: MeterParams[] = [];
+    for (let i = 0; i < flat.length; i += METER_COLUMNS) params.push(flat.slice(i, i + METER_COLUMNS) as MeterParams);
     return this.#queue.pushMerged(this.#meterGroup, params);
   }
 

@@ -25,7 +25,7 @@ import {
 import { diagnosticsPatchSql, diagnosticsRecord, diagnosticsRow } from './diagnostics.ts';
 import { StoreError } from './errors.ts';
 import { FirmwareStore } from './firmware.ts';
-import { encodeMeterReadings } from './meter-samples.ts';
+import { encodeMeterReadings, encodeMeterRows } from './meter-samples.ts';
 import { migrateSqlite } from './migrations.ts';
 import { type MeterDailyRow, meterDailyRecord, meterDailyWhere, pruneArgs } from './retention.ts';
 import { type BucketRow, bucketStepMs, type MeterRow, meterBucket, meterValueRecord, Where } from './rows.ts';
@@ -362,10 +362,6 @@ export function meterValuesSql(q: MeterQuery): { sql: string; params: unknown[] 
 }
 
 // ---------------------------------------------------------------- rows
-
-function pushMeterParams(out: unknown[], r: MeterValueInput, ts: number, samples: unknown[]): void {
-  out.push(r.chargerId, r.connectorId, r.transactionId, ts, r.source, JSON.stringify(samples));
-}
 
 /** SQLite rows: JSON columns are text, booleans 0/1. */
 const SQLITE: Decode = { json: (v) => parseJson(v as string | null), bool: (v) => v === 1 };
@@ -769,45 +765,22 @@ export class SqliteStore implements Store {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (params.length === 0) return Promise.resolve();
-    if (!this.#backgroundStarted && this.#queue.stats.writes > BACKGROUND_AFTER_WRITES) this.#startBackground();
-    return this.#queue.push(WRITE_OP.insertMeterValues, params);
+    return this.#queueMeter(params);
   }
 
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
-    const n = rows.length;
-    if (n === 0) return Promise.resolve();
-    // Everything is encoded now, in the caller's turn: a bad row rejects the call before it is
-    // queued, and the flush only binds ready values (the transaction holds the write lock).
     const params: unknown[] = [];
     try {
-      let samples: unknown[] = [];
-      let head: MeterValueInput | null = null;
-      let headTs = 0;
-      for (let i = 0; i < n; i++) {
-        const r = rows[i]!;
-        // The rows of one meterValue share their timestamp: convert it once.
-        const ts = head !== null && r.timestamp === head.timestamp ? headTs : toMs(r.timestamp, `rows[${i}].timestamp`);
-        if (
-          head === null ||
-          ts !== headTs ||
-          r.chargerId !== head.chargerId ||
-          r.connectorId !== head.connectorId ||
-          r.transactionId !== head.transactionId ||
-          r.source !== head.source
-        ) {
-          if (head !== null) pushMeterParams(params, head, headTs, samples);
-          head = r;
-          headTs = ts;
-          samples = [];
-        }
-        if (typeof r.value !== 'string') throw invalid(`rows[${i}].value: a string is required`);
-        samples.push([r.value, r.context, r.format, r.measurand, r.phase, r.location, r.unit, r.wh, r.w]);
-      }
-      pushMeterParams(params, head!, headTs, samples);
+      encodeMeterRows(rows, params);
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.#queueMeter(params);
+  }
+
+  /** Queues encoded meter rows (meter-samples.ts), METER_COLUMNS values each. */
+  #queueMeter(params: unknown[]): Promise<void> {
+    if (params.length === 0) return Promise.resolve();
     if (!this.#backgroundStarted && this.#queue.stats.writes > BACKGROUND_AFTER_WRITES) this.#startBackground();
     return this.#queue.push(WRITE_OP.insertMeterValues, params);
   }
