@@ -128,6 +128,8 @@ describe('issue 16.3: transactions whose StopTransaction was lost', () => {
     sim.station.reboot('Soft');
     const closed = await stopped(tx, 10_000);
     assert.equal(closed.stopReason, 'charger rebooted');
+    // The event follows the commits (the close, then its finding): wait for it, do not race it.
+    await until(() => events.length > 0);
     assert.deepEqual(events, ['charger rebooted']);
     assert.ok((await findingRules('LOSSY-2')).includes('stale-transaction-reboot'));
     // The card is free again: a new start is Accepted.
@@ -158,6 +160,7 @@ describe('issue 16.3: transactions whose StopTransaction was lost', () => {
       return r?.stopReason === 'EVDisconnected' ? r : undefined;
     });
     assert.equal(t.meterStop, meterStop, "the charger's own meterStop wins");
+    await until(() => reasons.length >= 2);
     assert.deepEqual(reasons, ['connector reported Available', 'EVDisconnected (reconciled)']);
     assert.ok((await findingRules('LATE-1')).includes('stale-transaction-available'));
   });
