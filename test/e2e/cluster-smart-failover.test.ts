@@ -105,9 +105,23 @@ if (base === undefined) {
         );
 
         // The third car arrives after the failover: the new leader makes room for it.
-        sims['SF-3']!.station.plug(1, CAR16);
-        await sims['SF-3']!.station.swipe('SF-3-CARD');
-        await until('SF-3 charging', () => drawing('SF-3') >= 6, 30_000);
+        const sf3 = sims['SF-3']!.station;
+        sf3.plug(1, CAR16);
+        // As a driver would, the card is held again if the reader refused it (an Authorize lost in
+        // the reconnection): each outcome is printed, so a failure below says where it stopped.
+        const outcomes: string[] = [];
+        for (let i = 0; i < 3 && outcomes.at(-1) !== 'Accepted'; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+          outcomes.push(await sf3.swipe('SF-3-CARD'));
+        }
+        assert.equal(outcomes.at(-1), 'Accepted', `SF-3 swipes: ${outcomes.join(', ')}`);
+        try {
+          await until('SF-3 charging', () => drawing('SF-3') >= 6, 30_000);
+        } catch (err) {
+          const tail = sf3.history.slice(-12).map((h) => `${h.dir} ${h.action} ${JSON.stringify(h.payload)}`);
+          console.log(`SF-3 swipes: ${outcomes.join(', ')}; last messages:\n${tail.join('\n')}`);
+          throw err;
+        }
         await until('the site settled', () => meter.now()[0]! <= LIMIT_A && drawing('SF-3') >= 6, 10_000);
         await until('all three cars charging', () => IDS.every((id) => drawing(id) >= 6), 20_000);
         const status = await next.api('/api/sites/flat/status');
