@@ -182,6 +182,16 @@ describe('meter values indexed after commit (sqlite)', () => {
     w.db.close();
   });
 
+  it('a slice inserts its entries many per statement: a count that is no multiple of the chunk, rows without a transaction among them', () => {
+    for (const sliceRows of [1_000, 60, 26]) {
+      const w = writer({ afterRows: 10_000, sliceRows });
+      for (let i = 0; i < 137; i++) w.commit([[`CP${i % 11}`, i % 4 === 1 ? null : 200 + (i % 6)]]);
+      w.ix.flush();
+      assert.deepEqual(w.entries(), w.expected(), `sliceRows ${sliceRows}`);
+      w.db.close();
+    }
+  });
+
   it('after a deletion, a re-run batch or a reused id, the next pass reads its rows instead of trusting the notes', () => {
     const w = writer({ afterRows: 1_000, sliceRows: 1_000 });
     w.commit([['CP1', 7]]);
