@@ -160,6 +160,12 @@ export class MeterIndexer {
    * pass: the rows stay readable as fresh rows meanwhile.
    */
   afterBatch(codes: readonly number[], params: readonly unknown[], out: BatchOutcome): void {
+    this.committed(codes, params, out);
+    this.stepIfDue();
+  }
+
+  /** Counts (and notes) the meter rows of a batch that has run; no indexing yet. */
+  committed(codes: readonly number[], params: readonly unknown[], out: BatchOutcome): void {
     if (out.fatal === null) {
       let n = 0;
       for (let i = 0; i < codes.length; i++)
@@ -174,6 +180,10 @@ export class MeterIndexer {
         }
       }
     }
+  }
+
+  /** Runs one step of indexing if a pass is under way or due; a failure is counted, not thrown. */
+  stepIfDue(): void {
     if (!this.due) return;
     try {
       this.step();

@@ -3,7 +3,7 @@
 // savepoint re-run included), then reports the outcome: the store settles the writes' promises
 // only on that report, so an acknowledged write is a committed one. Messages in: a batch
 // `[codes, params]` or 'close'; out: 'ready', then one outcome per batch, in order.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { MeterIndexer, type MeterIndexOptions } from './sqlite-meter-index.ts';
 import { configureConnection, encodeError, runWriteOp, statementCache, txControl } from './sqlite-writes.ts';
@@ -23,11 +23,14 @@ const tx = txControl(db);
 const prepare = statementCache(db);
 const indexer = new MeterIndexer(db, tx, () => performance.now(), data.meterIndex);
 
-port.on('message', (m: [number[], unknown[]] | 'close') => {
+type Message = [codes: number[], params: unknown[]] | 'close';
+
+/** Runs a batch in one transaction and replies; false once the connection is closed. */
+function handle(m: Message): boolean {
   if (m === 'close') {
     db.close();
     port.close();
-    return;
+    return false;
   }
   const [codes, params] = m;
   const out = runBatch(tx, codes.length, (i) => runWriteOp(prepare, codes[i]!, params[i]));
@@ -38,7 +41,17 @@ port.on('message', (m: [number[], unknown[]] | 'close') => {
       failures: out.failures?.map(([i, err]) => [i, encodeError(err)]) ?? null,
       fatal: out.fatal === null ? null : { error: encodeError(out.fatal.error) },
     } satisfies BatchOutcome);
-  // After the reply: the batch's callers are answered before a slice of indexing runs.
-  indexer.afterBatch(codes, params, out);
+  indexer.committed(codes, params, out);
+  return true;
+}
+
+port.on('message', (m: Message) => {
+  if (!handle(m)) return;
+  // After the reply, so that the batch's callers are answered first. A batch already waiting
+  // (the store keeps two in flight) runs before the slice too, instead of waiting behind it:
+  // one such batch, so that indexing keeps pace with the writes.
+  const next = receiveMessageOnPort(port);
+  if (next !== undefined && !handle(next.message as Message)) return;
+  indexer.stepIfDue();
 });
 port.postMessage('ready');
