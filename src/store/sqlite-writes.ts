@@ -41,7 +41,7 @@ export function statementCache(db: Database.Database): Prepare {
 
 /**
  * WAL pages (4 KiB) at which the writing connection checkpoints inside a COMMIT; SQLite's default
- * is 1000. The background checkpointer copies the WAL into the database every 100 ms, but under a
+ * is 1000. The background checkpointer copies the WAL into the database every 500 ms, but under a
  * steady stream of commits SQLite rarely finds it all copied when a transaction begins (when it
  * would start the WAL over), so the WAL grows to this limit, and that checkpoint holds every write
  * for 15-30 ms here (measured in the writer thread). At 40 000 pages (160 MB of WAL at most) an
