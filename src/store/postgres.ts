@@ -852,27 +852,24 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------- meter values
 
   insertMeterReadings(r: MeterReadings): Promise<void> {
-    const flat: unknown[] = [];
-    try {
-      encodeMeterReadings(r, flat);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.#queueMeter(flat);
+    return this.#queueMeter(encodeMeterReadings, r);
   }
 
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
+    return this.#queueMeter(encodeMeterRows, rows);
+  }
+
+  /**
+   * Encodes meter rows with `encode` (meter-samples.ts: METER_COLUMNS values each) and queues them
+   * for the batch's one INSERT; a row that does not encode rejects the whole call, storing none.
+   */
+  #queueMeter<T>(encode: (input: T, out: unknown[]) => void, input: T): Promise<void> {
     const flat: unknown[] = [];
     try {
-      encodeMeterRows(rows, flat);
+      encode(input, flat);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#queueMeter(flat);
-  }
-
-  /** Queues encoded meter rows (meter-samples.ts, METER_COLUMNS values each) for the batch's one INSERT. */
-  #queueMeter(flat: unknown[]): Promise<void> {
     if (flat.length === 0) return Promise.resolve();
     const params: MeterParams[] = [];
     for (let i = 0; i < flat.length; i += METER_COLUMNS) params.push(flat.slice(i, i + METER_COLUMNS) as MeterParams);

@@ -171,8 +171,8 @@ const BACKGROUND_AFTER_WRITES = 2_000;
  * Each PASSIVE checkpoint copies the pages committed since the last one, once each, however often
  * they were rewritten meanwhile (a table's last page, an index's tail pages). Every 500 ms instead
  * of 100 ms: 2.8-3.5 µs less CPU per MeterValues off the event loop in the 1 000-charger closed
- * loop, 56 vs 61-67 % server CPU in the open loop at 5 000 msg/s, and batches in the writer wait no longer
- * (batches over 10 ms: 15 vs 11 in two 15 s runs each, none over 30 ms); bench/README.md, fifth round.
+ * loop, 56 vs 61-67 % server CPU in the open loop at 5 000 msg/s, and the writer's batches wait no
+ * longer (over 10 ms: 15 vs 11 in two 15 s runs each, none over 30 ms); bench/README.md, round 5.
  */
 const CHECKPOINT_INTERVAL_MS = 500;
 
@@ -766,27 +766,24 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- meter values
 
   insertMeterReadings(r: MeterReadings): Promise<void> {
-    const params: unknown[] = [];
-    try {
-      encodeMeterReadings(r, params);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.#queueMeter(params);
+    return this.#queueMeter(encodeMeterReadings, r);
   }
 
   insertMeterValues(rows: readonly MeterValueInput[]): Promise<void> {
+    return this.#queueMeter(encodeMeterRows, rows);
+  }
+
+  /**
+   * Encodes meter rows with `encode` (meter-samples.ts: METER_COLUMNS values each) and queues
+   * them; a row that does not encode rejects the whole call, storing none of it.
+   */
+  #queueMeter<T>(encode: (input: T, out: unknown[]) => void, input: T): Promise<void> {
     const params: unknown[] = [];
     try {
-      encodeMeterRows(rows, params);
+      encode(input, params);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#queueMeter(params);
-  }
-
-  /** Queues encoded meter rows (meter-samples.ts), METER_COLUMNS values each. */
-  #queueMeter(params: unknown[]): Promise<void> {
     if (params.length === 0) return Promise.resolve();
     if (!this.#backgroundStarted && this.#queue.stats.writes > BACKGROUND_AFTER_WRITES) this.#startBackground();
     return this.#queue.push(WRITE_OP.insertMeterValues, params);
