@@ -1,16 +1,22 @@
-// Deferred indexing of meter values (SQLite, migration 17). A MeterValues row is committed into
-// meter_values alone; its entries in the two lookup tables (meter_values_by_charger, _by_tx) are
-// added later by this indexer, on the writer's connection, for many rows at once.
+// Deferred indexing of meter values (SQLite, migrations 17 and 18). A MeterValues row is committed
+// into meter_values alone; its entry in the lookup table meter_values_by_charger, and the time span
+// of its transaction on its charger (meter_tx_spans), are added later by this indexer, on the
+// writer's connection, for many rows at once. A transaction's rows are read through the per-charger
+// entries within its span(s).
 //
 // Why: each commit writes every page it dirtied to the WAL. Indexed on insert, a row dirtied the
 // tail page of its charger's range and of its transaction's range, and with one CALL in flight per
 // charger no two rows of a group commit share those pages: two 4 KiB WAL frames per meter value.
+// (Until migration 18 the transactions had an entry per row too, in meter_values_by_tx; a span per
+// transaction and charger per slice costs the writer ~1.5 µs less per meter value.)
 // Indexed here, the fresh rows of up to a second (AFTER_ROWS at most) are sorted by charger, so a
 // charger's page is written once for all of its rows of the pass (bench/meter-writes.ts measures
 // both: 27 → 13 µs of CPU per row).
 //
-// Rows with id <= meter_values_indexed.upto (the mark) are in the lookup tables; rows above it are
-// "fresh", and readers take them from the table by rowid range (meterSource, below). A pass reads
+// Rows with id <= meter_values_indexed.upto (the mark) have their entry, and their transaction's
+// span on their charger covers their time; rows above it are "fresh", and readers take them from
+// the table by rowid range (meterSource, below). A span only ever widens: one wider than its rows
+// (a pass redone, rows deleted since) costs a read a few more entries to look at. A pass reads
 // the fresh ids, then inserts their entries in slices of SLICE_ROWS rows, each its own short
 // transaction; the writer runs one step after each group commit, and the last slice moves the mark. Entries of
 // rows above the mark are ignored by readers, so a pass cut short (crash, close) is harmless and
@@ -67,7 +73,7 @@ const SLICE_BUDGET_MS = 4;
  * instead of 25: bench/meter-writes.ts --layout store, 14.5-15.5 → 13.1-13.2 µs of CPU per row.
  */
 const SLICE_CHECK = 25;
-/** Values per lookup entry: (charger_id or transaction_id, ts, id). */
+/** Values per lookup entry: (charger_id, ts, id). */
 const ENTRY_COLUMNS = 3;
 
 type Fresh = [id: number, chargerId: string, ts: number, transactionId: number | null];
@@ -104,12 +110,12 @@ export class MeterIndexer {
   readonly #mark: Database.Statement;
   readonly #fresh: Database.Statement;
   readonly #last: Database.Statement;
-  /** INSERT OR IGNORE of n entries (n = 1 … SLICE_CHECK) into each lookup table, prepared on first use. */
+  /** INSERT OR IGNORE of n entries (n = 1 … SLICE_CHECK) into the lookup table, prepared on first use. */
   readonly #byCharger: (n: number) => Database.Statement;
-  readonly #byTx: (n: number) => Database.Statement;
+  /** Widens (or makes) the span of a transaction on a charger. */
+  readonly #span: Database.Statement;
   /** The parameters of one chunk of entries, reused. */
   readonly #chargerParams: unknown[] = [];
-  readonly #txParams: unknown[] = [];
   readonly #moveMark: Database.Statement;
   /**
    * Rows inserted since the last pass began (an estimate: a re-run batch counts twice). One at
@@ -152,7 +158,9 @@ export class MeterIndexer {
       .raw();
     this.#last = db.prepare('SELECT max(id) FROM meter_values').pluck();
     this.#byCharger = entryInserts(db, 'meter_values_by_charger (charger_id, ts, id)');
-    this.#byTx = entryInserts(db, 'meter_values_by_tx (transaction_id, ts, id)');
+    this.#span = db.prepare(`INSERT INTO meter_tx_spans (transaction_id, charger_id, first_ts, last_ts)
+      VALUES (?, ?, ?, ?) ON CONFLICT (transaction_id, charger_id) DO UPDATE
+      SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)`);
     this.#moveMark = db.prepare('UPDATE meter_values_indexed SET upto = ? WHERE upto = ? AND gen = ?');
   }
 
@@ -293,6 +301,12 @@ export class MeterIndexer {
     if (pass.rows.length === 0) this.#slice(pass); // every row deleted meanwhile: move the mark
   }
 
+  /** Widens the span of rows[from]'s transaction on its charger to rows[from … to-1] (same charger and transaction, in time order). */
+  #putSpan(rows: readonly Fresh[], from: number, to: number): void {
+    const first = rows[from]!;
+    this.#span.run(first[3], first[1], first[2], rows[to - 1]![2]);
+  }
+
   #slice(pass: Pass): void {
     const rows = pass.rows;
     const end = Math.min(rows.length, pass.at + this.#sliceRows);
@@ -308,19 +322,24 @@ export class MeterIndexer {
     const started = performance.now();
     let i = pass.at;
     const byCharger = this.#chargerParams;
-    const byTx = this.#txParams;
     while (i < end) {
       // SLICE_CHECK rows per statement: one call into SQLite per chunk instead of one per entry.
       const stop = Math.min(end, i + SLICE_CHECK);
       byCharger.length = 0;
-      byTx.length = 0;
+      // The rows are in charger and time order: a run of one charger's rows of one transaction
+      // makes one span (a charger alternating between two transactions makes a few, merged).
+      let spanAt = -1;
       for (; i < stop; i++) {
         const r = rows[i]!;
         byCharger.push(r[1], r[2], r[0]);
-        if (r[3] !== null) byTx.push(r[3], r[2], r[0]);
+        if (spanAt >= 0 && (r[1] !== rows[spanAt]![1] || r[3] !== rows[spanAt]![3])) {
+          this.#putSpan(rows, spanAt, i);
+          spanAt = -1;
+        }
+        if (spanAt < 0 && r[3] !== null) spanAt = i;
       }
+      if (spanAt >= 0) this.#putSpan(rows, spanAt, i);
       this.#byCharger(byCharger.length / ENTRY_COLUMNS).run(byCharger);
-      if (byTx.length > 0) this.#byTx(byTx.length / ENTRY_COLUMNS).run(byTx);
       if (performance.now() - started > this.#sliceBudgetMs) break;
     }
     if (i === rows.length) this.#moveMark.run(pass.to, pass.from, pass.gen);
@@ -351,44 +370,49 @@ const COLUMNS = 'v.charger_id, v.connector_id, v.transaction_id, v.source, v.sam
 
 /**
  * The meter_values rows of a charger or a transaction, as a FROM item to alias `m` (the
- * caller's WHERE still applies): the lookup table's entries up to the mark joined to their rows,
- * UNION ALL the fresh rows above the mark (a rowid range, at most ~1 s of writes). The first arm
- * takes id and ts from the lookup table, so its primary key order serves ORDER BY m.ts, m.id and
- * a LIMIT stops early (SQLite merges the two arms). Without either filter: the table itself.
+ * caller's WHERE still applies): the lookup entries up to the mark joined to their rows, UNION
+ * ALL the fresh rows above the mark (a rowid range, at most ~1 s of writes). A charger's first
+ * arm takes id and ts from its entries, so their primary key order serves ORDER BY m.ts, m.id and
+ * a LIMIT stops early (SQLite merges the two arms). A transaction's first arm takes the entries of
+ * each charger it has a span on, within that span, and keeps its own rows (a charger's other
+ * connectors and the rows between its transactions are read and left out). Without either
+ * filter: the table itself.
  */
 export function meterSource(q: { chargerId?: string; transactionId?: number; from?: TimeInput; to?: TimeInput }): {
   sql: string;
   params: unknown[];
 } {
-  let table: string;
-  let key: string;
-  let value: unknown;
-  if (q.transactionId !== undefined) {
-    table = 'meter_values_by_tx';
-    key = 'transaction_id';
-    value = q.transactionId;
-  } else if (q.chargerId !== undefined) {
-    table = 'meter_values_by_charger';
-    key = 'charger_id';
-    value = q.chargerId;
-  } else return { sql: 'meter_values', params: [] };
-  const params: unknown[] = [value];
   let range = '';
+  const rangeParams: unknown[] = [];
   if (q.from !== undefined) {
     range += ' AND x.ts >= ?';
-    params.push(toMs(q.from, 'from'));
+    rangeParams.push(toMs(q.from, 'from'));
   }
   if (q.to !== undefined) {
     range += ' AND x.ts < ?';
-    params.push(toMs(q.to, 'to'));
+    rangeParams.push(toMs(q.to, 'to'));
   }
-  params.push(value);
+  if (q.transactionId !== undefined) {
+    const t = q.transactionId;
+    return {
+      sql: `(SELECT x.id AS id, x.ts AS ts, ${COLUMNS}
+        FROM meter_tx_spans s
+        JOIN meter_values_by_charger x ON x.charger_id = s.charger_id AND x.ts >= s.first_ts AND x.ts <= s.last_ts
+        JOIN meter_values v ON v.id = x.id
+        WHERE s.transaction_id = ? AND v.transaction_id = ? AND x.id <= ${MARK}${range}
+      UNION ALL
+      SELECT v.id, v.ts, ${COLUMNS} FROM meter_values v WHERE v.id > ${MARK} AND v.transaction_id = ?)`,
+      params: [t, t, ...rangeParams, t],
+    };
+  }
+  if (q.chargerId === undefined) return { sql: 'meter_values', params: [] };
+  const c = q.chargerId;
   return {
     sql: `(SELECT x.id AS id, x.ts AS ts, ${COLUMNS}
-        FROM ${table} x JOIN meter_values v ON v.id = x.id
-        WHERE x.${key} = ? AND x.id <= ${MARK}${range}
+        FROM meter_values_by_charger x JOIN meter_values v ON v.id = x.id
+        WHERE x.charger_id = ? AND x.id <= ${MARK}${range}
       UNION ALL
-      SELECT v.id, v.ts, ${COLUMNS} FROM meter_values v WHERE v.id > ${MARK} AND v.${key} = ?)`,
-    params,
+      SELECT v.id, v.ts, ${COLUMNS} FROM meter_values v WHERE v.id > ${MARK} AND v.charger_id = ?)`,
+    params: [c, ...rangeParams, c],
   };
 }

@@ -1,6 +1,6 @@
-// Deferred indexing of meter values (src/store/sqlite-meter-index.ts, migration 17) on real
-// database files: reads see every committed row whether indexed, fresh or mid-pass; deletions
-// cannot hide a row; the migration converts a database holding meter values; the reads keep
+// Deferred indexing of meter values (src/store/sqlite-meter-index.ts, migrations 17 and 18) on
+// real database files: reads see every committed row whether indexed, fresh or mid-pass; deletions
+// cannot hide a row; the migrations convert a database holding meter values; the reads keep
 // indexed query plans.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { METER_COLUMNS } from '../../src/store/meter-samples.ts';
 import { migrateSqlite, sqliteMigrations } from '../../src/store/migrations.ts';
 import { meterValuesSql, openSqliteStore, type SqliteStore } from '../../src/store/sqlite.ts';
 import { MeterIndexer } from '../../src/store/sqlite-meter-index.ts';
@@ -23,20 +22,23 @@ const freshFile = () => join(dir, `db-${process.pid}-${n++}.sqlite`);
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
 
 /** The mark and entry counts, read on a connection of its own. */
-function indexState(file: string): { upto: number; gen: number; byCharger: number; byTx: number; rows: number } {
+function indexState(file: string): { upto: number; gen: number; byCharger: number; spans: number; rows: number } {
   const db = new Database(file, { readonly: true });
   try {
     return db
       .prepare(`SELECT upto, gen, (SELECT count(*) FROM meter_values_by_charger) AS byCharger,
-        (SELECT count(*) FROM meter_values_by_tx) AS byTx, (SELECT count(*) FROM meter_values) AS rows
+        (SELECT count(*) FROM meter_tx_spans) AS spans, (SELECT count(*) FROM meter_values) AS rows
         FROM meter_values_indexed`)
-      .get() as { upto: number; gen: number; byCharger: number; byTx: number; rows: number };
+      .get() as { upto: number; gen: number; byCharger: number; spans: number; rows: number };
   } finally {
     db.close();
   }
 }
 
-async function values(s: SqliteStore, q: { chargerId?: string; transactionId?: number }): Promise<string[]> {
+async function values(
+  s: SqliteStore,
+  q: { chargerId?: string; transactionId?: number; from?: number; to?: number },
+): Promise<string[]> {
   return (await s.queryMeterValues({ ...q, limit: 100_000 })).map((r) => r.value);
 }
 
@@ -75,7 +77,7 @@ describe('meter values indexed after commit (sqlite)', () => {
     );
     // Writes go on until every row is indexed: the lookup tables then hold all of them.
     for (let i = 0; i < 20 && indexState(file).upto < 60; i++) await s.upsertCharger('CP0', { notes: String(i) });
-    assert.deepEqual(indexState(file), { upto: 60, gen: 0, byCharger: 60, byTx: 60, rows: 60 });
+    assert.deepEqual(indexState(file), { upto: 60, gen: 0, byCharger: 60, spans: 3, rows: 60 });
     assert.deepEqual(await values(s, { chargerId: 'CP2' }), expected.get('CP2'));
     await s.close();
   });
@@ -149,16 +151,20 @@ describe('meter values indexed after commit (sqlite)', () => {
       const out = runBatch(tx, 1, () => runWriteOp(prepare, WRITE_OP.insertMeterValues, params));
       ix.afterBatch([WRITE_OP.insertMeterValues], [params], { ...out, retried } as BatchOutcome);
     };
-    /** The entries a pass reading every row would make, and the ones there are. */
+    /** The entries and spans a pass reading every row would make, and the ones there are. */
     const entries = () => ({
       byCharger: db.prepare('SELECT charger_id, ts, id FROM meter_values_by_charger ORDER BY 1, 2, 3').raw().all(),
-      byTx: db.prepare('SELECT transaction_id, ts, id FROM meter_values_by_tx ORDER BY 1, 2, 3').raw().all(),
+      spans: db
+        .prepare('SELECT transaction_id, charger_id, first_ts, last_ts FROM meter_tx_spans ORDER BY 1, 2')
+        .raw()
+        .all(),
       mark: db.prepare('SELECT upto FROM meter_values_indexed').pluck().get(),
     });
     const expected = () => ({
       byCharger: db.prepare('SELECT charger_id, ts, id FROM meter_values ORDER BY 1, 2, 3').raw().all(),
-      byTx: db
-        .prepare('SELECT transaction_id, ts, id FROM meter_values WHERE transaction_id IS NOT NULL ORDER BY 1, 2, 3')
+      spans: db
+        .prepare(`SELECT transaction_id, charger_id, min(ts), max(ts) FROM meter_values
+          WHERE transaction_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`)
         .raw()
         .all(),
       mark: db.prepare('SELECT max(id) FROM meter_values').pluck().get(),
@@ -237,7 +243,16 @@ describe('meter values indexed after commit (sqlite)', () => {
     w.commit([['CP7', 11]]);
     w.ix.flush();
     assert.deepEqual(passes(), [7, 2], 'read after an id was reused');
-    assert.deepEqual(w.entries(), w.expected());
+    // The deleted row's span stays (a span only widens): it leads a read of transaction 10 to no entry.
+    const stale = [10, 'CP6'];
+    const { spans, ...rest } = w.entries();
+    const { spans: wanted, ...restWanted } = w.expected();
+    assert.deepEqual(rest, restWanted);
+    assert.deepEqual(
+      spans.filter((x) => !((x as unknown[])[0] === stale[0] && (x as unknown[])[1] === stale[1])),
+      wanted,
+    );
+    assert.equal(spans.length, wanted.length + 1);
     w.db.close();
   });
 
@@ -260,7 +275,15 @@ describe('meter values indexed after commit (sqlite)', () => {
     assert.equal(mark(), 120);
     const count = (t: string) => db.prepare(`SELECT count(*) FROM ${t}`).pluck().get();
     assert.equal(count('meter_values_by_charger'), 120);
-    assert.equal(count('meter_values_by_tx'), 80, 'rows without a transaction have no entry there');
+    assert.deepEqual(
+      db.prepare('SELECT transaction_id, charger_id, first_ts, last_ts FROM meter_tx_spans ORDER BY 1, 2').raw().all(),
+      db
+        .prepare(`SELECT transaction_id, charger_id, min(ts), max(ts) FROM meter_values
+          WHERE transaction_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`)
+        .raw()
+        .all(),
+      'one span per transaction and charger, over exactly its rows; rows without a transaction make none',
+    );
     db.close();
   });
 
@@ -278,12 +301,12 @@ describe('meter values indexed after commit (sqlite)', () => {
     for (let i = 0; i < 5; i++) ix.step(); // reads the 9 ids, a slice's worth (2) per step
     ix.step(); // one slice committed: entries above the mark, the mark not moved
     db.close(); // each slice is its own transaction: this is what a kill -9 between slices leaves
-    assert.deepEqual(indexState(file), { upto: 0, gen: 0, byCharger: 2, byTx: 2, rows: 9 });
+    assert.deepEqual(indexState(file), { upto: 0, gen: 0, byCharger: 2, spans: 1, rows: 9 });
     const s = await openSqliteStore({ file, writer: 'thread', meterIndex: { afterRows: 1, sliceRows: 100 } });
     assert.equal((await values(s, { chargerId: 'CP1' })).length, 3, 'no row twice, none missing');
     assert.equal((await values(s, { transactionId: 11 })).length, 3);
     for (let i = 0; i < 5 && indexState(file).upto < 9; i++) await s.upsertCharger('CP1', {});
-    assert.deepEqual(indexState(file), { upto: 9, gen: 0, byCharger: 9, byTx: 9, rows: 9 });
+    assert.deepEqual(indexState(file), { upto: 9, gen: 0, byCharger: 9, spans: 3, rows: 9 });
     assert.equal((await values(s, { chargerId: 'CP1' })).length, 3);
     await s.close();
   });
@@ -305,7 +328,8 @@ describe('meter values indexed after commit (sqlite)', () => {
       "INSERT INTO meter_values (charger_id, connector_id, ts, source, samples) VALUES ('CP1', 1, 1, 'MeterValues', '[]')",
     ).run();
     now = 1500;
-    ix.afterBatch([WRITE_OP.insertMeterValues], [new Array(METER_COLUMNS)], ok);
+    // The batch's parameters: the row just inserted (charger, connector, transaction, ts, source, samples).
+    ix.afterBatch([WRITE_OP.insertMeterValues], [['CP1', 1, null, 1, 'MeterValues', '[]']], ok);
     assert.equal(ix.stats.steps, 0, 'one fresh row, and less than afterMs since the last look: no step');
     now = 1999;
     assert.equal(ix.due, false);
@@ -318,7 +342,7 @@ describe('meter values indexed after commit (sqlite)', () => {
     db.close();
   });
 
-  it('migration 17 converts a database holding meter values: entries, mark, old indexes gone', async () => {
+  it('migrations 17 and 18 convert a database holding meter values: entries, spans, mark, old indexes gone', async () => {
     const file = freshFile();
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
@@ -329,26 +353,72 @@ describe('meter values indexed after commit (sqlite)', () => {
     const insert = db.prepare(
       "INSERT INTO meter_values (charger_id, connector_id, transaction_id, ts, source, samples) VALUES (?, 1, ?, ?, 'MeterValues', ?)",
     );
-    for (let i = 0; i < 30; i++)
-      insert.run(
-        `CP${i % 3}`,
-        i % 2 === 0 ? 7 : null,
-        T0 + i,
-        JSON.stringify([[String(i), null, null, null, null, null, 'Wh', i, null]]),
-      );
+    const sample = (i: number) => JSON.stringify([[String(i), null, null, null, null, null, 'Wh', i, null]]);
+    for (let i = 0; i < 30; i++) insert.run(`CP${i % 3}`, i % 2 === 0 ? 7 : null, T0 + i, sample(i));
+    // Migration 17 indexes those 30; four more rows come after it, fresh when migration 18 runs.
+    migrateSqlite(
+      db,
+      sqliteMigrations.filter((m) => m.version <= 17),
+    );
+    for (let i = 100; i < 104; i++) insert.run('CP1', 7, T0 + i, sample(i));
     db.close();
     const s = await openSqliteStore({ file, writer: 'thread' });
-    assert.deepEqual(indexState(file), { upto: 30, gen: 0, byCharger: 30, byTx: 15, rows: 30 });
+    // Transaction 7 has rows on all three chargers: three spans, from the indexed rows only.
+    assert.deepEqual(indexState(file), { upto: 30, gen: 0, byCharger: 30, spans: 3, rows: 34 });
     const raw = new Database(file, { readonly: true });
     const indexes = raw
       .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'meter_values'")
       .pluck()
       .all();
+    const byTx = raw.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'meter_values_by_tx'").pluck().get();
     raw.close();
     assert.deepEqual(indexes, [], 'the per-insert indexes are gone');
-    assert.equal((await values(s, { chargerId: 'CP1' })).length, 10);
-    assert.equal((await values(s, { transactionId: 7 })).length, 15);
-    assert.equal((await s.transactionMeterSummary(7)).lastWh, 28);
+    assert.equal(byTx, 0, 'the per-transaction entries are gone');
+    assert.equal((await values(s, { chargerId: 'CP1' })).length, 14);
+    assert.equal((await values(s, { transactionId: 7 })).length, 19);
+    assert.equal((await s.transactionMeterSummary(7)).lastWh, 103);
+    await s.close();
+  });
+
+  it("a transaction's reads keep only its rows from the charger's entries in its span, on every charger it has one", async () => {
+    const file = freshFile();
+    const s = await openSqliteStore({ file, writer: 'thread', meterIndex: { afterRows: 1, sliceRows: 7 } });
+    // Two connectors of CP1 charging at once (transactions 1 and 2, interleaved in time), rows
+    // without a transaction between and inside them, and transaction 99 made up by two chargers.
+    const rows: ReturnType<typeof meterRow>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const transactionId = i % 4 === 3 ? null : i % 4 === 0 ? 1 : i % 4 === 1 ? 2 : 99;
+      const chargerId = transactionId === 99 ? `CP${2 + ((i >> 2) % 2)}` : 'CP1';
+      rows.push(
+        meterRow({
+          chargerId,
+          connectorId: transactionId === 2 ? 2 : 1,
+          transactionId,
+          timestamp: T0 + i * 1000,
+          value: String(i),
+        }),
+      );
+    }
+    const want = (t: number) => rows.filter((r) => r.transactionId === t).map((r) => r.value);
+    for (let i = 0; i < rows.length; i += 5) {
+      await s.insertMeterValues(rows.slice(i, i + 5));
+      for (const t of [1, 2, 99])
+        assert.deepEqual(
+          await values(s, { transactionId: t }),
+          want(t).slice(0, rows.slice(0, i + 5).filter((r) => r.transactionId === t).length),
+          `tx ${t} after ${i + 5} rows`,
+        );
+    }
+    for (let i = 0; i < 10 && indexState(file).upto < 40; i++) await s.upsertCharger('CP1', {});
+    assert.equal(indexState(file).upto, 40);
+    assert.equal(indexState(file).spans, 4, '(1, CP1), (2, CP1), (99, CP2), (99, CP3)');
+    for (const t of [1, 2, 99]) assert.deepEqual(await values(s, { transactionId: t }), want(t), `tx ${t} indexed`);
+    assert.equal((await s.transactionMeterSummary(1)).samples, 10);
+    assert.deepEqual(
+      await values(s, { transactionId: 2, from: T0 + 9_000, to: T0 + 22_000 }),
+      ['9', '13', '17', '21'],
+      'a time range within the span',
+    );
     await s.close();
   });
 
@@ -358,20 +428,27 @@ describe('meter values indexed after commit (sqlite)', () => {
     const plan = (sql: string, params: unknown[]) =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('\n');
     const cases = [
-      [{ chargerId: 'CP1', from: T0, to: T0 + 1 }, /SEARCH x USING PRIMARY KEY \(charger_id=\? AND ts>\? AND ts<\?\)/],
-      [{ chargerId: 'CP1' }, /SEARCH x USING PRIMARY KEY \(charger_id=\?\)/],
+      [
+        { chargerId: 'CP1', from: T0, to: T0 + 1 },
+        [/SEARCH x USING PRIMARY KEY \(charger_id=\? AND ts>\? AND ts<\?\)/],
+      ],
+      [{ chargerId: 'CP1' }, [/SEARCH x USING PRIMARY KEY \(charger_id=\?\)/]],
       [
         { transactionId: 7, measurand: 'Energy.Active.Import.Register' },
-        /SEARCH x USING PRIMARY KEY \(transaction_id=\?\)/,
+        [
+          /SEARCH s USING PRIMARY KEY \(transaction_id=\?\)/,
+          /SEARCH x USING PRIMARY KEY \(charger_id=\? AND ts>\? AND ts<\?\)/,
+        ],
       ],
     ] as const;
-    for (const [q, lookup] of cases) {
+    for (const [q, lookups] of cases) {
       const text = plan(meterValuesSql(q).sql, meterValuesSql(q).params);
-      assert.match(text, lookup, text);
+      for (const lookup of lookups) assert.match(text, lookup, text);
       assert.match(text, /SEARCH v USING INTEGER PRIMARY KEY \(rowid>\?\)/, text);
-      // The indexed arm comes in (ts, id) order: a LIMIT stops early however long the history.
       assert.match(text, /MERGE \(UNION ALL\)/, text);
-      assert.match(text, /USE TEMP B-TREE FOR LAST TERM OF ORDER BY/, text);
+      // A charger's entries come in (ts, id) order: a LIMIT stops early however long its history.
+      // A transaction's rows (bounded, and possibly from several chargers) are sorted.
+      if ('chargerId' in q) assert.match(text, /USE TEMP B-TREE FOR LAST TERM OF ORDER BY/, text);
       assert.doesNotMatch(text, /SCAN (v|meter_values)\b/, text);
     }
     db.close();
