@@ -16,7 +16,7 @@
 // Rows with id <= meter_values_indexed.upto (the mark) have their entry, and their transaction's
 // span on their charger covers their time; rows above it are "fresh", and readers take them from
 // the table by rowid range (meterSource, below). A span only ever widens: one wider than its rows
-// (a pass redone, rows deleted since) costs a read a few more entries to look at. A pass reads
+// (rows deleted since) covers a time with fewer entries, never a wrong one. A pass reads
 // the fresh ids, then inserts their entries in slices of SLICE_ROWS rows, each its own short
 // transaction; the writer runs one step after each group commit, and the last slice moves the mark. Entries of
 // rows above the mark are ignored by readers, so a pass cut short (crash, close) is harmless and
