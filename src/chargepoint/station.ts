@@ -177,6 +177,8 @@ export class Station {
   private fetchImpl: typeof fetch;
   private heartbeatTimer?: TimerHandle;
   private bootTimer?: TimerHandle;
+  /** HeartbeatInterval values the central system set with ChangeConfiguration (see boot()). */
+  private heartbeatChanges = 0;
   private alignedTimer?: TimerHandle;
   private queue: QueuedMessage[] = [];
   private queueBusy = false;
@@ -390,6 +392,7 @@ export class Station {
     this.clock.clearTimeout(this.bootTimer);
     const p = this.profile;
     let res: ResponseOf<'BootNotification'> | undefined;
+    const changesBefore = this.heartbeatChanges;
     try {
       res = await this.call('BootNotification', {
         chargePointVendor: p.chargePointVendor,
@@ -407,7 +410,11 @@ export class Station {
     }
     this.registration = res.status;
     this.hooks.event?.({ type: 'registration', status: res.status });
-    if (res.interval > 0 && res.status === 'Accepted')
+    // The answer's interval, unless a ChangeConfiguration of HeartbeatInterval was handled while
+    // this awaited it: the central system sends no request before it has accepted the boot (OCPP
+    // 1.6 §4.2), so that request came after the answer, and a charger handling its messages in
+    // order keeps its value. (This continuation runs after the frames received with the answer.)
+    if (res.interval > 0 && res.status === 'Accepted' && this.heartbeatChanges === changesBefore)
       this.config.setInternal('HeartbeatInterval', String(res.interval));
     if (res.status !== 'Accepted') {
       const retryS = res.interval > 0 ? res.interval : 60;
@@ -997,8 +1004,10 @@ export class Station {
     }
     const status = this.config.change(key, value);
     if (status === 'Accepted') {
-      if (key === 'HeartbeatInterval') this.startHeartbeat();
-      else if (key === 'MeterValueSampleInterval') for (const c of this.connectors) this.startSampling(c);
+      if (key === 'HeartbeatInterval') {
+        this.heartbeatChanges++;
+        this.startHeartbeat();
+      } else if (key === 'MeterValueSampleInterval') for (const c of this.connectors) this.startSampling(c);
       else if (key === 'ClockAlignedDataInterval') this.startAligned();
       else for (const c of this.connectors) this.refresh(c);
     }

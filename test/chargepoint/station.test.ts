@@ -36,6 +36,30 @@ describe('boot and heartbeat', () => {
     assert.equal(central.of('Heartbeat').length, 3);
   });
 
+  it("a HeartbeatInterval set right after the boot's answer is not overwritten by that answer's interval", async () => {
+    const clock = new FakeClock();
+    const central = new FakeCentral(clock);
+    const station = new Station({ id: 'CP1', profile: getProfile('generic'), clock });
+    const changed: unknown[] = [];
+    // The answer (interval 300) and the ChangeConfiguration the central system sent after it
+    // arrive together: the request is handled before boot() resumes from its await.
+    central.responders.BootNotification = () =>
+      Promise.resolve().then(() => {
+        if (changed.length === 0)
+          changed.push(station.handle('ChangeConfiguration', { key: 'HeartbeatInterval', value: '120' }));
+        return { status: 'Accepted', currentTime: new Date(clock.now()).toISOString(), interval: 300 };
+      });
+    station.attach(central);
+    await clock.advance(0);
+    assert.deepEqual(await Promise.all(changed), [{ status: 'Accepted' }]);
+    assert.equal(station.registration, 'Accepted');
+    assert.equal(station.config.get('HeartbeatInterval'), '120');
+    // A later boot's answer, with no change behind it, applies again.
+    station.reboot('Soft');
+    await clock.advance(60_000);
+    assert.equal(station.config.get('HeartbeatInterval'), '300');
+  });
+
   it('while Pending sends only BootNotification and what the central system triggers', async () => {
     const clock = new FakeClock();
     const central = new FakeCentral(clock);
